@@ -1,0 +1,504 @@
+// Package csvin streams the users to reset from an input file, one Row per
+// record, accepting the file as administrators have it: comma, semicolon or
+// tab delimited (detected), Excel's "sep=" line, a UTF-8 byte-order mark,
+// UTF-16 text (Excel's "Unicode Text"), the Entra admin center's
+// bulk-operation templates and user exports, and a headerless list of UPNs.
+//
+// A record that cannot be used is still a Row, with a Reason; only a failure
+// to read the input is an error. Memory does not grow with the size of the
+// input.
+package csvin
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Reasons for an invalid Row, as written to the results file.
+const (
+	ReasonMissingUser  = "missing_user"
+	ReasonInvalidUPN   = "invalid_upn"
+	ReasonInvalidID    = "invalid_id"
+	ReasonBadValue     = "bad_value"
+	ReasonMalformedRow = "malformed_row"
+	// ReasonExampleRow marks the example row of an Entra bulk-operation
+	// template ("Example: chris@contoso.com"), which people forget to
+	// delete. It is reported like an invalid row and never sent.
+	ReasonExampleRow = "example_row"
+)
+
+// Formats reported in Info.Format.
+const (
+	FormatCSV           = "csv"
+	FormatEntraTemplate = "entra-template" // CSV with the template's "version:v1.0" first line
+)
+
+// ErrUnsupported is wrapped by the error for an input in a format the
+// reader does not read.
+var ErrUnsupported = errors.New("unsupported input format")
+
+// Row is one record of the input.
+type Row struct {
+	// Line is the 1-based line of the file where the record starts, as an
+	// editor shows it.
+	Line int
+	// UPN and ID identify the user, trimmed; either may be empty. A valid
+	// ID is an object id (GUID) in lower case. When both are present, ID
+	// is the one sent. Both are empty in a malformed row.
+	UPN, ID string
+	// Password is the Password column's value, untrimmed: a password's
+	// spaces are its own. It is empty when the row is invalid.
+	Password string
+	// ForceChange and ForceChangeMFA are the row's
+	// ForceChangePasswordNextSignIn(WithMfa) values; nil when the column is
+	// absent or the cell empty.
+	ForceChange, ForceChangeMFA *bool
+	// Reason is "" for a row that can be sent, else one of the Reason
+	// constants.
+	Reason string
+	// Problem explains Reason to a person. It never holds the Password
+	// value, nor any other cell of a malformed row.
+	Problem string
+	// Example marks the Entra template's example row (Reason
+	// ReasonExampleRow).
+	Example bool
+}
+
+// Target returns what identifies the user to Graph: the ID if set, else the
+// UPN.
+func (r Row) Target() string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return r.UPN
+}
+
+// Display returns the user as the results file shows it: the UPN if set,
+// else the ID.
+func (r Row) Display() string {
+	if r.UPN != "" {
+		return r.UPN
+	}
+	return r.ID
+}
+
+// Key returns the row's duplicate key, "id:"+ID or "upn:"+UPN in lower case
+// (UPNs compare without regard to case), or "" for a row without a user.
+func (r Row) Key() string {
+	switch {
+	case r.ID != "":
+		return "id:" + r.ID
+	case r.UPN != "":
+		return "upn:" + strings.ToLower(r.UPN)
+	}
+	return ""
+}
+
+// Options tune how an input is read.
+type Options struct {
+	// Name is the input's file name, for decisions by extension (.tsv
+	// prefers tabs; .xlsx is a workbook). Open uses its path when empty.
+	Name string
+	// Sheet is the worksheet of a workbook; "" is the first. It is an
+	// error for other inputs.
+	Sheet string
+}
+
+// Info describes what the reader found in the input.
+type Info struct {
+	Encoding  string // "UTF-8", "UTF-8 BOM", "UTF-16LE", "UTF-16BE", with " (no BOM)" when guessed
+	Delimiter string // ",", ";", "\t", or the one named by a "sep=" line
+	Format    string // FormatCSV or FormatEntraTemplate
+	// Headerless is set for a file without a header line: its first
+	// column holds the users (UPNs, or object ids).
+	Headerless bool
+	// Columns maps each column used (ColumnUPN, ColumnID, ...) to its
+	// header as found ("" in a headerless file).
+	Columns map[string]string
+	// HasPassword reports a Password column.
+	HasPassword bool
+	// Ignored lists the headers of the columns not used.
+	Ignored []string
+}
+
+// Reader reads Rows from an input. It is not safe for concurrent use.
+type Reader struct {
+	src     recordSource
+	file    io.Closer
+	info    Info
+	cols    [numColumns]int
+	nfields int        // cells per record; 0 until known
+	pending *rawRecord // a record read while looking for the header
+	dataAt  int        // first line after the header
+}
+
+// recordSource yields the input's records: the CSV parser, and a workbook's
+// rows once .xlsx input is added. It returns io.EOF after the last record
+// and other errors as they come from the input.
+type recordSource interface {
+	next() (rawRecord, error)
+	// lastLine is the last line read, for error messages.
+	lastLine() int
+}
+
+// Open opens the file at path and reads its header. Reading standard input
+// is the caller's business: see NewReader.
+func Open(path string, opts Options) (*Reader, error) {
+	if opts.Name == "" {
+		opts.Name = path
+	}
+	switch strings.ToLower(filepath.Ext(opts.Name)) {
+	case ".xlsx", ".xlsm":
+		// A workbook source slots in here: excelize's streaming row
+		// reader as a recordSource, with sheet row numbers as lines. It
+		// skips blank rows and the template's version row (isVersionLine)
+		// and gives its first row to useHeader; the rest is shared.
+		return nil, fmt.Errorf("csvin: %s: .xlsx workbooks are not supported yet; save the sheet as \"CSV UTF-8\": %w", opts.Name, ErrUnsupported)
+	case ".xls":
+		return nil, fmt.Errorf("csvin: %s: legacy .xls workbooks are not supported; save the sheet as \"CSV UTF-8\": %w", opts.Name, ErrUnsupported)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("csvin: %w", err)
+	}
+	r, err := NewReader(f, opts)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.file = f
+	return r, nil
+}
+
+// NewReader reads the header of a CSV input from src and returns a Reader
+// for its rows. It returns a *HeaderError when the input has no user
+// column. Close does not close src.
+func NewReader(src io.Reader, opts Options) (*Reader, error) {
+	if opts.Sheet != "" {
+		return nil, fmt.Errorf("csvin: a sheet (%q) was given, but %s is not a workbook", opts.Sheet, displayName(opts.Name))
+	}
+	br := bufio.NewReaderSize(src, 64<<10)
+	enc, text, err := decode(br)
+	if err != nil {
+		return nil, fmt.Errorf("csvin: %s: %w", displayName(opts.Name), err)
+	}
+	p := newParser(text, 0)
+	r := &Reader{src: p, info: Info{Encoding: enc, Format: FormatCSV}}
+	if err := r.readCSVHeader(p, opts); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func displayName(name string) string {
+	if name == "" || name == "-" {
+		return "standard input"
+	}
+	return name
+}
+
+// decode detects the input's encoding from its first bytes and returns a
+// reader of its text in UTF-8.
+func decode(br *bufio.Reader) (string, *bufio.Reader, error) {
+	head, err := br.Peek(4)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		return "", nil, err
+	}
+	utf16 := func(name string, bom int, bigEndian bool) (string, *bufio.Reader, error) {
+		br.Discard(bom)
+		return name, bufio.NewReaderSize(newUTF16Reader(br, bigEndian), 64<<10), nil
+	}
+	switch h := string(head); {
+	case strings.HasPrefix(h, "PK\x03\x04"):
+		return "", nil, fmt.Errorf("this is a zip file, probably an .xlsx workbook; give it an .xlsx name, or save the sheet as \"CSV UTF-8\": %w", ErrUnsupported)
+	case strings.HasPrefix(h, "\xD0\xCF\x11\xE0"):
+		return "", nil, fmt.Errorf("this is a legacy .xls workbook; save the sheet as \"CSV UTF-8\": %w", ErrUnsupported)
+	case strings.HasPrefix(h, "\xFF\xFE\x00\x00"), strings.HasPrefix(h, "\x00\x00\xFE\xFF"):
+		return "", nil, fmt.Errorf("UTF-32 text is not supported; save the file as UTF-8 or UTF-16: %w", ErrUnsupported)
+	case strings.HasPrefix(h, "\xEF\xBB\xBF"):
+		br.Discard(3)
+		return "UTF-8 BOM", br, nil
+	case strings.HasPrefix(h, "\xFF\xFE"):
+		return utf16("UTF-16LE", 2, false)
+	case strings.HasPrefix(h, "\xFE\xFF"):
+		return utf16("UTF-16BE", 2, true)
+	case len(h) >= 2 && h[0] != 0 && h[1] == 0:
+		// No byte-order mark, but ASCII text in UTF-16 has every other
+		// byte zero, and a CSV file has no NUL characters.
+		return utf16("UTF-16LE (no BOM)", 0, false)
+	case len(h) >= 2 && h[0] == 0 && h[1] != 0:
+		return utf16("UTF-16BE (no BOM)", 0, true)
+	}
+	return "UTF-8", br, nil
+}
+
+// readCSVHeader reads the lines before the first row: blank lines, a
+// "sep=" line and the template's "version:" line; then it picks the
+// delimiter from the header line and hands the header to useHeader.
+func (r *Reader) readCSVHeader(p *parser, opts Options) error {
+	var (
+		header  physLine
+		comma   byte
+		version bool
+	)
+	for {
+		l, err := p.lines.next()
+		if err == io.EOF {
+			return &HeaderError{Expected: expectedUserColumns, Detail: "the file is empty"}
+		}
+		if err != nil {
+			return fmt.Errorf("csvin: reading the header: %w", err)
+		}
+		if l.tooLong {
+			return &HeaderError{Expected: expectedUserColumns, Detail: fmt.Sprintf("line %d is longer than %d bytes", l.num, p.lines.max)}
+		}
+		text := string(l.text)
+		if trim(text) == "" {
+			continue
+		}
+		if c, ok := sepLine(text); ok && comma == 0 {
+			comma = c
+			continue
+		}
+		if isVersionLine(text) && !version {
+			version = true
+			r.info.Format = FormatEntraTemplate
+			continue
+		}
+		header = l
+		break
+	}
+
+	if comma == 0 {
+		comma = sniffDelimiter(header.text, strings.EqualFold(filepath.Ext(opts.Name), ".tsv"))
+	}
+	p.comma = comma
+	r.info.Delimiter = string(comma)
+	p.lines.unread(header)
+	rec, err := p.next()
+	if err != nil {
+		return fmt.Errorf("csvin: reading the header: %w", err)
+	}
+	return r.useHeader(rec)
+}
+
+// sniffDelimiter picks the delimiter of a header line: the one that makes a
+// user column of a cell, then the one that splits the line into the most
+// cells (a headerless file's first line). Delimiters inside quotes do not
+// count. Ties go to the comma, or to the tab for a .tsv file.
+func sniffDelimiter(line []byte, tsv bool) byte {
+	candidates := []byte{',', ';', '\t'}
+	if tsv {
+		candidates = []byte{'\t', ',', ';'}
+	}
+	const userBonus = 1 << 20
+	best, bestScore := candidates[0], -1
+	for _, c := range candidates {
+		rec := parseLine(line, c)
+		score := len(rec.fields)
+		if cs := mapHeader(rec.fields); cs.hasUser() {
+			score += userBonus
+		}
+		if rec.problem != "" {
+			score = 0 // a delimiter that breaks the line's quoting comes last
+		}
+		if score > bestScore {
+			best, bestScore = c, score
+		}
+	}
+	return best
+}
+
+// useHeader maps the columns of the header record, or finds that the input
+// has no header: its first record is then its first row.
+func (r *Reader) useHeader(rec rawRecord) error {
+	cs := mapHeader(rec.fields)
+	if rec.problem == "" && cs.hasUser() {
+		r.cols = cs.index
+		r.nfields = len(rec.fields)
+		r.dataAt = rec.last + 1
+		r.info.Columns = cs.found
+		r.info.Ignored = cs.ignored
+		r.info.HasPassword = cs.index[colPassword] >= 0
+		return nil
+	}
+	if len(rec.fields) > 0 && looksLikeData(rec.fields[0]) {
+		// A list without a header: the users are in the first column.
+		r.info.Headerless = true
+		r.info.Columns = map[string]string{ColumnUPN: ""}
+		for i := 1; i < len(rec.fields); i++ {
+			r.info.Ignored = append(r.info.Ignored, fmt.Sprintf("column %d", i+1))
+		}
+		r.cols = [numColumns]int{colUPN: 0, colID: -1, colPassword: -1, colForceChange: -1, colForceChangeMFA: -1}
+		if rec.problem == "" {
+			r.nfields = len(rec.fields)
+		}
+		r.dataAt = rec.line
+		r.pending = &rec
+		return nil
+	}
+	if rec.problem != "" {
+		return &HeaderError{Expected: expectedUserColumns, Detail: "the header is malformed: " + rec.problem}
+	}
+	for _, f := range rec.fields {
+		if looksLikeData(f) {
+			return &HeaderError{Expected: expectedUserColumns, Detail: fmt.Sprintf(
+				"line %d looks like data, not a header (a file without a header must have the users in its first column)", rec.line)}
+		}
+	}
+	return newHeaderError(rec.fields)
+}
+
+// Info describes the input.
+func (r *Reader) Info() Info { return r.info }
+
+// Read returns the next row, or io.EOF after the last one. A record that
+// cannot be used is a Row with a Reason, not an error; an error means the
+// input could not be read. Blank lines and records of empty cells yield no
+// row.
+func (r *Reader) Read() (Row, error) {
+	for {
+		var rec rawRecord
+		var err error
+		if r.pending != nil {
+			rec, r.pending = *r.pending, nil
+		} else {
+			rec, err = r.src.next()
+		}
+		if err == io.EOF {
+			return Row{}, io.EOF
+		}
+		if err != nil {
+			return Row{}, fmt.Errorf("csvin: reading after line %d: %w", r.src.lastLine(), err)
+		}
+		if rec.problem == "" && blank(rec.fields) {
+			continue
+		}
+		return r.row(rec), nil
+	}
+}
+
+func cells(n int) string {
+	if n == 1 {
+		return "1 cell"
+	}
+	return fmt.Sprintf("%d cells", n)
+}
+
+func blank(fields []string) bool {
+	for _, f := range fields {
+		if trim(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// row turns a record into a Row. The cells of a malformed record are left
+// out: when a record has a cell too few, its password can sit in the user
+// column.
+func (r *Reader) row(rec rawRecord) Row {
+	row := Row{Line: rec.line}
+	if rec.problem != "" {
+		row.Reason, row.Problem = ReasonMalformedRow, rec.problem
+		return row
+	}
+	if isExample(rec.fields[0]) || (r.cols[colUPN] >= 0 && r.cols[colUPN] < len(rec.fields) && isExample(rec.fields[r.cols[colUPN]])) {
+		row.Example = true
+		row.Reason, row.Problem = ReasonExampleRow, "the example row of the Entra template; delete it from the file"
+		return row
+	}
+	if r.nfields == 0 {
+		// A headerless file whose first line was malformed: the first
+		// good record sets the number of cells.
+		r.nfields = len(rec.fields)
+	}
+	if len(rec.fields) != r.nfields {
+		what := "the header has"
+		if r.info.Headerless {
+			what = "the first line has"
+		}
+		row.Reason, row.Problem = ReasonMalformedRow, fmt.Sprintf("the row has %s, %s %d (a cell with the delimiter in it needs quotes)", cells(len(rec.fields)), what, r.nfields)
+		return row
+	}
+	cell := func(col int) string {
+		if i := r.cols[col]; i >= 0 {
+			return rec.fields[i]
+		}
+		return ""
+	}
+	upn, id := trim(cell(colUPN)), trim(cell(colID))
+	if r.info.Headerless {
+		if _, ok := parseGUID(upn); ok {
+			upn, id = "", upn
+		}
+	}
+	row.UPN = upn
+	switch {
+	case id != "":
+		if g, ok := parseGUID(id); ok {
+			row.ID = g
+		} else {
+			row.ID = id
+			row.Reason, row.Problem = ReasonInvalidID, "the object id is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+		}
+	case upn == "":
+		row.Reason, row.Problem = ReasonMissingUser, "the row has no user: "+r.userColumns()+" empty"
+	default:
+		if msg := checkUPN(upn); msg != "" {
+			row.Reason, row.Problem = ReasonInvalidUPN, msg
+		}
+	}
+	if row.Reason != "" {
+		return row
+	}
+	for _, b := range []struct {
+		col int
+		dst **bool
+	}{{colForceChange, &row.ForceChange}, {colForceChangeMFA, &row.ForceChangeMFA}} {
+		v, ok := parseBool(trim(cell(b.col)))
+		if !ok {
+			row.ForceChange, row.ForceChangeMFA = nil, nil
+			row.Reason, row.Problem = ReasonBadValue, r.info.Columns[columnNames[b.col].column]+" is not a yes/no value (true/false, yes/no or 1/0)"
+			return row
+		}
+		*b.dst = v
+	}
+	row.Password = cell(colPassword)
+	return row
+}
+
+// userColumns names the user columns of the header, for messages.
+func (r *Reader) userColumns() string {
+	var names []string
+	for _, col := range []int{colUPN, colID} {
+		if r.cols[col] >= 0 {
+			if h := r.info.Columns[columnNames[col].column]; h != "" {
+				names = append(names, h)
+			}
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "the user cell is"
+	case 1:
+		return names[0] + " is"
+	}
+	return strings.Join(names, " and ") + " are"
+}
+
+// Close closes the file opened by Open. It does nothing for a Reader made
+// by NewReader.
+func (r *Reader) Close() error {
+	if r.file == nil {
+		return nil
+	}
+	err := r.file.Close()
+	r.file = nil
+	return err
+}
