@@ -1,0 +1,110 @@
+// Package graphsim emulates the parts of Microsoft Graph and of the Microsoft
+// Entra token endpoint that bulkreset talks to, on loopback, so that the end-to-end
+// tests, the benchmarks and `bulkreset reset --sandbox` can drive the real
+// azidentity code and the real Graph client against a tenant whose state can be
+// inspected afterwards.
+//
+// It imports no other bulkreset package on purpose: it is an independent
+// emulation of Graph's wire behaviour, so the client cannot agree with itself.
+//
+// # What it serves
+//
+// One [http.Handler] ([Sim.Handler], served over TLS on 127.0.0.1 by [Sim.Start])
+// answers:
+//
+//   - GET /{tenant}/v2.0/.well-known/openid-configuration and
+//     POST /{tenant}/oauth2/v2.0/token: the client-credentials flow, with a client
+//     secret or a signed client assertion (certificate credentials), as MSAL Go
+//     and azidentity use them with DisableInstanceDiscovery. {tenant} is the
+//     tenant ID or the tenant's domain. Errors are Entra's AADSTS JSON errors.
+//   - POST /v1.0/$batch: JSON batching, at most 20 sub-requests, answered in a
+//     shuffled order, each sub-request evaluated (and throttled) on its own.
+//   - PATCH /v1.0/users/{id|upn} with a passwordProfile, GET /v1.0/users/{id|upn}
+//     with $select, POST /v1.0/users/{id|upn}/revokeSignInSessions, both inside
+//     $batch and directly. The /users('{upn}') key form is accepted too.
+//
+// Every Graph error, outer or inside a batch, uses Graph's envelope
+// {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}.
+// Codes and messages come from Microsoft's documentation and issue trackers where
+// they are known (the sources are cited in the code); the answers to requests
+// the emulator does not emulate, and the injected 5xx, say "graphsim:" in their
+// message.
+//
+// # Behaviour that clients rely on
+//
+//   - A sub-request URL is decoded as a server would: everything from a raw '#'
+//     is a fragment and is cut, then the path is percent-decoded (%23 becomes '#').
+//     An unencoded guest UPN (x#EXT#@domain) therefore becomes "not found".
+//     A path key that begins with '$' is an OData system segment, so
+//     /users/$x@domain is a 400; /users('$x@domain') works (a quote inside the quotes is doubled).
+//   - A write sub-request (POST, PATCH, PUT) in a batch needs a body and a
+//     Content-Type header, or it is answered 400 BadRequest "Write request id : {id}
+//     does not contain Content-Type header or body." This includes
+//     revokeSignInSessions: send "body": {} with it.
+//   - The write quota is a token bucket per app and tenant (Options.WriteBurst,
+//     Options.WriteRate). Every write sub-request takes one token before the user is
+//     even looked up, so writes to missing users cost quota too; reads take none.
+//     An empty bucket answers 429 TooManyRequests with the time until the next
+//     token in Retry-After. With Options.ThrottledAccrue, throttled attempts still
+//     take a token (the bucket may go as far as -WriteBurst), which is how clients
+//     that retry all at once keep themselves throttled.
+//   - A PATCH that sets a password without forceChangePasswordNextSignIn sets
+//     that flag to true (reported Graph behaviour); forceChangePasswordNextSignInWithMfa
+//     is left as it was unless sent. A PATCH with only the flags sets the flags.
+//   - The password policy is Entra's cloud policy: 8 to 256 characters from the
+//     allowed set, 3 of 4 categories (upper, lower, digit, symbol; space counts as
+//     a symbol), and a small banned list matched after Entra's normalisation
+//     (lower case; 0→o, 1→l, $→s, @→a): common passwords, the tenant name (first
+//     label of the domain), the UPN's local part and its parts of 4+ characters.
+//   - Tokens are opaque random strings valid for Options.TokenLifetime by
+//     Options.Now; a missing, unknown or expired token is 401 InvalidAuthenticationToken.
+//     MSAL (under azidentity) serves a cached token only while it has more than
+//     5 minutes left by the real clock, so with a TokenLifetime of 5 minutes or
+//     less every GetToken fetches a new token.
+//   - Latency and jitter are real sleeps (they emulate the network) and end early
+//     when the client's request is cancelled. Everything else that depends on time
+//     (token expiry, the quota bucket, innerError dates, Change.At) uses Options.Now.
+//   - dependsOn is honoured in its simple form: a dependency must be an earlier
+//     item of the same batch, and an item whose dependency failed is answered 424.
+//   - The server speaks HTTP/1.1 only, so that the connection-drop faults are
+//     exact.
+//
+// # Faults
+//
+// [Faults] holds one rate in [0,1] per fault kind. Faults apply to $batch
+// requests only, and the draws come from one generator seeded with Options.Seed,
+// so a sequence of batches sent one after another sees the same faults on every
+// run. Per batch, the draws are made in this order, and at most one fault of each
+// group happens: TokenRevoke; then one of Outer503, Outer429Date,
+// DropBeforeApply, Timeout (nothing is applied); then, per sub-request, one of
+// InnerThrottle, InnerThrottleFractional, Inner5xx (that sub-request is not
+// applied); then one of DropAfterApply, TruncatedJSON, MissingID, UnknownID,
+// DuplicateID (everything was applied, the answer is damaged). Timeout holds the
+// request, with nothing applied, until the client gives up (its context ends or
+// the server is closed); the applied-then-lost case is DropAfterApply's.
+// TruncatedJSON sends a well-framed HTTP 200 whose JSON body stops halfway.
+//
+// # Tenant files
+//
+// [LoadTenant] reads the JSON file given to `bulkreset reset --sandbox TENANT.json`:
+//
+//	{
+//	  "includeSandbox": false,
+//	  "users": [
+//	    {"userPrincipalName": "adele.vance@contoso.onmicrosoft.com"},
+//	    {"userPrincipalName": "sync.user@contoso.onmicrosoft.com", "kind": "synced"},
+//	    {"userPrincipalName": "boss@contoso.onmicrosoft.com", "kind": "admin",
+//	     "id": "6f1c0d52-8e8b-4b39-9f5e-2d0f3c9a1b7e", "displayName": "The Boss"}
+//	  ],
+//	  "generate": {"count": 1000, "domain": "contoso.onmicrosoft.com"}
+//	}
+//
+// Every field is optional except userPrincipalName. kind is one of member
+// (default), guest, synced, admin, disabled. id must be a GUID; without it a
+// deterministic GUID is derived from the UPN. displayName defaults to one made
+// from the UPN. includeSandbox adds the built-in tenant ([SandboxTenant]) first;
+// generate adds count members user00001@domain... ([GenerateUsers]; domain
+// defaults to [SandboxDomain]). Unknown fields, duplicate ids or UPNs (compared
+// without regard to case) and invalid values are errors. Users start with no
+// password; tenant files never hold one.
+package graphsim

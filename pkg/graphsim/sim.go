@@ -1,0 +1,439 @@
+package graphsim
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The fixed identity of the built-in sandbox tenant. The secret is a dummy value
+// that only this emulator accepts; it is not a credential anywhere else.
+const (
+	// SandboxDomain is the domain of the built-in sandbox tenant.
+	SandboxDomain = "contoso.onmicrosoft.com"
+	// SandboxTenantID is the tenant ID the emulator accepts by default.
+	SandboxTenantID = "3d9c5e2a-7f41-4b8e-9a6d-5c0e1f2b4a7c"
+	// SandboxClientID is the application (client) ID the emulator accepts by default.
+	SandboxClientID = "b5e2c7a1-0d94-4f3b-8c6e-2a7d9f1e3b50"
+	// SandboxClientSecret is the client secret the emulator accepts by default.
+	SandboxClientSecret = "graphsim-sandbox-dummy-secret-not-a-credential"
+)
+
+// Graph's documented write quota for one application in one tenant: 3,000
+// writes per 2 minutes 30 seconds
+// (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits).
+// As a token bucket: a burst of 3,000 refilled at 20 per second.
+const (
+	// QuotaWriteBurst is the documented per app and tenant write quota, as a bucket size.
+	QuotaWriteBurst = 3000
+	// QuotaWriteRate is the documented per app and tenant write quota, per second.
+	QuotaWriteRate = 20.0
+)
+
+// DefaultTokenLifetime is how long an issued access token is valid by default.
+const DefaultTokenLifetime = time.Hour
+
+// Kind says what sort of directory object a user is, which decides how Graph
+// answers a password reset for it.
+type Kind string
+
+// The kinds of users.
+const (
+	// KindMember is a cloud-only member; resettable.
+	KindMember Kind = "member"
+	// KindGuest is a guest (userType Guest, a UPN like alex_fabrikam.com#EXT#@contoso.onmicrosoft.com); resettable.
+	KindGuest Kind = "guest"
+	// KindSynced is synchronised from on-premises AD (onPremisesSyncEnabled true); a passwordProfile PATCH is a 400.
+	KindSynced Kind = "synced"
+	// KindAdmin is a privileged administrator the app may not reset: 403 Authorization_RequestDenied.
+	KindAdmin Kind = "admin"
+	// KindDisabled is a member with accountEnabled false; resettable.
+	KindDisabled Kind = "disabled"
+)
+
+func (k Kind) valid() bool {
+	switch k {
+	case KindMember, KindGuest, KindSynced, KindAdmin, KindDisabled:
+		return true
+	}
+	return false
+}
+
+// User is one user of the emulated tenant: its identity, and its state as the
+// emulator holds it. String, GoString and LogValue leave the password out.
+type User struct {
+	ID          string // GUID, lower case
+	UPN         string
+	Kind        Kind
+	DisplayName string
+
+	// State, read through Sim.User and Sim.Users.
+	Password                             string // current password; empty until one is set
+	ForceChangePasswordNextSignIn        bool
+	ForceChangePasswordNextSignInWithMfa bool
+	PasswordSets                         int // successful password sets
+	SessionsRevoked                      int // successful revokeSignInSessions calls
+}
+
+// String describes the user without its password.
+func (u User) String() string {
+	return fmt.Sprintf("%s (%s, %s, password sets %d)", u.UPN, u.ID, u.Kind, u.PasswordSets)
+}
+
+// GoString is like String, so that %#v does not print the password either.
+func (u User) GoString() string {
+	return fmt.Sprintf("graphsim.User{ID:%q, UPN:%q, Kind:%q, PasswordSets:%d, Password:[REDACTED]}", u.ID, u.UPN, u.Kind, u.PasswordSets)
+}
+
+// LogValue logs the user without its password.
+func (u User) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("id", u.ID),
+		slog.String("upn", u.UPN),
+		slog.String("kind", string(u.Kind)),
+		slog.Int("password_sets", u.PasswordSets),
+	)
+}
+
+// Change records one applied passwordProfile update. Password is empty when
+// the update set only the flags; the flags are the user's values after the update.
+// RequestID is the request-id header of the HTTP response that carried it (the
+// $batch response for a batched update). String, GoString and LogValue leave the
+// password out.
+type Change struct {
+	UserID, UPN, Password                                               string
+	ForceChangePasswordNextSignIn, ForceChangePasswordNextSignInWithMfa bool
+	At                                                                  time.Time
+	RequestID                                                           string
+}
+
+// String describes the change without its password.
+func (c Change) String() string {
+	return fmt.Sprintf("%s (%s) at %s, password set %t, request %s", c.UPN, c.UserID, c.At.Format(time.RFC3339Nano), c.Password != "", c.RequestID)
+}
+
+// GoString is like String, so that %#v does not print the password either.
+func (c Change) GoString() string {
+	return fmt.Sprintf("graphsim.Change{UserID:%q, UPN:%q, Password:[REDACTED], RequestID:%q}", c.UserID, c.UPN, c.RequestID)
+}
+
+// LogValue logs the change without its password.
+func (c Change) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("user_id", c.UserID),
+		slog.String("upn", c.UPN),
+		slog.Bool("password_set", c.Password != ""),
+		slog.String("request_id", c.RequestID),
+	)
+}
+
+// Faults holds the rate, in [0,1], at which each fault is injected into $batch
+// requests. A rate of 0 never injects the fault. See the package documentation
+// for the order of the draws. "Applied" means the passwords were actually changed.
+type Faults struct {
+	InnerThrottle           float64 // a sub-request answered 429 TooManyRequests, Retry-After "1" (not applied)
+	InnerThrottleFractional float64 // a sub-request answered 429 with a fractional Retry-After such as "0.249" (not applied)
+	Inner5xx                float64 // a sub-request answered 500, 502, 503 or 504 (not applied)
+	Outer503                float64 // the whole $batch answered 503 with Retry-After "1" (nothing applied)
+	Outer429Date            float64 // the whole $batch answered 429 with Retry-After as an HTTP date (nothing applied)
+	DropBeforeApply         float64 // the connection is closed without a response (nothing applied)
+	DropAfterApply          float64 // everything applied, then the connection is closed without a response
+	Timeout                 float64 // no response until the client's request context ends (nothing applied)
+	TruncatedJSON           float64 // everything applied, the 200 response body stops halfway through the JSON
+	MissingID               float64 // everything applied, one response item left out
+	UnknownID               float64 // everything applied, one extra item with an id never requested
+	DuplicateID             float64 // everything applied, one item sent twice
+	TokenRevoke             float64 // the presented token is answered as expired (401) for this batch only
+}
+
+// FaultKind names a fault in Stats.Faults.
+type FaultKind string
+
+// The fault kinds, one per field of Faults.
+const (
+	FaultInnerThrottle           FaultKind = "inner_throttle"
+	FaultInnerThrottleFractional FaultKind = "inner_throttle_fractional"
+	FaultInner5xx                FaultKind = "inner_5xx"
+	FaultOuter503                FaultKind = "outer_503"
+	FaultOuter429Date            FaultKind = "outer_429_date"
+	FaultDropBeforeApply         FaultKind = "drop_before_apply"
+	FaultDropAfterApply          FaultKind = "drop_after_apply"
+	FaultTimeout                 FaultKind = "timeout"
+	FaultTruncatedJSON           FaultKind = "truncated_json"
+	FaultMissingID               FaultKind = "missing_id"
+	FaultUnknownID               FaultKind = "unknown_id"
+	FaultDuplicateID             FaultKind = "duplicate_id"
+	FaultTokenRevoke             FaultKind = "token_revoke"
+)
+
+// Options configures a Sim. The zero value is a valid, fault-free sandbox
+// tenant identity with an unlimited write quota.
+type Options struct {
+	// TenantID, ClientID and ClientSecret are the only client-credentials identity
+	// accepted; they default to SandboxTenantID, SandboxClientID and SandboxClientSecret.
+	TenantID, ClientID, ClientSecret string
+	// TenantDomain is accepted in token URLs in place of TenantID; default SandboxDomain.
+	TenantDomain string
+	// ClientCertificates, if any, are the certificates whose keys may sign a client
+	// assertion. With none, any well-formed assertion for ClientID is accepted.
+	ClientCertificates []*x509.Certificate
+	// TokenLifetime is how long an access token is valid; default DefaultTokenLifetime.
+	TokenLifetime time.Duration
+	// Latency is added to every Graph request (not to the token endpoint), plus a
+	// uniformly random extra of up to LatencyJitter.
+	Latency, LatencyJitter time.Duration
+	// WriteBurst and WriteRate set the write quota: a token bucket of WriteBurst
+	// tokens refilled at WriteRate per second. The quota is enforced only when both
+	// are above 0 (0 = unlimited). QuotaWriteBurst and QuotaWriteRate are Graph's.
+	WriteBurst int
+	WriteRate  float64
+	// ThrottledAccrue is the share, in [0,1], of throttled write attempts that
+	// still take a token.
+	ThrottledAccrue float64
+	// FractionalRetryAfter gives quota Retry-After values in milliseconds ("0.249")
+	// instead of whole seconds rounded up ("1").
+	FractionalRetryAfter bool
+	// Faults are injected at these rates, deterministically for Seed.
+	Faults Faults
+	Seed   int64
+	// Now is the clock for token expiry, the quota and timestamps; default
+	// time.Now. It is called from many goroutines.
+	Now func() time.Time
+}
+
+// String describes the options without the client secret.
+func (o Options) String() string {
+	return fmt.Sprintf("graphsim.Options{TenantID:%q, ClientID:%q, ClientSecret:[REDACTED], WriteBurst:%d, WriteRate:%g, Seed:%d}",
+		o.TenantID, o.ClientID, o.WriteBurst, o.WriteRate, o.Seed)
+}
+
+// GoString is String, so that %#v does not print the secret either.
+func (o Options) GoString() string { return o.String() }
+
+// LogValue logs the options without the client secret.
+func (o Options) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("tenant_id", o.TenantID),
+		slog.String("client_id", o.ClientID),
+		slog.Int("write_burst", o.WriteBurst),
+		slog.Float64("write_rate", o.WriteRate),
+	)
+}
+
+// Stats counts what the emulator has seen and done.
+type Stats struct {
+	Batches        int // $batch requests that passed authentication
+	SubRequests    int // sub-requests evaluated (in batches that parsed and were not failed whole)
+	DirectRequests int // Graph requests outside $batch that passed authentication
+	Reads          int // GET of a user, batched or direct
+	Writes         int // write attempts that reached the quota (PATCH, POST), throttled ones included
+	WritesApplied  int // writes that changed the tenant: passwordProfile updates and session revocations
+	Throttled      int // 429 answers: quota, injected inner and injected outer
+	Unauthorized   int // 401 answers on Graph routes
+	TokensIssued   int // access tokens issued by the token endpoint
+	Faults         map[FaultKind]int
+}
+
+// Sim is an emulated tenant with its Graph and token endpoints. It is safe for
+// concurrent use.
+type Sim struct {
+	opts Options // fixed after New, except opts.Faults (guarded by mu)
+
+	mu      sync.Mutex
+	byID    map[string]*User // lower-case id
+	byUPN   map[string]*User // lower-case UPN
+	order   []*User
+	changes []Change
+	stats   Stats
+	rng     *rand.Rand
+	quota   bucket
+	tokens  map[string]time.Time // access token -> expiry
+	issued  []string             // every access token issued, for tests that scan outputs for them
+	onHold  func()               // test hook: called when a Timeout fault starts holding a request
+}
+
+// New returns an empty tenant configured by opts.
+func New(opts Options) *Sim {
+	if opts.TenantID == "" {
+		opts.TenantID = SandboxTenantID
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = SandboxClientID
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = SandboxClientSecret
+	}
+	if opts.TenantDomain == "" {
+		opts.TenantDomain = SandboxDomain
+	}
+	if opts.TokenLifetime <= 0 {
+		opts.TokenLifetime = DefaultTokenLifetime
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.ThrottledAccrue = clampRate(opts.ThrottledAccrue)
+	opts.Faults = opts.Faults.clamped()
+	seed := uint64(opts.Seed)
+	return &Sim{
+		opts:   opts,
+		byID:   make(map[string]*User),
+		byUPN:  make(map[string]*User),
+		stats:  Stats{Faults: make(map[FaultKind]int)},
+		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		quota:  bucket{burst: float64(opts.WriteBurst), rate: opts.WriteRate},
+		tokens: make(map[string]time.Time),
+	}
+}
+
+func clampRate(r float64) float64 {
+	switch {
+	case math.IsNaN(r) || r < 0:
+		return 0
+	case r > 1:
+		return 1
+	}
+	return r
+}
+
+func (f Faults) clamped() Faults {
+	for _, p := range []*float64{
+		&f.InnerThrottle, &f.InnerThrottleFractional, &f.Inner5xx, &f.Outer503, &f.Outer429Date,
+		&f.DropBeforeApply, &f.DropAfterApply, &f.Timeout, &f.TruncatedJSON, &f.MissingID,
+		&f.UnknownID, &f.DuplicateID, &f.TokenRevoke,
+	} {
+		*p = clampRate(*p)
+	}
+	return f
+}
+
+// ErrDuplicateUser is returned (wrapped) by AddUser for a user whose ID or UPN
+// is already in the tenant.
+var ErrDuplicateUser = errors.New("graphsim: duplicate user")
+
+// AddUser adds u to the tenant. An empty ID is derived from the UPN, an empty
+// Kind is KindMember and an empty DisplayName is made from the UPN. It fails for
+// an invalid user or one whose ID or UPN (without regard to case) is taken.
+func (s *Sim) AddUser(u User) error {
+	u, err := normalizeUser(u)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.byID[u.ID]; ok {
+		return fmt.Errorf("%w: id %s", ErrDuplicateUser, u.ID)
+	}
+	upn := strings.ToLower(u.UPN)
+	if _, ok := s.byUPN[upn]; ok {
+		return fmt.Errorf("%w: userPrincipalName %s", ErrDuplicateUser, u.UPN)
+	}
+	p := &u
+	s.byID[u.ID] = p
+	s.byUPN[upn] = p
+	s.order = append(s.order, p)
+	return nil
+}
+
+// AddUsers adds every user in users, stopping at the first error.
+func (s *Sim) AddUsers(users []User) error {
+	for _, u := range users {
+		if err := s.AddUser(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// User returns a copy of the user with this object ID or UPN (without regard
+// to case).
+func (s *Sim) User(idOrUPN string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.lookupLocked(idOrUPN)
+	if u == nil {
+		return User{}, false
+	}
+	return *u, true
+}
+
+func (s *Sim) lookupLocked(key string) *User {
+	k := strings.ToLower(key)
+	if u, ok := s.byID[k]; ok {
+		return u
+	}
+	return s.byUPN[k]
+}
+
+// Users returns a copy of every user, in the order they were added.
+func (s *Sim) Users() []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]User, len(s.order))
+	for i, u := range s.order {
+		out[i] = *u
+	}
+	return out
+}
+
+// Changes returns every applied passwordProfile update, in the order applied.
+func (s *Sim) Changes() []Change {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Change(nil), s.changes...)
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Sim) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Faults = make(map[FaultKind]int, len(s.stats.Faults))
+	for k, v := range s.stats.Faults {
+		st.Faults[k] = v
+	}
+	return st
+}
+
+// maxIssuedKept bounds the tokens IssuedTokens remembers.
+const maxIssuedKept = 10_000
+
+// IssuedTokens returns the access tokens the token endpoint has issued (the
+// latest 10,000), so that a test can check that none of them leaked into an
+// output.
+func (s *Sim) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.issued)
+}
+
+// SetFaults replaces the fault rates; batches that arrive afterwards use them.
+func (s *Sim) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.Faults = f.clamped()
+}
+
+// now reads the injected clock.
+func (s *Sim) now() time.Time { return s.opts.Now() }
+
+// chance draws from the seeded generator; a rate of 0 draws nothing, so that
+// disabled faults do not shift the sequence of the others.
+func (s *Sim) chanceLocked(rate float64) bool {
+	if rate <= 0 {
+		return false
+	}
+	return s.rng.Float64() < rate
+}
+
+// faultLocked records an injected fault.
+func (s *Sim) faultLocked(k FaultKind) {
+	s.stats.Faults[k]++
+}
