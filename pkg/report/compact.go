@@ -1,0 +1,93 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// CompactSecrets rewrites the secrets file at path keeping only the rows for
+// which keep returns true, and returns how many it kept. The secrets file is
+// a write-ahead record: every password is on disk before the request that
+// sets it is sent, so a finished run's file also holds passwords that Graph
+// refused (a user not found, an admin the app may not reset). Once every
+// row's outcome is known, those are dropped, so that the file lists exactly
+// the passwords in force. The rewrite is atomic: a new 0600 file is written
+// and synced beside the old one, then renamed over it; a crash leaves either
+// the old file or the new one, never a mix. The Secrets writer of path must
+// be closed first.
+func CompactSecrets(path string, keep func(SecretRow) bool) (kept int, err error) {
+	in, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("compact secrets file: %w", err)
+	}
+	defer in.Close()
+
+	tmp := path + ".compact"
+	os.Remove(tmp) // a leftover of a crash during an earlier compaction
+	out, err := CreateSecrets(tmp)
+	if err != nil {
+		return 0, fmt.Errorf("compact secrets file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			out.Close()
+			os.Remove(tmp)
+		}
+	}()
+	rd := NewSecretsReader(in)
+	var batch []SecretRow
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := out.write(mustEncode(batch))
+		batch = batch[:0]
+		return err
+	}
+	for {
+		row, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil && !errors.Is(err, ErrTruncated) {
+			return 0, fmt.Errorf("compact secrets file: %w", err)
+		}
+		if err != nil { // a torn last row: its request was never sent
+			break
+		}
+		if keep(row) {
+			kept++
+			batch = append(batch, row)
+			if len(batch) == 512 {
+				if err := flush(); err != nil {
+					return 0, fmt.Errorf("compact secrets file: %w", err)
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, fmt.Errorf("compact secrets file: %w", err)
+	}
+	if err := out.Close(); err != nil { // syncs
+		return 0, fmt.Errorf("compact secrets file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return 0, fmt.Errorf("compact secrets file: %w", err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return kept, fmt.Errorf("compact secrets file: sync its directory: %w", err)
+	}
+	return kept, nil
+}
+
+// mustEncode encodes rows read back from a secrets file, which encode.
+func mustEncode(rows []SecretRow) []byte {
+	b, err := encodeSecrets(rows)
+	if err != nil {
+		panic(err) // rows read from a secrets file always encode
+	}
+	return b
+}

@@ -1,0 +1,41 @@
+package report
+
+import "strings"
+
+// formulaChars are the first characters that make a spreadsheet evaluate a
+// cell as a formula (OWASP "CSV Injection":
+// https://owasp.org/www-community/attacks/CSV_Injection).
+const formulaChars = "=+-@\t\r"
+
+// escapeQuote is the prefix that makes a spreadsheet read a cell as text.
+const escapeQuote = '\''
+
+// needsEscape reports whether s, once stripped of leading quotes, begins
+// with a formula character.
+//
+// Looking past leading quotes is what makes escaping reversible: the value
+// "'=x" (which happens to begin with a quote) gets one more quote in front,
+// so that reading strips exactly one back. A value such as "'abc" is left as
+// it is both ways.
+func needsEscape(s string) bool {
+	t := strings.TrimLeft(s, string(escapeQuote))
+	return t != "" && strings.IndexByte(formulaChars, t[0]) >= 0
+}
+
+// escapeCell returns s made safe to open in a spreadsheet: a cell that begins
+// with = + - @ tab or CR gets a single quote in front.
+func escapeCell(s string) string {
+	if needsEscape(s) {
+		return string(escapeQuote) + s
+	}
+	return s
+}
+
+// unescapeCell undoes escapeCell: unescapeCell(escapeCell(s)) == s for every s.
+// A cell that was not escaped (a file written by hand) is returned unchanged.
+func unescapeCell(s string) string {
+	if s != "" && s[0] == escapeQuote && needsEscape(s) {
+		return s[1:]
+	}
+	return s
+}

@@ -1,0 +1,137 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+)
+
+// utf8BOM is the byte-order mark a spreadsheet may put in front of a file it
+// saves again.
+const utf8BOM = "\uFEFF"
+
+// openAppend opens an existing file written by this package so that rows can
+// be appended to it: a regular file (not a symbolic link, a device or a
+// pipe) whose first line is header. When maxPerm is not zero, permission
+// bits beyond maxPerm are refused (on unix; Windows has no such bits). A
+// torn last row is cut off and an empty file, or one holding a torn header,
+// gets the header. The file is returned positioned at its end.
+func openAppend(path string, header []string, maxPerm fs.FileMode) (_ *os.File, err error) {
+	// Lstat first, so that a symbolic link is refused rather than followed,
+	// and so that opening cannot block on a pipe.
+	li, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !li.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%v)", path, li.Mode().Type())
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !os.SameFile(li, fi) {
+		return nil, fmt.Errorf("%s was replaced while it was being opened", path)
+	}
+	if maxPerm != 0 && runtime.GOOS != "windows" && fi.Mode().Perm()&^maxPerm != 0 {
+		return nil, fmt.Errorf("%s has mode %v, wider than %v: others may have read it; check, then chmod %o %s", path, fi.Mode().Perm(), maxPerm, maxPerm, path)
+	}
+	if err := repair(f, fi.Size(), headerLine(header)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// repair checks the header of f, whose size is size, writes it when the file
+// holds no complete header, and cuts off a torn last row.
+func repair(f *os.File, size int64, header []byte) error {
+	first := make([]byte, len(utf8BOM)+len(header)+1) // room for a BOM and a CR
+	n, err := f.ReadAt(first, 0)
+	if err != nil && err != io.EOF {
+		return err
+	}
+	first = first[:n]
+	got := bytes.TrimPrefix(first, []byte(utf8BOM))
+	rest, complete := bytes.CutPrefix(got, bytes.TrimSuffix(header, []byte("\n")))
+	switch {
+	case complete && (bytes.HasPrefix(rest, []byte("\n")) || bytes.HasPrefix(rest, []byte("\r\n"))):
+	case int64(n) == size && bytes.HasPrefix(header, got):
+		// Empty, or cut short while its header was being written: nothing
+		// else can be in it.
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := f.WriteAt(header, 0); err != nil {
+			return err
+		}
+		return nil
+	default:
+		return fmt.Errorf("%w %q", ErrHeader, bytes.TrimSuffix(header, []byte("\n")))
+	}
+	end, err := lastNewline(f, size)
+	if err != nil {
+		return err
+	}
+	if end != size {
+		return f.Truncate(end)
+	}
+	return nil
+}
+
+// lastNewline returns the offset just past the last newline of f, whose size
+// is size (size itself when the file ends with a newline).
+func lastNewline(f io.ReaderAt, size int64) (int64, error) {
+	buf := make([]byte, 4096)
+	for end := size; end > 0; {
+		start := max(end-int64(len(buf)), 0)
+		chunk := buf[:end-start]
+		if _, err := f.ReadAt(chunk, start); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			return start + int64(i) + 1, nil
+		}
+		end = start
+	}
+	return 0, nil
+}
+
+// syncDir makes the creation of a file in dir durable: on unix a new
+// directory entry survives power loss only once the directory is synced.
+// Windows cannot open a directory for that, and needs no such step on NTFS.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(filepath.Clean(dir))
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	// Some file systems cannot sync a directory; the file itself is synced.
+	if errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EINVAL) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,194 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// ErrTruncated reports a file whose last line does not end in a newline: the
+// run that wrote it stopped in the middle of a row (a crash or a full disk).
+// Both writers end every row with a newline, so the torn row is not
+// trustworthy and readers drop it; the rows before it are sound.
+var ErrTruncated = errors.New("the file ends in the middle of a row (the run that wrote it was cut short)")
+
+// ErrHeader reports a file whose first line is not the expected header.
+var ErrHeader = errors.New("the first line is not the expected header")
+
+// ParseError is an error in one row of a results or secrets file. Line is
+// the 1-based line of the file, as an editor shows it.
+type ParseError struct {
+	Line   int    // line of the file where the row starts
+	Column string // column name, or "" when the error concerns the whole row
+	Err    error
+}
+
+// Error returns the line, the column and the cause.
+func (e *ParseError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("line %d, column %s: %v", e.Line, e.Column, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// tailReader remembers the last byte read, so that a reader can tell at EOF
+// whether the input ended with a newline.
+type tailReader struct {
+	r    io.Reader
+	last byte
+	n    int64
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.last = p[n-1]
+		t.n += int64(n)
+	}
+	return n, err
+}
+
+// record is one CSV record and the line where it starts.
+type record struct {
+	fields []string
+	line   int
+	err    error
+	io     bool // err comes from the underlying reader, not from the data
+}
+
+// recordReader reads the records of a file written by this package: it
+// checks the header, drops a UTF-8 byte-order mark (a file saved again by
+// Excel), reports line numbers and detects a torn last row. It reads one
+// record ahead, because only the next read tells whether a record was the
+// last one and whether the file ended with a newline.
+type recordReader struct {
+	tail    *tailReader
+	csv     *csv.Reader
+	header  []string
+	started bool
+	next    *record // the record read ahead, nil at EOF
+	done    bool
+}
+
+func newRecordReader(r io.Reader, header []string) *recordReader {
+	tail := &tailReader{r: r}
+	cr := csv.NewReader(tail)
+	cr.FieldsPerRecord = len(header)
+	return &recordReader{tail: tail, csv: cr, header: header}
+}
+
+// readOne reads one record, or returns nil at EOF.
+func (rr *recordReader) readOne() *record {
+	fields, err := rr.csv.Read()
+	if err == io.EOF {
+		return nil
+	}
+	var pe *csv.ParseError
+	switch {
+	case errors.As(err, &pe):
+		// csv's own message names the line already; keep only the cause so
+		// that our message has the same shape as every other.
+		return &record{fields: fields, line: pe.StartLine, err: pe.Err}
+	case err != nil: // the underlying reader failed
+		return &record{err: err, io: true}
+	}
+	line, _ := rr.csv.FieldPos(0)
+	return &record{fields: fields, line: line}
+}
+
+// start reads and checks the header.
+func (rr *recordReader) start() error {
+	rr.started = true
+	h := rr.readOne()
+	if h == nil {
+		rr.done = true
+		if rr.tail.n == 0 {
+			return &ParseError{Line: 1, Err: fmt.Errorf("%w: the file is empty", ErrHeader)}
+		}
+		return &ParseError{Line: 1, Err: ErrHeader}
+	}
+	if h.io {
+		rr.done = true
+		return h.err
+	}
+	if len(h.fields) > 0 {
+		h.fields[0] = strings.TrimPrefix(h.fields[0], utf8BOM)
+	}
+	rr.next = rr.readOne()
+	if rr.next == nil && rr.tail.last != '\n' {
+		rr.done = true
+		return &ParseError{Line: h.line, Err: ErrTruncated}
+	}
+	if h.err != nil || !slices.Equal(h.fields, rr.header) {
+		// The header found is not quoted back: in a secrets file a
+		// malformed first line could be a password.
+		rr.done = true
+		return &ParseError{Line: h.line, Err: fmt.Errorf("%w %q", ErrHeader, strings.Join(rr.header, ","))}
+	}
+	return nil
+}
+
+// read returns the next data record. At the end it returns io.EOF, or a
+// *ParseError wrapping ErrTruncated when the last row is torn.
+func (rr *recordReader) read() (*record, error) {
+	if !rr.started {
+		if err := rr.start(); err != nil {
+			return nil, err
+		}
+	}
+	if rr.done || rr.next == nil {
+		rr.done = true
+		return nil, io.EOF
+	}
+	cur := rr.next
+	if cur.io {
+		rr.done = true
+		return nil, cur.err
+	}
+	rr.next = rr.readOne()
+	if rr.next == nil && rr.tail.last != '\n' {
+		rr.done = true
+		return nil, &ParseError{Line: cur.line, Err: ErrTruncated}
+	}
+	if cur.err != nil {
+		return nil, &ParseError{Line: cur.line, Err: cur.err}
+	}
+	return cur, nil
+}
+
+// readAll collects every value that parse accepts. On error it returns the
+// values read before the failing row together with the error, so that a
+// caller may accept a torn last row (errors.Is(err, ErrTruncated)).
+func readAll[T any](rr *recordReader, parse func(*record) (T, error)) ([]T, error) {
+	var out []T
+	for {
+		rec, err := rr.read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		v, err := parse(rec)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, v)
+	}
+}
+
+// headerLine returns the header as the writers put it in a file.
+func headerLine(header []string) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(header) // cannot fail: a bytes.Buffer
+	w.Flush()
+	return b.Bytes()
+}

@@ -1,0 +1,239 @@
+package report
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Outcome is what happened to one input row (SPEC.md "Results CSV").
+type Outcome string
+
+// The five outcomes of a row.
+const (
+	Succeeded Outcome = "succeeded" // the password was reset
+	Failed    Outcome = "failed"    // Graph refused it, or attempts ran out
+	Skipped   Outcome = "skipped"   // a rule the user chose (e.g. --synced skip) left it alone
+	Invalid   Outcome = "invalid"   // the row could not be sent
+	Duplicate Outcome = "duplicate" // the user appeared earlier in the same file
+)
+
+// Valid reports whether o is one of the five outcomes.
+func (o Outcome) Valid() bool {
+	switch o {
+	case Succeeded, Failed, Skipped, Invalid, Duplicate:
+		return true
+	}
+	return false
+}
+
+// outcomes lists the outcomes in the order the summary shows them.
+var outcomes = []Outcome{Succeeded, Failed, Skipped, Invalid, Duplicate}
+
+// Result is the result of one input row: one line of the results CSV.
+type Result struct {
+	Line         int     // line of the input file, 1-based
+	User         string  // the user as the input gave it (UPN or object id)
+	ObjectID     string  // the user's object id, when known
+	Outcome      Outcome // what happened
+	Reason       string  // stable snake_case word; empty on success
+	HTTPStatus   int     // Graph's status for the last attempt; 0 when nothing was sent
+	ErrorCode    string  // Graph's error code
+	ErrorMessage string  // Graph's error message
+	Attempts     int     // write attempts sent for this row
+	Revoked      *bool   // whether sessions were revoked; nil when not attempted
+	RequestID    string  // Graph's request-id, for a support case
+	FinishedAt   time.Time
+	// Tenant is reserved for multi-tenant runs. It is not a column yet: the
+	// header is fixed by SPEC.md.
+	Tenant string
+}
+
+// ResultsHeader is the header of the results CSV, fixed by SPEC.md.
+var ResultsHeader = []string{"line", "user", "object_id", "outcome", "reason", "http_status", "error_code", "error_message", "attempts", "revoked", "request_id", "finished_at"}
+
+// timeLayout is RFC 3339 with milliseconds; times are written in UTC.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Results writes the results CSV. It is not safe for concurrent use: one
+// goroutine, the reporter, owns it (STYLE.md "One writer per file").
+type Results struct {
+	csv *csv.Writer
+	rec [12]string // reused by Write
+}
+
+// NewResults returns a Results writing to w, and writes and flushes the
+// header so that the file is valid even if no row ever follows.
+func NewResults(w io.Writer) (*Results, error) {
+	r := AppendResults(w)
+	if err := r.csv.Write(ResultsHeader); err != nil {
+		return nil, fmt.Errorf("write results header: %w", err)
+	}
+	if err := r.Flush(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// AppendResults returns a Results that appends rows to w without a header:
+// for --resume, where w already holds the header and earlier rows (see
+// OpenResultsAppend).
+func AppendResults(w io.Writer) *Results {
+	return &Results{csv: csv.NewWriter(w)}
+}
+
+// Write buffers one row; Flush sends it to the underlying writer. Every text
+// cell is escaped against spreadsheet formulas. An error from the
+// underlying writer is sticky: every later Write and Flush returns it.
+func (r *Results) Write(res Result) error {
+	rec := r.rec[:]
+	rec[0] = strconv.Itoa(res.Line)
+	rec[1] = res.User
+	rec[2] = res.ObjectID
+	rec[3] = string(res.Outcome)
+	rec[4] = res.Reason
+	rec[5] = ""
+	if res.HTTPStatus != 0 {
+		rec[5] = strconv.Itoa(res.HTTPStatus)
+	}
+	rec[6] = res.ErrorCode
+	rec[7] = res.ErrorMessage
+	rec[8] = strconv.Itoa(res.Attempts)
+	rec[9] = ""
+	if res.Revoked != nil {
+		rec[9] = strconv.FormatBool(*res.Revoked)
+	}
+	rec[10] = res.RequestID
+	rec[11] = ""
+	if !res.FinishedAt.IsZero() {
+		rec[11] = res.FinishedAt.UTC().Format(timeLayout)
+	}
+	// Every cell, numbers included: a number never begins with a formula
+	// character unless it is negative, and then the quote is still right.
+	for i := range rec {
+		rec[i] = escapeCell(rec[i])
+	}
+	if err := r.csv.Write(rec); err != nil {
+		return fmt.Errorf("write result for line %d: %w", res.Line, err)
+	}
+	return nil
+}
+
+// Flush writes the buffered rows to the underlying writer. The owner calls
+// it whenever no more results are pending right now, so that the file is
+// complete up to the last finished row even after an interrupt.
+func (r *Results) Flush() error {
+	r.csv.Flush()
+	if err := r.csv.Error(); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	return nil
+}
+
+// CreateResultsFile creates the results file at path, refusing to overwrite
+// an existing file (the results of an earlier run are evidence). The path
+// "-" (standard output) is the caller's to handle.
+func CreateResultsFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("results file %s already exists, and is not overwritten: %w", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create results file: %w", err)
+	}
+	return f, nil
+}
+
+// OpenResultsAppend opens the results file of an interrupted run for
+// --resume: it checks that path is a regular file starting with the results
+// header, cuts off a torn last row (see ErrTruncated) and leaves the file
+// positioned at its end, ready for AppendResults. A file left empty by a
+// crash gets its header. Read the file with ReadResults before, to learn
+// which lines are done; a torn row it reports is one to do again.
+func OpenResultsAppend(path string) (*os.File, error) {
+	f, err := openAppend(path, ResultsHeader, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open results file for --resume: %w", err)
+	}
+	return f, nil
+}
+
+// ResultsReader reads a results file row by row, in bounded memory.
+type ResultsReader struct {
+	rr *recordReader
+}
+
+// NewResultsReader returns a reader of the results file r.
+func NewResultsReader(r io.Reader) *ResultsReader {
+	return &ResultsReader{rr: newRecordReader(r, ResultsHeader)}
+}
+
+// Read returns the next row; io.EOF after the last. Errors are *ParseError
+// with the line of the file. A torn last row is reported as a *ParseError
+// wrapping ErrTruncated instead of io.EOF.
+func (r *ResultsReader) Read() (Result, error) {
+	rec, err := r.rr.read()
+	if err != nil {
+		return Result{}, err
+	}
+	return parseResult(rec)
+}
+
+// ReadResults reads a whole results file, undoing the formula escaping. On
+// error it returns the rows before the failing one with the error; a caller
+// resuming a run may accept a torn last row: errors.Is(err, ErrTruncated).
+func ReadResults(r io.Reader) ([]Result, error) {
+	return readAll(newRecordReader(r, ResultsHeader), parseResult)
+}
+
+func parseResult(rec *record) (Result, error) {
+	f := rec.fields
+	for i := range f {
+		f[i] = unescapeCell(f[i])
+	}
+	bad := func(col int, err error) (Result, error) {
+		return Result{}, &ParseError{Line: rec.line, Column: ResultsHeader[col], Err: err}
+	}
+	res := Result{
+		User:         f[1],
+		ObjectID:     f[2],
+		Outcome:      Outcome(f[3]),
+		Reason:       f[4],
+		ErrorCode:    f[6],
+		ErrorMessage: f[7],
+		RequestID:    f[10],
+	}
+	var err error
+	if res.Line, err = strconv.Atoi(f[0]); err != nil || res.Line < 0 {
+		return bad(0, fmt.Errorf("%q is not a line number", f[0]))
+	}
+	if !res.Outcome.Valid() {
+		return bad(3, fmt.Errorf("%q is not an outcome", f[3]))
+	}
+	if f[5] != "" {
+		if res.HTTPStatus, err = strconv.Atoi(f[5]); err != nil || res.HTTPStatus <= 0 {
+			return bad(5, fmt.Errorf("%q is not an HTTP status", f[5]))
+		}
+	}
+	if res.Attempts, err = strconv.Atoi(f[8]); err != nil || res.Attempts < 0 {
+		return bad(8, fmt.Errorf("%q is not a number of attempts", f[8]))
+	}
+	switch f[9] {
+	case "":
+	case "true", "false":
+		v := f[9] == "true"
+		res.Revoked = &v
+	default:
+		return bad(9, fmt.Errorf("%q is not true, false or empty", f[9]))
+	}
+	if f[11] != "" {
+		if res.FinishedAt, err = time.Parse(time.RFC3339Nano, f[11]); err != nil {
+			return bad(11, fmt.Errorf("%q is not an RFC 3339 time", f[11]))
+		}
+	}
+	return res, nil
+}
