@@ -1,0 +1,539 @@
+// Package worker sends password resets to Microsoft Graph: it groups rows
+// into $batch requests, paces them with one pacer shared by every worker,
+// retries throttled and transient failures with the same password, and turns
+// every row it finishes into exactly one report.Result.
+package worker
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bulkreset/bulkreset/pkg/graph"
+	"github.com/bulkreset/bulkreset/pkg/report"
+)
+
+// Sender sends one $batch; *graph.Client implements it.
+type Sender interface {
+	Batch(ctx context.Context, reqs []graph.Request) (*graph.BatchResult, error)
+}
+
+// Recorder makes passwords durable before the requests that set them are
+// sent; *report.Secrets implements it. Record returns only once the rows are
+// on disk.
+type Recorder interface {
+	Record(ctx context.Context, rows []report.SecretRow) error
+}
+
+// Item is one user to reset.
+type Item struct {
+	// Line is the input line, for the results file.
+	Line int
+	// User is the results file's user column (the UPN, or the id).
+	User string
+	// Target is what is sent to Graph: the object id or the UPN.
+	Target string
+	// ObjectID is the user's object id when known.
+	ObjectID string
+	// Password is the password to set; empty in --password-mode none.
+	Password string
+	// ForceChange and ForceChangeMFA are the passwordProfile flags.
+	ForceChange, ForceChangeMFA bool
+	// Recorded reports that Password is already durable in the secrets
+	// file (a resumed run).
+	Recorded bool
+
+	attempts  int
+	notBefore time.Time
+	lastErr   *graph.Error // the last Graph error, for the final result
+	lastNet   string       // the last network-level failure, for the final result
+	requestID string
+}
+
+// Options configure a Pool.
+type Options struct {
+	// BatchSize is the number of requests per $batch, 1 to 20.
+	BatchSize int
+	// Concurrency is the number of batches in flight.
+	Concurrency int
+	// MaxAttempts bounds the attempts per row.
+	MaxAttempts int
+	// MaxRate caps writes per second; 0 lets the pacer adapt.
+	MaxRate float64
+	// Grace is how long batches already sent may run on after ctx is
+	// cancelled (an interrupt) before they are abandoned.
+	Grace time.Duration
+	// Logger receives retries and throttles; never a secret.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Jitter returns a number in [0,1) that spreads backoffs; math/rand when nil.
+	Jitter func() float64
+}
+
+// batchLinger is how long a partial batch waits for more input.
+const batchLinger = 5 * time.Millisecond
+
+// MaxBatchSize is Graph's limit on requests in one $batch
+// (https://learn.microsoft.com/graph/json-batching).
+const MaxBatchSize = 20
+
+// Stats counts what a Pool did. Safe for concurrent reads.
+type Stats struct {
+	Batches    atomic.Int64 // $batch requests sent
+	Writes     atomic.Int64 // write sub-requests sent
+	Throttled  atomic.Int64 // 429 answers seen, inside batches or outer
+	Retries    atomic.Int64 // rows queued for another attempt
+	Received   atomic.Int64 // items taken from the input
+	Finished   atomic.Int64 // items given a final result
+	Succeeded  atomic.Int64 // items reset
+	Unfinished atomic.Int64 // items left without a result when the run stopped
+}
+
+// Pool sends items to Graph.
+type Pool struct {
+	opts  Options
+	send  Sender
+	rec   Recorder
+	pacer *Pacer
+	stats Stats
+}
+
+// New returns a Pool that sends through send and, when rec is not nil,
+// records every password through rec before it is sent.
+func New(send Sender, rec Recorder, opts Options) *Pool {
+	if opts.BatchSize <= 0 || opts.BatchSize > MaxBatchSize {
+		opts.BatchSize = MaxBatchSize
+	}
+	opts.Concurrency = max(opts.Concurrency, 1)
+	opts.MaxAttempts = max(opts.MaxAttempts, 1)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = rand.Float64
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = 30 * time.Second
+	}
+	return &Pool{
+		opts:  opts,
+		send:  send,
+		rec:   rec,
+		pacer: NewPacer(opts.MaxRate, opts.BatchSize, opts.Now),
+	}
+}
+
+// Stats returns the pool's counters.
+func (p *Pool) Stats() *Stats { return &p.stats }
+
+// ErrAuth wraps an authentication failure that a fresh token did not cure.
+var ErrAuth = errors.New("authentication failed")
+
+// Run sends every item received from items until items is closed and every
+// item has a final result, or until ctx is cancelled (an interrupt: no new
+// batch is started, batches already sent get Grace to finish) or a fatal
+// error occurs (a password could not be recorded, or authentication failed).
+// emit is called once for each item that reaches a final outcome, from
+// several goroutines at once. Items still unfinished when Run stops get no
+// result; Stats().Unfinished counts them.
+func (p *Pool) Run(ctx context.Context, items <-chan Item, emit func(report.Result)) error {
+	// Requests already on the wire are not cut off by an interrupt at once:
+	// sendCtx outlives ctx by Grace.
+	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSend()
+	stopGrace := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(p.opts.Grace, cancelSend)
+		context.AfterFunc(sendCtx, func() { t.Stop() })
+	})
+	defer stopGrace()
+
+	g, gctx := errgroup.WithContext(sendCtx)
+	batches := make(chan []*Item)
+	back := make(chan batchDone, p.opts.Concurrency)
+	for range p.opts.Concurrency {
+		g.Go(func() error {
+			for b := range batches {
+				retry, err := p.sendBatch(gctx, b, emit)
+				back <- batchDone{n: len(b), retry: retry}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	p.dispatch(ctx, gctx, items, batches, back)
+	return g.Wait()
+}
+
+// batchDone is a worker's report to the dispatcher: n items are no longer
+// in flight, and retry of them want another attempt.
+type batchDone struct {
+	n     int
+	retry []*Item
+}
+
+// dispatch is the single goroutine that assembles batches: rows due for a
+// retry first, then fresh rows, up to BatchSize; a partial batch goes out
+// only when no input is waiting and a worker is idle.
+func (p *Pool) dispatch(ctx, gctx context.Context, items <-chan Item, batches chan<- []*Item, back <-chan batchDone) {
+	var (
+		next      []*Item
+		retries   retryHeap
+		inflight  int
+		inputDone bool
+		lingerEnd time.Time // when a partial batch may go while input is idle
+		timer     = time.NewTimer(time.Hour)
+	)
+	timer.Stop()
+	defer timer.Stop()
+	stop := func() {
+		close(batches)
+		unfinished := len(next) + retries.Len()
+		for inflight > 0 {
+			d := <-back
+			inflight -= d.n
+			unfinished += len(d.retry)
+		}
+		// Items still queued in the channel were never taken: the caller
+		// accounts for them; only taken items count here.
+		p.stats.Unfinished.Add(int64(unfinished))
+	}
+	for {
+		if ctx.Err() != nil || gctx.Err() != nil {
+			stop()
+			return
+		}
+		now := p.opts.Now()
+		for retries.Len() > 0 && len(next) < p.opts.BatchSize && !retries[0].notBefore.After(now) {
+			next = append(next, heap.Pop(&retries).(*Item))
+		}
+		inputIdle := false
+	fill:
+		for !inputDone && len(next) < p.opts.BatchSize {
+			select {
+			case it, ok := <-items:
+				if !ok {
+					inputDone = true
+					break fill
+				}
+				p.stats.Received.Add(1)
+				next = append(next, &it)
+			default:
+				inputIdle = true
+				break fill
+			}
+		}
+		if inputDone && len(next) == 0 && retries.Len() == 0 && inflight == 0 {
+			close(batches)
+			return
+		}
+
+		// A partial batch waits up to batchLinger for more input, so that a
+		// reader a little slower than the dispatcher does not cause a stream
+		// of tiny batches.
+		var wake time.Time
+		if len(next) > 0 && inputIdle && lingerEnd.IsZero() {
+			lingerEnd = now.Add(batchLinger)
+		}
+		var sendCh chan<- []*Item
+		switch {
+		case len(next) == p.opts.BatchSize, len(next) > 0 && inputDone:
+			sendCh = batches
+		case len(next) > 0 && inputIdle:
+			if !now.Before(lingerEnd) {
+				sendCh = batches
+			} else {
+				wake = lingerEnd
+			}
+		}
+		var inCh <-chan Item
+		if !inputDone && len(next) < p.opts.BatchSize {
+			inCh = items
+		}
+		if retries.Len() > 0 && len(next) < p.opts.BatchSize {
+			if due := retries[0].notBefore; wake.IsZero() || due.Before(wake) {
+				wake = due
+			}
+		}
+		var timerC <-chan time.Time
+		if !wake.IsZero() {
+			timer.Reset(wake.Sub(now))
+			timerC = timer.C
+		}
+
+		select {
+		case sendCh <- next:
+			inflight += len(next)
+			next = nil
+			lingerEnd = time.Time{}
+		case it, ok := <-inCh:
+			if !ok {
+				inputDone = true
+			} else {
+				p.stats.Received.Add(1)
+				next = append(next, &it)
+			}
+		case d := <-back:
+			inflight -= d.n
+			for _, it := range d.retry {
+				heap.Push(&retries, it)
+			}
+		case <-timerC:
+		case <-ctx.Done():
+			stop()
+			return
+		case <-gctx.Done():
+			stop()
+			return
+		}
+		if timerC != nil {
+			timer.Stop() // since Go 1.23 a stopped timer delivers no stale value
+		}
+	}
+}
+
+// sendBatch records the batch's passwords, waits for the pacer, sends the
+// batch and sorts its rows into finished (emitted) and to be retried
+// (returned). An error is fatal for the run.
+func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result)) (retry []*Item, err error) {
+	if err := p.record(ctx, b); err != nil {
+		if ctx.Err() != nil {
+			return b, nil
+		}
+		return b, fmt.Errorf("recording passwords before sending them: %w", err)
+	}
+	if err := p.pacer.Wait(ctx, len(b)); err != nil {
+		return b, nil // cancelled: the items stay unfinished
+	}
+
+	reqs := make([]graph.Request, len(b))
+	for i, it := range b {
+		it.attempts++
+		reqs[i] = graph.PasswordRequest(strconv.Itoa(i), it.target(), graph.PasswordProfile{
+			Password:                             it.Password,
+			ForceChangePasswordNextSignIn:        it.ForceChange,
+			ForceChangePasswordNextSignInWithMfa: it.ForceChangeMFA,
+		})
+	}
+	p.stats.Batches.Add(1)
+	p.stats.Writes.Add(int64(len(b)))
+	res, err := p.send.Batch(ctx, reqs)
+	now := p.opts.Now()
+	if err != nil {
+		return p.batchFailed(ctx, b, err, now, emit)
+	}
+
+	for i, it := range b {
+		resp, ok := res.Responses[strconv.Itoa(i)]
+		if !ok {
+			// No answer for this row: its outcome is unknown, and sending the
+			// same password again is harmless.
+			it.lastNet = "no response for this request in the $batch answer"
+			it.lastErr = nil
+			it.requestID = res.RequestID
+			retry = p.again(retry, it, retryDelay(it.attempts, 0, false, p.opts.Jitter()), now, emit)
+			continue
+		}
+		it.requestID = firstNonEmpty(header(resp.Headers, "request-id"), res.RequestID)
+		gerr := resp.Err(now)
+		if gerr == nil {
+			p.finish(emit, it, report.Result{Outcome: report.Succeeded, HTTPStatus: resp.Status}, now)
+			continue
+		}
+		it.requestID = firstNonEmpty(gerr.RequestID, it.requestID)
+		it.lastErr, it.lastNet = gerr, ""
+		if !retryable(gerr.Status) {
+			p.finish(emit, it, failedResult(gerr), now)
+			continue
+		}
+		if gerr.Status == http.StatusTooManyRequests {
+			p.stats.Throttled.Add(1)
+			p.pacer.Throttled(gerr.RetryAfter)
+		}
+		p.opts.Logger.Debug("retrying row", "line", it.Line, "status", gerr.Status, "code", gerr.Code,
+			"retry_after", gerr.RetryAfter, "request_id", it.requestID, "attempt", it.attempts)
+		retry = p.again(retry, it, retryDelay(it.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter()), now, emit)
+	}
+	p.pacer.Tick()
+	return retry, nil
+}
+
+// batchFailed handles a $batch that got no per-row answers: the whole batch
+// failed (outer 429 or 5xx), the network failed, or the answer was unreadable.
+func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.Time, emit func(report.Result)) ([]*Item, error) {
+	if ctx.Err() != nil {
+		// Cancelled: whether Graph applied the batch is unknown, so the rows
+		// stay unfinished and a resumed run sends the same passwords again.
+		return b, nil
+	}
+	var gerr *graph.Error
+	if errors.As(err, &gerr) {
+		if gerr.Status == http.StatusUnauthorized {
+			return b, fmt.Errorf("%w: %w", ErrAuth, err)
+		}
+		if !retryable(gerr.Status) {
+			// The batch itself was refused (a bad request, forbidden): every
+			// row fails with Graph's answer.
+			for _, it := range b {
+				it.lastErr, it.requestID = gerr, gerr.RequestID
+				p.finish(emit, it, failedResult(gerr), now)
+			}
+			return nil, nil
+		}
+		if gerr.Status == http.StatusTooManyRequests {
+			p.stats.Throttled.Add(1)
+		}
+		if gerr.HasRetryAfter {
+			p.pacer.Throttled(gerr.RetryAfter)
+		}
+	}
+	p.opts.Logger.Warn("batch failed; retrying its rows", "rows", len(b), "first_line", b[0].Line, "error", err)
+	// The rows failed together, so they are retried together: one delay
+	// for all of them keeps them in one batch.
+	var delay time.Duration
+	if gerr != nil {
+		delay = retryDelay(b[0].attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
+	} else {
+		delay = retryDelay(b[0].attempts, 0, false, p.opts.Jitter())
+	}
+	var retry []*Item
+	for _, it := range b {
+		if gerr != nil {
+			it.lastErr, it.lastNet, it.requestID = gerr, "", gerr.RequestID
+		} else {
+			it.lastErr, it.lastNet = nil, err.Error()
+		}
+		retry = p.again(retry, it, delay, now, emit)
+	}
+	return retry, nil
+}
+
+// again queues it for another attempt after delay, or finishes it when its
+// attempts are spent.
+func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time, emit func(report.Result)) []*Item {
+	if it.attempts >= p.opts.MaxAttempts {
+		p.finish(emit, it, exhaustedResult(it), now)
+		return retry
+	}
+	it.notBefore = now.Add(delay)
+	p.stats.Retries.Add(1)
+	return append(retry, it)
+}
+
+// finish emits the final result of it.
+func (p *Pool) finish(emit func(report.Result), it *Item, r report.Result, now time.Time) {
+	r.Line = it.Line
+	r.User = it.User
+	r.ObjectID = it.ObjectID
+	r.Attempts = it.attempts
+	r.RequestID = firstNonEmpty(r.RequestID, it.requestID)
+	r.FinishedAt = now
+	p.stats.Finished.Add(1)
+	if r.Outcome == report.Succeeded {
+		p.stats.Succeeded.Add(1)
+	}
+	emit(r)
+}
+
+// record writes the passwords of b that are not yet durable to the secrets
+// file, and waits until they are on disk.
+func (p *Pool) record(ctx context.Context, b []*Item) error {
+	if p.rec == nil {
+		return nil
+	}
+	var rows []report.SecretRow
+	for _, it := range b {
+		if it.Password != "" && !it.Recorded {
+			rows = append(rows, report.SecretRow{Line: it.Line, User: it.User, Password: it.Password})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := p.rec.Record(ctx, rows); err != nil {
+		return err
+	}
+	for _, it := range b {
+		it.Recorded = true
+	}
+	return nil
+}
+
+func (it *Item) target() string {
+	if it.ObjectID != "" {
+		return it.ObjectID
+	}
+	return it.Target
+}
+
+// failedResult is the final result of a row Graph refused.
+func failedResult(e *graph.Error) report.Result {
+	return report.Result{
+		Outcome:      report.Failed,
+		Reason:       graph.Reason(e),
+		HTTPStatus:   e.Status,
+		ErrorCode:    e.Code,
+		ErrorMessage: e.Message,
+		RequestID:    e.RequestID,
+	}
+}
+
+// exhaustedResult is the final result of a row whose attempts ran out.
+func exhaustedResult(it *Item) report.Result {
+	if it.lastErr != nil {
+		r := failedResult(it.lastErr) // throttled, or service_error for 5xx
+		r.ErrorMessage = fmt.Sprintf("gave up after %d attempts: %s", it.attempts, it.lastErr.Message)
+		return r
+	}
+	return report.Result{
+		Outcome:      report.Failed,
+		Reason:       "network_error",
+		ErrorMessage: fmt.Sprintf("gave up after %d attempts: %s", it.attempts, it.lastNet),
+	}
+}
+
+func header(h map[string]string, name string) string {
+	for k, v := range h {
+		if http.CanonicalHeaderKey(k) == http.CanonicalHeaderKey(name) {
+			return v
+		}
+	}
+	return ""
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// retryHeap orders items waiting for a retry by when they are due.
+type retryHeap []*Item
+
+func (h retryHeap) Len() int           { return len(h) }
+func (h retryHeap) Less(i, j int) bool { return h[i].notBefore.Before(h[j].notBefore) }
+func (h retryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *retryHeap) Push(x any)        { *h = append(*h, x.(*Item)) }
+func (h *retryHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
+}

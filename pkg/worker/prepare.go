@@ -1,0 +1,109 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bulkreset/bulkreset/pkg/csvin"
+	"github.com/bulkreset/bulkreset/pkg/password"
+	"github.com/bulkreset/bulkreset/pkg/report"
+)
+
+// Mode is the --password-mode: where each user's new password comes from.
+type Mode string
+
+// The password modes.
+const (
+	// ModeRandom gives every user a unique generated password.
+	ModeRandom Mode = "random"
+	// ModeColumn takes each user's password from the input's Password column.
+	ModeColumn Mode = "column"
+	// ModeNone sets no password, only the force-change flags.
+	ModeNone Mode = "none"
+)
+
+// PrepareOptions configure a Preparer.
+type PrepareOptions struct {
+	Mode Mode
+	// Length of random passwords.
+	Length int
+	// ForceChange and RequireMFA are the flags' defaults; a row's own
+	// ForceChangePasswordNextSignIn(WithMfa) cells win over them.
+	ForceChange, RequireMFA bool
+	// Generate makes a random password; password.Generate when nil.
+	Generate func(length int) (string, error)
+}
+
+// Preparer turns input rows into items to send, or into final results for
+// rows that must not be sent (invalid, duplicate, a password that breaks
+// the policy). It is not safe for concurrent use: one reader goroutine owns it.
+type Preparer struct {
+	opts PrepareOptions
+	seen *csvin.Dedup
+}
+
+// NewPreparer returns a Preparer.
+func NewPreparer(opts PrepareOptions) *Preparer {
+	if opts.Generate == nil {
+		opts.Generate = password.Generate
+	}
+	if opts.Length == 0 {
+		opts.Length = password.DefaultLength
+	}
+	return &Preparer{opts: opts, seen: csvin.NewDedup()}
+}
+
+// Prepare returns either an item to send or, when the row is not to be
+// sent, its final result. An error (the random source failed) is fatal.
+func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
+	final := func(o report.Outcome, reason, msg string) (Item, *report.Result, error) {
+		return Item{}, &report.Result{Line: row.Line, User: row.Display(), ObjectID: row.ID, Outcome: o, Reason: reason, ErrorMessage: msg}, nil
+	}
+	if row.Reason != "" {
+		return final(report.Invalid, row.Reason, row.Problem)
+	}
+	if p.seen.Seen(row.Key()) {
+		return final(report.Duplicate, "", "this user appears on an earlier line; it is reset once")
+	}
+	it := Item{
+		Line:           row.Line,
+		User:           row.Display(),
+		Target:         row.Target(),
+		ObjectID:       row.ID,
+		ForceChange:    p.opts.ForceChange,
+		ForceChangeMFA: p.opts.RequireMFA,
+	}
+	if row.ForceChange != nil {
+		it.ForceChange = *row.ForceChange
+	}
+	if row.ForceChangeMFA != nil {
+		it.ForceChangeMFA = *row.ForceChangeMFA
+	}
+	switch p.opts.Mode {
+	case ModeColumn:
+		if row.Password == "" {
+			return final(report.Invalid, "missing_password", "the Password cell is empty (--password-mode column)")
+		}
+		if err := password.Check(row.Password); err != nil {
+			var pe *password.PolicyError
+			if errors.As(err, &pe) {
+				return final(report.Invalid, "password_policy", pe.Error())
+			}
+			return final(report.Invalid, "password_policy", "the password breaks Entra's password policy")
+		}
+		it.Password = row.Password
+	case ModeNone:
+	default:
+		pw, err := p.opts.Generate(p.opts.Length)
+		if err != nil {
+			return Item{}, nil, fmt.Errorf("generating a password: %w", err)
+		}
+		// Checked like any password, so that a generator bug can never send
+		// a password Entra would refuse.
+		if err := password.Check(pw); err != nil {
+			return Item{}, nil, fmt.Errorf("generated password breaks the policy: %w", err)
+		}
+		it.Password = pw
+	}
+	return it, nil, nil
+}
