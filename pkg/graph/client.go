@@ -531,3 +531,11 @@ func (c *Client) transportError(ctx, actx context.Context, method, path string, 
 	}
 	return fmt.Errorf("graph: %s %s: %w", method, path, err)
 }
+
+// SignIn gets an access token now, so that a credential that does not work
+// is reported before anything is read or written. The token is kept for the
+// requests that follow. The error wraps ErrAuthentication.
+func (c *Client) SignIn(ctx context.Context) error {
+	_, err := c.tokens.get(ctx)
+	return err
+}

@@ -380,6 +380,9 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 		// stay unfinished and a resumed run sends the same passwords again.
 		return b, nil
 	}
+	if errors.Is(err, graph.ErrAuthentication) {
+		return b, fmt.Errorf("%w: %w", ErrAuth, err)
+	}
 	var gerr *graph.Error
 	if errors.As(err, &gerr) {
 		if gerr.Status == http.StatusUnauthorized {

@@ -1,0 +1,590 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bulkreset/bulkreset/pkg/csvin"
+	"github.com/bulkreset/bulkreset/pkg/graph"
+	"github.com/bulkreset/bulkreset/pkg/password"
+	"github.com/bulkreset/bulkreset/pkg/report"
+	"github.com/bulkreset/bulkreset/pkg/worker"
+)
+
+// resetOptions are the flags of reset (and, later, plan).
+type resetOptions struct {
+	input            string
+	sheet            string
+	output           string
+	secrets          string
+	discardPasswords bool
+	passwordMode     string
+	passwordLength   int
+	forceChange      bool
+	requireMFA       bool
+	concurrency      int
+	batchSize        int
+	maxRate          float64
+	maxAttempts      int
+	yes              bool
+	tenant           string
+	clientID         string
+	auth             string
+	certificate      string
+	cloud            string
+	graphURL         string
+	authorityHost    string
+	sandbox          string
+	logFormat        string
+	logFile          string
+	quiet            bool
+}
+
+// sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
+const sandboxBuiltin = "builtin"
+
+func newResetCmd(e *env) *cobra.Command {
+	o := &resetOptions{}
+	cmd := &cobra.Command{
+		Use:   "reset -i users.csv [-o results.csv] [--secrets secrets.csv] [flags]",
+		Short: "Reset the passwords of the users in a CSV or Excel file",
+		Example: `  # Try it on the built-in sandbox tenant (no credentials needed):
+  bulkreset reset --sandbox -i testdata/demo.csv --secrets secrets.csv --yes
+
+  # Give every user a random password, written to a 0600 secrets file:
+  export AZURE_TENANT_ID=contoso.onmicrosoft.com AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=...
+  bulkreset reset -i phished.csv --secrets secrets.csv -o results.csv
+
+  # Certificate auth from a scheduled task, no prompt:
+  bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runReset(cmd.Context(), e, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.input, "input", "i", "", "input file: .csv, .txt, .tsv or .xlsx; - is standard input (CSV)")
+	f.StringVar(&o.sheet, "sheet", "", "worksheet of an .xlsx input (default: the first sheet)")
+	f.StringVarP(&o.output, "output", "o", "", "results CSV; - is standard output (default bulkreset-results-YYYYMMDD-HHMMSS.csv)")
+	f.StringVar(&o.secrets, "secrets", "", "file the passwords set are written to (mode 0600, must not exist)")
+	f.BoolVar(&o.discardPasswords, "discard-passwords", false, "allow random passwords without --secrets (nobody will know them: users must use self-service reset)")
+	f.StringVar(&o.passwordMode, "password-mode", "random", "random: a unique generated password per user; column: the input's Password column; none: only the force-change flag (best effort: Graph may ignore a flag-only update)")
+	f.IntVar(&o.passwordLength, "password-length", password.DefaultLength, "length of random passwords, 8-256")
+	f.BoolVar(&o.forceChange, "force-change", true, "require a password change at next sign-in (passwordProfile.forceChangePasswordNextSignIn)")
+	f.BoolVar(&o.requireMFA, "require-mfa", false, "require MFA before the password change (forceChangePasswordNextSignInWithMfa)")
+	f.IntVar(&o.concurrency, "concurrency", 4, "batches in flight")
+	f.IntVar(&o.batchSize, "batch-size", worker.MaxBatchSize, "requests per $batch, 1-20")
+	f.Float64Var(&o.maxRate, "max-rate", 0, "cap on writes per second; 0 lets the pacer find Graph's limit")
+	f.IntVar(&o.maxAttempts, "max-attempts", 8, "attempts per row across throttling and transient errors")
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when standard input is not a terminal)")
+	f.StringVar(&o.tenant, "tenant", "", "tenant id or domain (default $AZURE_TENANT_ID)")
+	f.StringVar(&o.clientID, "client-id", "", "application (client) id (default $AZURE_CLIENT_ID)")
+	f.StringVar(&o.auth, "auth", "auto", "auto, client-secret, certificate, managed-identity, workload-identity, azure-cli, device-code, browser")
+	f.StringVar(&o.certificate, "certificate", "", "certificate file, PEM or PKCS#12 (default $AZURE_CLIENT_CERTIFICATE_PATH; password from $AZURE_CLIENT_CERTIFICATE_PASSWORD)")
+	f.StringVar(&o.cloud, "cloud", "global", "global, usgov, usgov-dod, china: sets the Graph and sign-in hosts")
+	f.StringVar(&o.graphURL, "graph-url", "", "Graph root, e.g. https://graph.microsoft.com (default: from --cloud)")
+	f.StringVar(&o.authorityHost, "authority-host", "", "Entra sign-in host (default: from --cloud, or $AZURE_AUTHORITY_HOST)")
+	f.StringVar(&o.sandbox, "sandbox", "", "run against the built-in Graph emulator instead of a real tenant; optionally a TENANT.json")
+	f.Lookup("sandbox").NoOptDefVal = sandboxBuiltin
+	f.StringVar(&o.logFormat, "log-format", "text", "text or json; logs go to standard error")
+	f.StringVar(&o.logFile, "log-file", "", "write logs to this file as well")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only errors and the summary")
+	return cmd
+}
+
+// validate checks the flags and fills defaults from the environment.
+func (o *resetOptions) validate(e *env, now time.Time) error {
+	if o.input == "" {
+		return usagef("--input is required")
+	}
+	switch o.passwordMode {
+	case "random", "column", "none":
+	default:
+		return usagef("--password-mode must be random, column or none, not %q", o.passwordMode)
+	}
+	if o.passwordLength < password.MinLength || o.passwordLength > password.MaxLength {
+		return usagef("--password-length must be %d to %d", password.MinLength, password.MaxLength)
+	}
+	if o.batchSize < 1 || o.batchSize > worker.MaxBatchSize {
+		return usagef("--batch-size must be 1 to %d (Graph's limit per $batch)", worker.MaxBatchSize)
+	}
+	if o.concurrency < 1 || o.concurrency > 64 {
+		return usagef("--concurrency must be 1 to 64")
+	}
+	if o.maxAttempts < 1 || o.maxAttempts > 100 {
+		return usagef("--max-attempts must be 1 to 100")
+	}
+	if o.maxRate < 0 {
+		return usagef("--max-rate must not be negative")
+	}
+	if o.passwordMode == "random" && o.secrets == "" && !o.discardPasswords {
+		return usagef("random passwords need --secrets FILE to record them (or --discard-passwords to set passwords nobody will know)")
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return usagef("--log-format must be text or json")
+	}
+	if o.output == "" {
+		o.output = now.Format("bulkreset-results-20060102-150405.csv")
+	}
+	if o.secrets != "" && o.secrets == o.output {
+		return usagef("--secrets and --output must be different files")
+	}
+	if o.secrets == "-" {
+		return usagef("--secrets cannot be standard output: passwords belong in a file only you can read")
+	}
+	if err := checkNew(o.secrets, o.output); err != nil {
+		return err
+	}
+	if o.input == "-" && !o.yes {
+		return usagef("reading users from standard input needs --yes (there is no terminal to confirm on)")
+	}
+	if o.tenant == "" {
+		o.tenant = e.getenv("AZURE_TENANT_ID")
+	}
+	if o.clientID == "" {
+		o.clientID = e.getenv("AZURE_CLIENT_ID")
+	}
+	if o.certificate == "" {
+		o.certificate = e.getenv("AZURE_CLIENT_CERTIFICATE_PATH")
+	}
+	if o.authorityHost == "" && o.sandbox == "" {
+		o.authorityHost = e.getenv("AZURE_AUTHORITY_HOST")
+	}
+	return nil
+}
+
+// runReset is `bulkreset reset`.
+func runReset(ctx context.Context, e *env, o *resetOptions) error {
+	started := time.Now()
+	if err := o.validate(e, started); err != nil {
+		return err
+	}
+	logger, closeLog, err := newLogger(e, o.logFormat, o.logFile, o.quiet)
+	if err != nil {
+		return usagef("%w", err)
+	}
+	defer closeLog()
+
+	in, err := openInput(e, o)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if in.Info().HasPassword && o.passwordMode == "random" {
+		logger.Warn("the input has a Password column; it is ignored in --password-mode random (use --password-mode column to set those passwords)")
+	}
+	if o.passwordMode == "column" && !in.Info().HasPassword {
+		return usagef("--password-mode column needs a Password column in %s", o.input)
+	}
+
+	httpClient, err := newHTTPClient(e, o.concurrency)
+	if err != nil {
+		return fatalError{err}
+	}
+	target, err := connect(e, o, httpClient, logger)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if err := target.client.SignIn(ctx); err != nil {
+		return fatalError{err}
+	}
+
+	if !o.yes {
+		if err := confirm(e, o, target); err != nil {
+			return err
+		}
+	}
+
+	secrets, results, closeOutputs, err := openOutputs(e, o)
+	if err != nil {
+		return err
+	}
+	defer closeOutputs()
+
+	var rec worker.Recorder
+	if secrets != nil {
+		rec = secrets
+	}
+	pool := worker.New(target.client, rec, worker.Options{
+		BatchSize:   o.batchSize,
+		Concurrency: o.concurrency,
+		MaxAttempts: o.maxAttempts,
+		MaxRate:     o.maxRate,
+		Logger:      logger,
+	})
+	prep := worker.NewPreparer(worker.PrepareOptions{
+		Mode:        worker.Mode(o.passwordMode),
+		Length:      o.passwordLength,
+		ForceChange: o.forceChange,
+		RequireMFA:  o.requireMFA,
+	})
+
+	summary := &report.Summary{Started: started, ResultsPath: o.output, SecretsPath: o.secrets}
+	res := runPipeline(ctx, in, prep, pool, results, summary, logger)
+	summary.Finished = time.Now()
+	st := pool.Stats()
+	summary.Writes = int(st.Writes.Load())
+	summary.Throttled = int(st.Throttled.Load())
+	if secrets != nil {
+		if err := secrets.Close(); err != nil && res.fatal == nil {
+			res.fatal = fmt.Errorf("closing the secrets file: %w", err)
+		}
+		// Every outcome is known: drop the passwords Graph refused, so that
+		// the file lists exactly the passwords in force. After an interrupt
+		// or a fatal error the file stays whole for the rerun.
+		if res.fatal == nil && !res.interrupted && len(res.refused) > 0 {
+			if _, err := report.CompactSecrets(o.secrets, func(r report.SecretRow) bool { return !res.refused[r.Line] }); err != nil {
+				logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
+			}
+		}
+	}
+	summary.Interrupted = res.interrupted
+	summary.Unfinished = int(res.unfinished)
+	if err := summary.WriteText(e.stderr); err != nil {
+		logger.Error("writing the summary", "error", err)
+	}
+	switch {
+	case res.fatal != nil:
+		logger.Error("run stopped", "error", res.fatal)
+		fmt.Fprintf(e.stderr, "bulkreset: %v\n", res.fatal)
+		return exitError{exitFatal}
+	case res.interrupted:
+		return exitError{exitInterrupted}
+	}
+	if code := summary.ExitCode(); code != exitOK {
+		return exitError{code}
+	}
+	return nil
+}
+
+// pipelineResult is how a run ended.
+type pipelineResult struct {
+	fatal       error
+	interrupted bool
+	unfinished  int64 // rows read that have no result
+	// refused are the lines whose reset Graph refused for good: their
+	// recorded password was never set.
+	refused map[int]bool
+}
+
+// runPipeline streams rows from in through prep and pool, and writes every
+// result through one goroutine that owns the results file.
+func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, pool *worker.Pool,
+	results *report.Results, summary *report.Summary, logger *slog.Logger) pipelineResult {
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+
+	// The reporter: the only writer of the results file.
+	resCh := make(chan report.Result, 1024)
+	var written atomic.Int64
+	var writeErr error
+	refused := map[int]bool{}
+	repDone := make(chan struct{})
+	go func() {
+		defer close(repDone)
+		for r := range resCh {
+			summary.Add(r)
+			if r.Outcome == report.Failed && r.HTTPStatus >= 400 && r.HTTPStatus < 500 && r.HTTPStatus != http.StatusTooManyRequests {
+				refused[r.Line] = true
+			}
+			if writeErr != nil {
+				continue // keep draining so that no worker blocks
+			}
+			if err := results.Write(r); err != nil {
+				writeErr = err
+			} else if len(resCh) == 0 {
+				writeErr = results.Flush()
+			}
+			if writeErr != nil {
+				stopRun(fmt.Errorf("writing the results file: %w", writeErr))
+				continue
+			}
+			written.Add(1)
+		}
+		if writeErr == nil {
+			writeErr = results.Flush()
+		}
+	}()
+	emit := func(r report.Result) { resCh <- r }
+
+	// The reader: input rows to items (or straight to results when a row
+	// cannot be sent).
+	items := make(chan worker.Item, 256)
+	var read atomic.Int64
+	var readErr error
+	readCtx, stopRead := context.WithCancel(runCtx)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		defer close(items)
+		for {
+			row, err := in.Read()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				readErr = err
+				stopRun(fmt.Errorf("reading the input: %w", err))
+				return
+			}
+			read.Add(1)
+			it, r, err := prep.Prepare(row)
+			if err != nil {
+				readErr = err
+				stopRun(err)
+				return
+			}
+			if r != nil {
+				emit(*r)
+				continue
+			}
+			select {
+			case items <- it:
+			case <-readCtx.Done():
+				return
+			}
+		}
+	}()
+
+	poolErr := pool.Run(runCtx, items, emit)
+	stopRead()
+	<-readDone
+	close(resCh)
+	<-repDone
+
+	res := pipelineResult{unfinished: read.Load() - written.Load(), refused: refused}
+	cause := context.Cause(runCtx)
+	switch {
+	case poolErr != nil:
+		res.fatal = poolErr
+	case readErr != nil:
+		res.fatal = cause
+	case writeErr != nil:
+		res.fatal = fmt.Errorf("writing the results file: %w", writeErr)
+	case ctx.Err() != nil:
+		res.interrupted = true
+	}
+	if res.fatal == nil && !res.interrupted && res.unfinished != 0 {
+		// Every row read must have a result when nothing stopped the run.
+		res.fatal = fmt.Errorf("internal error: %d rows have no result", res.unfinished)
+	}
+	return res
+}
+
+// openInput opens the input file or standard input.
+func openInput(e *env, o *resetOptions) (*csvin.Reader, error) {
+	var (
+		in  *csvin.Reader
+		err error
+	)
+	if o.input == "-" {
+		in, err = csvin.NewReader(e.stdin, csvin.Options{Name: "stdin.csv"})
+	} else {
+		in, err = csvin.Open(o.input, csvin.Options{Name: o.input, Sheet: o.sheet})
+	}
+	if err != nil {
+		return nil, usagef("input %s: %w", o.input, err)
+	}
+	return in, nil
+}
+
+// checkNew refuses output paths that exist: bulkreset never overwrites a
+// results or secrets file.
+func checkNew(paths ...string) error {
+	for _, p := range paths {
+		if p == "" || p == "-" {
+			continue
+		}
+		if _, err := os.Lstat(p); err == nil {
+			return usagef("%s already exists; bulkreset never overwrites its outputs (choose another name)", p)
+		}
+	}
+	return nil
+}
+
+// openOutputs creates the secrets file (when asked for) and the results
+// file, before anything is sent. Neither is ever overwritten: a file that
+// exists is a usage error, checked for both before either is created, so
+// that a refused run leaves nothing behind that would block the next one.
+func openOutputs(e *env, o *resetOptions) (*report.Secrets, *report.Results, func(), error) {
+	if err := checkNew(o.secrets, o.output); err != nil {
+		return nil, nil, nil, err
+	}
+	var secrets *report.Secrets
+	if o.secrets != "" {
+		s, err := report.CreateSecrets(o.secrets)
+		if errors.Is(err, os.ErrExist) {
+			return nil, nil, nil, usagef("%w", err)
+		}
+		if err != nil {
+			return nil, nil, nil, fatalError{fmt.Errorf("secrets file: %w", err)}
+		}
+		secrets = s
+	}
+	var (
+		out      io.Writer = e.stdout
+		closeOut           = func() {}
+	)
+	if o.output != "-" {
+		f, err := report.CreateResultsFile(o.output)
+		if err != nil {
+			if secrets != nil {
+				secrets.Close()
+				os.Remove(o.secrets) // it holds no password yet
+			}
+			if errors.Is(err, os.ErrExist) {
+				return nil, nil, nil, usagef("results file: %w", err)
+			}
+			return nil, nil, nil, fatalError{fmt.Errorf("results file: %w", err)}
+		}
+		out, closeOut = f, func() { f.Close() }
+	}
+	results, err := report.NewResults(out)
+	if err != nil {
+		closeOut()
+		if secrets != nil {
+			secrets.Close()
+		}
+		return nil, nil, nil, fatalError{fmt.Errorf("results file: %w", err)}
+	}
+	return secrets, results, func() {
+		closeOut()
+		if secrets != nil {
+			secrets.Close()
+		}
+	}, nil
+}
+
+// confirm asks the person at the terminal before anything is changed.
+func confirm(e *env, o *resetOptions, t *target) error {
+	if !isTerminal(e.stdin) {
+		return usagef("standard input is not a terminal: pass --yes to confirm the reset without a prompt")
+	}
+	what := "set a new random password for"
+	switch o.passwordMode {
+	case "column":
+		what = "set the passwords from the Password column for"
+	case "none":
+		what = "require a password change at next sign-in for"
+	}
+	fmt.Fprintf(e.stderr, "This will %s every user in %s, in tenant %s (%s).\nType yes to continue: ", what, o.input, t.tenant, t.graphURL)
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fatalError{fmt.Errorf("reading the confirmation: %w", err)}
+	}
+	if strings.ToLower(strings.TrimSpace(line)) != "yes" {
+		fmt.Fprintln(e.stderr, "Nothing was changed.")
+		return exitError{exitUsage}
+	}
+	return nil
+}
+
+// newHTTPClient is the client for Graph and the token endpoint. It trusts
+// the system's certificate authorities, plus those in $SSL_CERT_FILE (read
+// here so that it works on every OS, not only where Go's system pool does).
+func newHTTPClient(e *env, concurrency int) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = max(concurrency*2, 8)
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if path := e.getenv("SSL_CERT_FILE"); path != "" {
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("SSL_CERT_FILE: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("SSL_CERT_FILE %s: no PEM certificate in it", path)
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return &http.Client{Transport: tr}, nil
+}
+
+// target is the tenant a run talks to.
+type target struct {
+	client   *graph.Client
+	tenant   string
+	graphURL string
+	close    func()
+}
+
+// Close releases the target (stops an in-process sandbox).
+func (t *target) Close() {
+	if t.close != nil {
+		t.close()
+	}
+}
+
+// connect builds the credential and the Graph client, for a real tenant or
+// the sandbox.
+func connect(e *env, o *resetOptions, hc *http.Client, logger *slog.Logger) (*target, error) {
+	if o.sandbox != "" {
+		return connectSandbox(o, logger)
+	}
+	cloud, err := graph.LookupCloud(o.cloud)
+	if err != nil {
+		return nil, usagef("--cloud: %w", err)
+	}
+	graphURL := cloud.GraphURL
+	if o.graphURL != "" {
+		u, err := graph.CheckEndpoint(o.graphURL)
+		if err != nil {
+			return nil, usagef("--graph-url: %w", err)
+		}
+		graphURL = u.String()
+	}
+	if o.authorityHost != "" {
+		if _, err := graph.CheckEndpoint(o.authorityHost); err != nil {
+			return nil, usagef("--authority-host: %w", err)
+		}
+	}
+	cred, err := graph.NewCredential(graph.AuthOptions{
+		Kind:                o.auth,
+		TenantID:            o.tenant,
+		ClientID:            o.clientID,
+		ClientSecret:        e.getenv("AZURE_CLIENT_SECRET"),
+		CertificatePath:     o.certificate,
+		CertificatePassword: e.getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
+		FederatedTokenFile:  e.getenv("AZURE_FEDERATED_TOKEN_FILE"),
+		AuthorityHost:       o.authorityHost,
+		Cloud:               cloud,
+		Transport:           hc,
+		DeviceCodeMessage: func(_ context.Context, msg string) error {
+			_, err := fmt.Fprintln(e.stderr, msg)
+			return err
+		},
+	})
+	if err != nil {
+		return nil, usagef("authentication: %w", err)
+	}
+	client, err := graph.NewClient(graph.ClientOptions{
+		GraphURL:   graphURL,
+		Credential: cred,
+		Scope:      strings.TrimSuffix(graphURL, "/") + "/.default",
+		HTTPClient: hc,
+		UserAgent:  "bulkreset/" + buildVersion(),
+	})
+	if err != nil {
+		return nil, fatalError{err}
+	}
+	return &target{client: client, tenant: o.tenant, graphURL: graphURL}, nil
+}
