@@ -41,13 +41,30 @@
 //     Content-Type header, or it is answered 400 BadRequest "Write request id : {id}
 //     does not contain Content-Type header or body." This includes
 //     revokeSignInSessions: send "body": {} with it.
-//   - The write quota is a token bucket per app and tenant (Options.WriteBurst,
-//     Options.WriteRate). Every write sub-request takes one token before the user is
-//     even looked up, so writes to missing users cost quota too; reads take none.
-//     An empty bucket answers 429 TooManyRequests with the time until the next
-//     token in Retry-After. With Options.ThrottledAccrue, throttled attempts still
-//     take a token (the bucket may go as far as -WriteBurst), which is how clients
-//     that retry all at once keep themselves throttled.
+//   - Throttling follows Entra's identity limits
+//     (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits),
+//     each a token bucket whose size and refill are settable (0 = not enforced;
+//     Options.SetDocumentedLimits sets Entra's numbers, optionally scaled down):
+//     the application's writes in the tenant (Options.WriteBurst, WriteRate:
+//     3,000 per 150 s), the tenant's writes by every application
+//     (TenantWriteBurst, TenantWriteRate: 18,000 per 5 minutes), and the
+//     application's resource units in the tenant (ResourceUnitBurst,
+//     ResourceUnitRate: 3,500, 5,000 or 8,000 per 10 s by tenant size). A
+//     PATCH or POST costs one write and one resource unit, a GET one resource
+//     unit, charged before the user is even looked up, so requests for
+//     missing users cost quota too. A request that does not fit every bucket
+//     is answered 429 TooManyRequests with Retry-After (the time until it
+//     would fit), x-ms-throttle-scope (Tenant_Application/Write/{app}/{tenant},
+//     Tenant/Write/... or Tenant_Application/ReadWrite/...) and
+//     x-ms-throttle-information (WriteLimitExceeded, ResourceUnitLimitExceeded).
+//     With Options.ThrottledAccrue, throttled requests still take their tokens,
+//     down to 0.8 of a bucket below empty, which is how clients that retry all
+//     at once keep themselves throttled. Answers carry x-ms-resource-unit, and
+//     x-ms-throttle-limit-percentage ("0.913") once a limit is more than 80%
+//     used (unless Options.OmitUsageHeader). x-ms-throttle-priority Low (on the
+//     request, or on the $batch for all its requests) is throttled once a
+//     limit is 80% used; Normal and High only when it is empty.
+//     Stats.WritesByPriority counts the writes by priority.
 //   - A PATCH that sets a password without forceChangePasswordNextSignIn sets
 //     that flag to true (reported Graph behaviour); forceChangePasswordNextSignInWithMfa
 //     is left as it was unless sent. A PATCH with only the flags sets the flags.
@@ -61,7 +78,7 @@
 //     MSAL (under azidentity) serves a cached token only while it has more than
 //     5 minutes left by the real clock, so with a TokenLifetime of 5 minutes or
 //     less every GetToken fetches a new token.
-//   - Latency and jitter are real sleeps (they emulate the network) and end early
+//   - Latency and jitter (or Options.LatencyFunc, e.g. LogNormalLatency) are real sleeps (they emulate the network) and end early
 //     when the client's request is cancelled. Everything else that depends on time
 //     (token expiry, the quota bucket, innerError dates, Change.At) uses Options.Now.
 //   - dependsOn is honoured in its simple form: a dependency must be an earlier

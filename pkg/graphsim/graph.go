@@ -94,15 +94,16 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// reqIDs are the ids of one HTTP exchange.
+// reqIDs are the ids of one HTTP exchange, and its x-ms-throttle-priority.
 type reqIDs struct {
 	requestID, clientRequestID string
+	priority                   string
 }
 
 // startGraphResponse sets the headers every Graph response carries: a fresh
 // request-id, and the client's client-request-id echoed (or the request-id).
 func startGraphResponse(w http.ResponseWriter, r *http.Request) reqIDs {
-	rc := reqIDs{requestID: newGUID(), clientRequestID: r.Header.Get("client-request-id")}
+	rc := reqIDs{requestID: newGUID(), clientRequestID: r.Header.Get("client-request-id"), priority: r.Header.Get("x-ms-throttle-priority")}
 	if rc.clientRequestID == "" {
 		rc.clientRequestID = rc.requestID
 	}
@@ -161,6 +162,9 @@ func (s *Sim) delay(ctx context.Context) bool {
 	d := s.opts.Latency
 	if j := s.opts.LatencyJitter; j > 0 {
 		d += rand.N(j) // jitter needs no determinism, so it leaves the seeded generator alone
+	}
+	if f := s.opts.LatencyFunc; f != nil {
+		d = f()
 	}
 	if d <= 0 {
 		return ctx.Err() == nil
@@ -401,9 +405,13 @@ func (s *Sim) runSubLocked(q subRequest, rc reqIDs, status map[string]int) subRe
 		requestID:       rc.requestID,
 		errorRequestID:  newGUID(),
 		clientRequestID: headerValue(q.Headers, "client-request-id"),
+		priority:        headerValue(q.Headers, "x-ms-throttle-priority"),
 	}
 	if c.clientRequestID == "" {
 		c.clientRequestID = rc.clientRequestID
+	}
+	if c.priority == "" {
+		c.priority = rc.priority
 	}
 	resp := subResponse{ID: q.ID}
 	answer := func(e *apiError) subResponse {
@@ -472,7 +480,7 @@ func (s *Sim) serveDirect(w http.ResponseWriter, r *http.Request, rc reqIDs, bod
 		body = nil
 	}
 	o := op{method: r.Method, url: rel, contentType: r.Header.Get("Content-Type"), body: body}
-	c := opCtx{requestID: rc.requestID, errorRequestID: rc.requestID, clientRequestID: rc.clientRequestID}
+	c := opCtx{requestID: rc.requestID, errorRequestID: rc.requestID, clientRequestID: rc.clientRequestID, priority: rc.priority}
 	s.mu.Lock()
 	status, header, payload := s.execLocked(o, c)
 	s.mu.Unlock()
@@ -493,19 +501,22 @@ type op struct {
 	batchID     string
 }
 
-// opCtx carries the ids an operation answers with.
+// opCtx carries the ids an operation answers with, its throttle priority,
+// and where the quota notes what it charged.
 type opCtx struct {
 	requestID       string // of the HTTP exchange; recorded in Change
 	errorRequestID  string // innerError.request-id
 	clientRequestID string
+	priority        string     // x-ms-throttle-priority, as sent
+	quota           *quotaNote // set by execLocked
 }
 
 func jsonHeaders() map[string]string {
-	return map[string]string{"Cache-Control": "no-cache", "Content-Type": odataJSON, "OData-Version": "4.0", "x-ms-resource-unit": "1"}
+	return map[string]string{"Cache-Control": "no-cache", "Content-Type": odataJSON, "OData-Version": "4.0"}
 }
 
 func noContentHeaders() map[string]string {
-	return map[string]string{"Cache-Control": "no-cache", "x-ms-resource-unit": "1"}
+	return map[string]string{"Cache-Control": "no-cache"}
 }
 
 // errorAnswer renders e as a status, headers and an envelope body.
@@ -519,15 +530,17 @@ func (s *Sim) errorAnswer(e *apiError, c opCtx) (int, map[string]string, []byte)
 
 // execLocked runs one operation and renders its answer.
 func (s *Sim) execLocked(o op, c opCtx) (int, map[string]string, []byte) {
+	note := quotaNote{units: 1}
+	c.quota = &note
 	status, payload, aerr := s.opLocked(o, c)
 	if aerr != nil {
 		return s.errorAnswer(aerr, c)
 	}
 	if payload == nil {
-		return status, noContentHeaders(), nil
+		return status, s.usageHeaders(noContentHeaders(), note), nil
 	}
 	b, _ := json.Marshal(payload)
-	return status, jsonHeaders(), b
+	return status, s.usageHeaders(jsonHeaders(), note), b
 }
 
 // opLocked runs one operation: request checks, routing, the write quota, then
@@ -553,11 +566,11 @@ func (s *Sim) opLocked(o op, c opCtx) (int, any, *apiError) {
 	}
 	switch {
 	case t.action == "" && o.method == http.MethodGet:
-		return s.getUserLocked(t)
+		return s.getUserLocked(t, c)
 	case t.action == "" && o.method == http.MethodPatch:
 		return s.patchUserLocked(t, o.body, c)
 	case t.action == actionRevoke && o.method == http.MethodPost:
-		return s.revokeLocked(t)
+		return s.revokeLocked(t, c)
 	}
 	return 0, nil, newAPIError(http.StatusMethodNotAllowed, codeRequestBad, msgMethod)
 }
@@ -568,25 +581,9 @@ func isJSONObject(b []byte) bool {
 	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
-// spendWriteLocked counts a write and takes a token from the quota, or
-// answers 429 with the time until the next token.
-func (s *Sim) spendWriteLocked() *apiError {
-	s.stats.Writes++
-	if s.quota.take(s.now()) {
-		return nil
-	}
-	if s.chanceLocked(s.opts.ThrottledAccrue) {
-		s.quota.charge()
-	}
-	s.stats.Throttled++
-	e := newAPIError(http.StatusTooManyRequests, codeThrottled, msgThrottled)
-	e.header = map[string]string{
-		"Retry-After":               formatRetryAfter(s.quota.wait(), s.opts.FractionalRetryAfter),
-		"x-ms-throttle-scope":       "Tenant_Application/Write/" + s.opts.ClientID + "/" + s.opts.TenantID,
-		"x-ms-throttle-information": "WriteLimitExceeded",
-	}
-	return e
-}
+// spendWriteLocked counts a write against the quotas: one resource unit
+// and one write (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits).
+func (s *Sim) spendWriteLocked(c opCtx) *apiError { return s.chargeLocked(c, 1, 1) }
 
 func notFound(key string) *apiError {
 	return newAPIError(http.StatusNotFound, codeNotFound, fmt.Sprintf(msgNotFound, key))
@@ -626,8 +623,13 @@ var userProperties = []struct {
 // defaultProperties are what Graph v1.0 returns for a user without $select.
 var defaultProperties = []string{"businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"}
 
-func (s *Sim) getUserLocked(t target) (int, any, *apiError) {
+func (s *Sim) getUserLocked(t target, c opCtx) (int, any, *apiError) {
 	s.stats.Reads++
+	// GET /users/{id} costs one resource unit ($select takes one off, but a
+	// cost is never below 1), and no write.
+	if aerr := s.chargeLocked(c, 1, 0); aerr != nil {
+		return 0, nil, aerr
+	}
 	u := s.lookupLocked(t.key)
 	if u == nil {
 		return 0, nil, notFound(t.key)
@@ -691,7 +693,7 @@ func (s *Sim) patchUserLocked(t target, body []byte, c opCtx) (int, any, *apiErr
 	}
 	// The write quota is evaluated before the request reaches the directory, so
 	// a write to a missing user costs a token too.
-	if aerr := s.spendWriteLocked(); aerr != nil {
+	if aerr := s.spendWriteLocked(c); aerr != nil {
 		return 0, nil, aerr
 	}
 	u := s.lookupLocked(t.key)
@@ -746,8 +748,8 @@ func (s *Sim) patchUserLocked(t target, body []byte, c opCtx) (int, any, *apiErr
 	return http.StatusNoContent, nil, nil
 }
 
-func (s *Sim) revokeLocked(t target) (int, any, *apiError) {
-	if aerr := s.spendWriteLocked(); aerr != nil {
+func (s *Sim) revokeLocked(t target, c opCtx) (int, any, *apiError) {
+	if aerr := s.spendWriteLocked(c); aerr != nil {
 		return 0, nil, aerr
 	}
 	u := s.lookupLocked(t.key)

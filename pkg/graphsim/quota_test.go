@@ -2,9 +2,14 @@ package graphsim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -38,6 +43,7 @@ func TestBucket(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	type step struct {
 		at       time.Duration // since t0
+		reserve  float64       // tokens to leave
 		charge   bool          // charge when throttled
 		wantOK   bool
 		wantWait time.Duration // when throttled
@@ -47,7 +53,6 @@ func TestBucket(t *testing.T) {
 		burst, rate float64
 		steps       []step
 	}{
-		{name: "disabled", burst: 0, rate: 0, steps: []step{{wantOK: true}, {wantOK: true}}},
 		{name: "burst then refill", burst: 2, rate: 4, steps: []step{
 			{wantOK: true}, {wantOK: true},
 			{wantOK: false, wantWait: 250 * time.Millisecond},
@@ -56,12 +61,20 @@ func TestBucket(t *testing.T) {
 			{at: 10 * time.Second, wantOK: true}, {at: 10 * time.Second, wantOK: true}, // refill stops at the burst
 			{at: 10 * time.Second, wantOK: false, wantWait: 250 * time.Millisecond},
 		}},
-		{name: "throttled attempts accrue", burst: 2, rate: 1, steps: []step{
-			{wantOK: true}, {wantOK: true},
+		{name: "throttled attempts accrue", burst: 5, rate: 1, steps: []step{
+			{wantOK: true}, {wantOK: true}, {wantOK: true}, {wantOK: true}, {wantOK: true},
 			{charge: true, wantOK: false, wantWait: 2 * time.Second},
 			{charge: true, wantOK: false, wantWait: 3 * time.Second},
-			{charge: true, wantOK: false, wantWait: 3 * time.Second}, // the debt stops at one bucket
-			{at: 3 * time.Second, wantOK: true},
+			{charge: true, wantOK: false, wantWait: 4 * time.Second},
+			{charge: true, wantOK: false, wantWait: 5 * time.Second},
+			{charge: true, wantOK: false, wantWait: 5 * time.Second}, // the debt stops at 0.8 of the bucket (usage 1.8)
+			{at: 5 * time.Second, wantOK: true},
+		}},
+		{name: "a reserve is kept", burst: 10, rate: 1, steps: []step{
+			{reserve: 2, wantOK: true}, {reserve: 2, wantOK: true}, {reserve: 2, wantOK: true}, {reserve: 2, wantOK: true},
+			{reserve: 2, wantOK: true}, {reserve: 2, wantOK: true}, {reserve: 2, wantOK: true}, {reserve: 2, wantOK: true},
+			{reserve: 2, wantOK: false, wantWait: time.Second},
+			{wantOK: true}, {wantOK: true}, // without a reserve the last two tokens are there
 		}},
 		{name: "clock going back is ignored", burst: 1, rate: 1, steps: []step{
 			{at: time.Second, wantOK: true},
@@ -72,18 +85,23 @@ func TestBucket(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := bucket{burst: tt.burst, rate: tt.rate}
 			for i, s := range tt.steps {
-				ok := b.take(t0.Add(s.at))
-				if !ok && s.charge {
-					b.charge()
+				ok := b.has(t0.Add(s.at), 1, s.reserve)
+				if ok {
+					b.take(1)
+				} else if s.charge {
+					b.charge(1)
 				}
 				if ok != s.wantOK {
-					t.Fatalf("step %d: take: got %t, want %t", i, ok, s.wantOK)
+					t.Fatalf("step %d: has: got %t, want %t", i, ok, s.wantOK)
 				}
 				if !ok {
-					if got := b.wait(); got != s.wantWait {
+					if got := b.wait(1, s.reserve); got != s.wantWait {
 						t.Errorf("step %d: wait: got %v, want %v", i, got, s.wantWait)
 					}
 				}
+			}
+			if u := b.usage(); u > 1+maxDebt {
+				t.Errorf("usage %v, want at most %v", u, 1+maxDebt)
 			}
 		})
 	}
@@ -205,4 +223,205 @@ func TestWritesToMissingUsersCostQuota(t *testing.T) {
 		t.Errorf("direct write: got %d with Retry-After %q, want 429 with \"1\"", res.status, res.header.Get("Retry-After"))
 	}
 	checkError(t, res.body, codeThrottled, msgThrottled)
+}
+
+// writes sends n password resets in one batch, with the sub-request headers
+// extra, and counts the answers by status.
+func (e *env) writes(t *testing.T, n int, extra map[string]string) (map[int]int, map[string]subResponse) {
+	t.Helper()
+	users := GenerateUsers(n, SandboxDomain) // in the sandbox tenant
+	var reqs []subRequest
+	for i := range n {
+		r := patch(fmt.Sprintf("w%d", i), users[i].UPN, testPassword)
+		for k, v := range extra {
+			r.Headers[k] = v
+		}
+		reqs = append(reqs, r)
+	}
+	_, got := e.batch(t, reqs...)
+	byStatus := map[int]int{}
+	for _, r := range got {
+		byStatus[r.Status]++
+	}
+	return byStatus, got
+}
+
+func TestTenantWriteQuota(t *testing.T) {
+	e := start(t, Options{WriteBurst: 100, WriteRate: 10, TenantWriteBurst: 3, TenantWriteRate: 1})
+	st, got := e.writes(t, 5, nil)
+	if st[http.StatusNoContent] != 3 || st[http.StatusTooManyRequests] != 2 {
+		t.Fatalf("statuses %v, want 3 × 204 and 2 × 429 (the tenant's quota is the smaller)", st)
+	}
+	for _, r := range got {
+		if r.Status != http.StatusTooManyRequests {
+			continue
+		}
+		if scope := r.Headers["x-ms-throttle-scope"]; scope != "Tenant/Write/"+SandboxClientID+"/"+SandboxTenantID {
+			t.Errorf("x-ms-throttle-scope %q, want the tenant's write limit", scope)
+		}
+		if info := r.Headers["x-ms-throttle-information"]; info != "WriteLimitExceeded" {
+			t.Errorf("x-ms-throttle-information %q, want WriteLimitExceeded", info)
+		}
+		if ra := r.Headers["Retry-After"]; ra != "1" {
+			t.Errorf("Retry-After %q, want \"1\" (one token at 1 per second)", ra)
+		}
+	}
+}
+
+func TestResourceUnitQuota(t *testing.T) {
+	e := start(t, Options{ResourceUnitBurst: 4, ResourceUnitRate: 2, FractionalRetryAfter: true})
+	// Reads spend resource units and no write quota: three reads and a
+	// write spend the four units, the next read is throttled.
+	var reqs []subRequest
+	for i := range 3 {
+		reqs = append(reqs, get(fmt.Sprintf("r%d", i), "/users/"+upn("adele.vance")+"?$select=id"))
+	}
+	reqs = append(reqs, patch("w", upn("lee.gu"), testPassword), get("r3", "/users/"+upn("adele.vance")))
+	_, got := e.batch(t, reqs...)
+	for _, id := range []string{"r0", "r1", "r2", "w"} {
+		if st := got[id].Status; st != http.StatusOK && st != http.StatusNoContent {
+			t.Errorf("%s: status %d, want success", id, st)
+		}
+		if ru := got[id].Headers["x-ms-resource-unit"]; ru != "1" {
+			t.Errorf("%s: x-ms-resource-unit %q, want \"1\"", id, ru)
+		}
+	}
+	r := got["r3"]
+	if r.Status != http.StatusTooManyRequests {
+		t.Fatalf("fifth request: status %d, want 429", r.Status)
+	}
+	checkError(t, r.Body, codeThrottled, msgThrottled)
+	if scope := r.Headers["x-ms-throttle-scope"]; scope != "Tenant_Application/ReadWrite/"+SandboxClientID+"/"+SandboxTenantID {
+		t.Errorf("x-ms-throttle-scope %q", scope)
+	}
+	if info := r.Headers["x-ms-throttle-information"]; info != "ResourceUnitLimitExceeded" {
+		t.Errorf("x-ms-throttle-information %q, want ResourceUnitLimitExceeded", info)
+	}
+	if ra := r.Headers["Retry-After"]; ra != "0.5" {
+		t.Errorf("Retry-After %q, want \"0.5\" (one unit at 2 per second)", ra)
+	}
+	if st := e.sim.Stats(); st.Writes != 1 || st.Reads != 4 {
+		t.Errorf("stats: writes %d, reads %d; want 1 and 4", st.Writes, st.Reads)
+	}
+}
+
+func TestUsageHeader(t *testing.T) {
+	for _, omit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("omit=%t", omit), func(t *testing.T) {
+			e := start(t, Options{WriteBurst: 10, WriteRate: 1, OmitUsageHeader: omit})
+			users := GenerateUsers(10, SandboxDomain) // in the sandbox tenant
+			// One write per batch, so that the order is known: after the
+			// eighth the limit is 80% used, after the ninth 90%.
+			want := map[int]string{8: "", 9: "0.900", 10: "1.000"}
+			for i, u := range users {
+				_, got := e.batch(t, patch("1", u.UPN, testPassword))
+				h, has := got["1"].Headers["x-ms-throttle-limit-percentage"]
+				w, check := want[i+1]
+				switch {
+				case omit && has:
+					t.Errorf("write %d: x-ms-throttle-limit-percentage %q with OmitUsageHeader", i+1, h)
+				case !omit && check && h != w:
+					t.Errorf("write %d: x-ms-throttle-limit-percentage %q, want %q", i+1, h, w)
+				case !omit && i+1 < 8 && has:
+					t.Errorf("write %d: x-ms-throttle-limit-percentage %q below 80%%", i+1, h)
+				}
+			}
+		})
+	}
+}
+
+func TestThrottlePriority(t *testing.T) {
+	e := start(t, Options{WriteBurst: 10, WriteRate: 1})
+	// Low priority (here set on the $batch POST, for every request in it)
+	// is throttled once 80% of the limit is used...
+	users := GenerateUsers(12, SandboxDomain) // in the sandbox tenant
+	var reqs []subRequest
+	for i := range 9 {
+		reqs = append(reqs, patch(fmt.Sprintf("l%d", i), users[i].UPN, testPassword))
+	}
+	body, _ := json.Marshal(batchRequest{Requests: reqs})
+	res, err := e.do(context.Background(), http.MethodPost, "/v1.0/$batch", body, map[string]string{
+		"Authorization": "Bearer " + e.token, "Content-Type": "application/json", "x-ms-throttle-priority": "low",
+	})
+	if err != nil || res.status != http.StatusOK {
+		t.Fatalf("POST $batch: %v, status %d", err, res.status)
+	}
+	low := map[int]int{}
+	for _, r := range byID(t, res.body) {
+		low[r.Status]++
+	}
+	if low[http.StatusNoContent] != 8 || low[http.StatusTooManyRequests] != 1 {
+		t.Errorf("low priority: statuses %v, want 8 × 204 then 429", low)
+	}
+	// ...while normal and high priority (here on each request) may use the
+	// rest of the bucket.
+	_, got := e.batch(t,
+		withHeader(patch("n", users[9].UPN, testPassword), "x-ms-throttle-priority", "Normal"),
+		withHeader(patch("h", users[10].UPN, testPassword), "x-ms-throttle-priority", "HIGH"),
+		withHeader(patch("x", users[11].UPN, testPassword), "x-ms-throttle-priority", "High"))
+	if got["n"].Status != http.StatusNoContent || got["h"].Status != http.StatusNoContent || got["x"].Status != http.StatusTooManyRequests {
+		t.Errorf("normal, high, high: statuses %d, %d, %d; want 204, 204, 429", got["n"].Status, got["h"].Status, got["x"].Status)
+	}
+	want := map[string]int{"Low": 9, "Normal": 1, "High": 2}
+	if st := e.sim.Stats(); !maps.Equal(st.WritesByPriority, want) {
+		t.Errorf("WritesByPriority %v, want %v", st.WritesByPriority, want)
+	}
+}
+
+func withHeader(r subRequest, k, v string) subRequest {
+	r.Headers[k] = v
+	return r
+}
+
+func TestSetDocumentedLimits(t *testing.T) {
+	tests := []struct {
+		users int
+		sc    Scale
+		want  Options
+	}{
+		{users: 10, want: Options{WriteBurst: 3000, WriteRate: 20, TenantWriteBurst: 18000, TenantWriteRate: 60, ResourceUnitBurst: 3500, ResourceUnitRate: 350}},
+		{users: 50, want: Options{WriteBurst: 3000, WriteRate: 20, TenantWriteBurst: 18000, TenantWriteRate: 60, ResourceUnitBurst: 5000, ResourceUnitRate: 500}},
+		{users: 501, want: Options{WriteBurst: 3000, WriteRate: 20, TenantWriteBurst: 18000, TenantWriteRate: 60, ResourceUnitBurst: 8000, ResourceUnitRate: 800}},
+		{users: 1000, sc: Scale{Time: 60}, want: Options{WriteBurst: 3000, WriteRate: 1200, TenantWriteBurst: 18000, TenantWriteRate: 3600, ResourceUnitBurst: 8000, ResourceUnitRate: 48000}},
+		{users: 1000, sc: Scale{Count: 10, Time: 10}, want: Options{WriteBurst: 300, WriteRate: 20, TenantWriteBurst: 1800, TenantWriteRate: 60, ResourceUnitBurst: 800, ResourceUnitRate: 800}},
+	}
+	for _, tt := range tests {
+		var got Options
+		got.SetDocumentedLimits(tt.users, tt.sc)
+		near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9*b }
+		if got.WriteBurst != tt.want.WriteBurst || !near(got.WriteRate, tt.want.WriteRate) ||
+			got.TenantWriteBurst != tt.want.TenantWriteBurst || !near(got.TenantWriteRate, tt.want.TenantWriteRate) ||
+			got.ResourceUnitBurst != tt.want.ResourceUnitBurst || !near(got.ResourceUnitRate, tt.want.ResourceUnitRate) {
+			t.Errorf("SetDocumentedLimits(%d, %+v): got %v, want %v", tt.users, tt.sc, got, tt.want)
+		}
+	}
+}
+
+func TestLogNormalLatency(t *testing.T) {
+	f := LogNormalLatency(50*time.Millisecond, 400*time.Millisecond)
+	const n = 20000
+	d := make([]time.Duration, n)
+	for i := range d {
+		d[i] = f()
+	}
+	slices.Sort(d)
+	// With 20,000 draws the sample quantiles are within a few percent.
+	if med := d[n/2]; med < 47*time.Millisecond || med > 53*time.Millisecond {
+		t.Errorf("median %v, want about 50ms", med)
+	}
+	if p99 := d[n*99/100]; p99 < 340*time.Millisecond || p99 > 470*time.Millisecond {
+		t.Errorf("99th percentile %v, want about 400ms", p99)
+	}
+	if g := LogNormalLatency(20*time.Millisecond, 0); g() != 20*time.Millisecond {
+		t.Errorf("without a spread: got %v, want the median", g())
+	}
+}
+
+func TestLatencyFunc(t *testing.T) {
+	var calls atomic.Int64
+	e := start(t, Options{Latency: time.Hour, LatencyFunc: func() time.Duration { calls.Add(1); return time.Millisecond }})
+	e.batch(t, get("1", "/users/"+upn("adele.vance")))
+	if calls.Load() != 1 {
+		t.Errorf("LatencyFunc called %d times for one request, want 1 (it replaces Latency)", calls.Load())
+	}
 }

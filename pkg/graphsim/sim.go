@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -189,14 +190,29 @@ type Options struct {
 	// Latency is added to every Graph request (not to the token endpoint), plus a
 	// uniformly random extra of up to LatencyJitter.
 	Latency, LatencyJitter time.Duration
-	// WriteBurst and WriteRate set the write quota: a token bucket of WriteBurst
-	// tokens refilled at WriteRate per second. The quota is enforced only when both
-	// are above 0 (0 = unlimited). QuotaWriteBurst and QuotaWriteRate are Graph's.
-	WriteBurst int
-	WriteRate  float64
-	// ThrottledAccrue is the share, in [0,1], of throttled write attempts that
-	// still take a token.
+	// LatencyFunc, when set, draws each Graph request's latency instead of
+	// Latency and LatencyJitter (see LogNormalLatency). It is called from many
+	// goroutines.
+	LatencyFunc func() time.Duration
+	// WriteBurst and WriteRate set the write quota of the application in the
+	// tenant: a token bucket of WriteBurst tokens refilled at WriteRate per
+	// second. TenantWriteBurst and TenantWriteRate set the tenant's write quota
+	// (all applications), and ResourceUnitBurst and ResourceUnitRate the
+	// application's resource units in the tenant, which reads spend too. Each is
+	// enforced only when both its numbers are above 0 (0 = unlimited).
+	// SetDocumentedLimits sets all three to Entra's documented limits.
+	WriteBurst        int
+	WriteRate         float64
+	TenantWriteBurst  int
+	TenantWriteRate   float64
+	ResourceUnitBurst int
+	ResourceUnitRate  float64
+	// ThrottledAccrue is the share, in [0,1], of throttled requests that still
+	// count against their limits.
 	ThrottledAccrue float64
+	// OmitUsageHeader leaves x-ms-throttle-limit-percentage out of every
+	// answer, for clients that must cope without it.
+	OmitUsageHeader bool
 	// FractionalRetryAfter gives quota Retry-After values in milliseconds ("0.249")
 	// instead of whole seconds rounded up ("1").
 	FractionalRetryAfter bool
@@ -210,8 +226,8 @@ type Options struct {
 
 // String describes the options without the client secret.
 func (o Options) String() string {
-	return fmt.Sprintf("graphsim.Options{TenantID:%q, ClientID:%q, ClientSecret:[REDACTED], WriteBurst:%d, WriteRate:%g, Seed:%d}",
-		o.TenantID, o.ClientID, o.WriteBurst, o.WriteRate, o.Seed)
+	return fmt.Sprintf("graphsim.Options{TenantID:%q, ClientID:%q, ClientSecret:[REDACTED], WriteBurst:%d, WriteRate:%g, TenantWriteBurst:%d, TenantWriteRate:%g, ResourceUnitBurst:%d, ResourceUnitRate:%g, Seed:%d}",
+		o.TenantID, o.ClientID, o.WriteBurst, o.WriteRate, o.TenantWriteBurst, o.TenantWriteRate, o.ResourceUnitBurst, o.ResourceUnitRate, o.Seed)
 }
 
 // GoString is String, so that %#v does not print the secret either.
@@ -234,11 +250,14 @@ type Stats struct {
 	DirectRequests int // Graph requests outside $batch that passed authentication
 	Reads          int // GET of a user, batched or direct
 	Writes         int // write attempts that reached the quota (PATCH, POST), throttled ones included
-	WritesApplied  int // writes that changed the tenant: passwordProfile updates and session revocations
-	Throttled      int // 429 answers: quota, injected inner and injected outer
-	Unauthorized   int // 401 answers on Graph routes
-	TokensIssued   int // access tokens issued by the token endpoint
-	Faults         map[FaultKind]int
+	// WritesByPriority counts the write attempts by their x-ms-throttle-priority:
+	// Low, Normal (also for none) and High.
+	WritesByPriority map[string]int
+	WritesApplied    int // writes that changed the tenant: passwordProfile updates and session revocations
+	Throttled        int // 429 answers: quota, injected inner and injected outer
+	Unauthorized     int // 401 answers on Graph routes
+	TokensIssued     int // access tokens issued by the token endpoint
+	Faults           map[FaultKind]int
 }
 
 // Sim is an emulated tenant with its Graph and token endpoints. It is safe for
@@ -253,7 +272,7 @@ type Sim struct {
 	changes []Change
 	stats   Stats
 	rng     *rand.Rand
-	quota   bucket
+	quota   quotas
 	tokens  map[string]time.Time // access token -> expiry
 	issued  []string             // every access token issued, for tests that scan outputs for them
 	onHold  func()               // test hook: called when a Timeout fault starts holding a request
@@ -286,9 +305,9 @@ func New(opts Options) *Sim {
 		opts:   opts,
 		byID:   make(map[string]*User),
 		byUPN:  make(map[string]*User),
-		stats:  Stats{Faults: make(map[FaultKind]int)},
+		stats:  Stats{Faults: make(map[FaultKind]int), WritesByPriority: make(map[string]int)},
 		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		quota:  bucket{burst: float64(opts.WriteBurst), rate: opts.WriteRate},
+		quota:  newQuotas(opts),
 		tokens: make(map[string]time.Time),
 	}
 }
@@ -399,6 +418,7 @@ func (s *Sim) Stats() Stats {
 	for k, v := range s.stats.Faults {
 		st.Faults[k] = v
 	}
+	st.WritesByPriority = maps.Clone(s.stats.WritesByPriority)
 	return st
 }
 
