@@ -316,7 +316,8 @@ func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result
 		}
 		return b, fmt.Errorf("recording passwords before sending them: %w", err)
 	}
-	if err := p.pacer.Wait(ctx, len(b)); err != nil {
+	ticket, err := p.pacer.Wait(ctx, len(b))
+	if err != nil {
 		return b, nil // cancelled: the items stay unfinished
 	}
 
@@ -334,8 +335,10 @@ func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result
 	res, err := p.send.Batch(ctx, reqs)
 	now := p.opts.Now()
 	if err != nil {
+		p.pacer.Done(ticket, outerAnswer(err))
 		return p.batchFailed(ctx, b, err, now, emit)
 	}
+	p.pacer.Done(ticket, batchAnswer(res, now))
 
 	for i, it := range b {
 		resp, ok := res.Responses[strconv.Itoa(i)]
@@ -362,13 +365,11 @@ func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result
 		}
 		if gerr.Status == http.StatusTooManyRequests {
 			p.stats.Throttled.Add(1)
-			p.pacer.Throttled(gerr.RetryAfter)
 		}
 		p.opts.Logger.Debug("retrying row", "line", it.Line, "status", gerr.Status, "code", gerr.Code,
 			"retry_after", gerr.RetryAfter, "request_id", it.requestID, "attempt", it.attempts)
 		retry = p.again(retry, it, retryDelay(it.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter()), now, emit)
 	}
-	p.pacer.Tick()
 	return retry, nil
 }
 
@@ -399,9 +400,6 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 		}
 		if gerr.Status == http.StatusTooManyRequests {
 			p.stats.Throttled.Add(1)
-		}
-		if gerr.HasRetryAfter {
-			p.pacer.Throttled(gerr.RetryAfter)
 		}
 	}
 	p.opts.Logger.Warn("batch failed; retrying its rows", "rows", len(b), "first_line", b[0].Line, "error", err)
