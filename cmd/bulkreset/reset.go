@@ -39,6 +39,7 @@ type resetOptions struct {
 	concurrency      int
 	batchSize        int
 	maxRate          float64
+	priority         string
 	maxAttempts      int
 	yes              bool
 	tenant           string
@@ -89,6 +90,7 @@ func newResetCmd(e *env) *cobra.Command {
 	f.IntVar(&o.concurrency, "concurrency", 4, "batches in flight")
 	f.IntVar(&o.batchSize, "batch-size", worker.MaxBatchSize, "requests per $batch, 1-20")
 	f.Float64Var(&o.maxRate, "max-rate", 0, "cap on writes per second; 0 lets the pacer find Graph's limit")
+	f.StringVar(&o.priority, "priority", "normal", "x-ms-throttle-priority of the requests: low, normal or high (when Graph throttles, low goes first)")
 	f.IntVar(&o.maxAttempts, "max-attempts", 8, "attempts per row across throttling and transient errors")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when standard input is not a terminal)")
 	f.StringVar(&o.tenant, "tenant", "", "tenant id or domain (default $AZURE_TENANT_ID)")
@@ -130,6 +132,12 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	}
 	if o.maxRate < 0 {
 		return usagef("--max-rate must not be negative")
+	}
+	switch strings.ToLower(o.priority) {
+	case "low", "normal", "high":
+		o.priority = strings.ToLower(o.priority)
+	default:
+		return usagef("--priority must be low, normal or high, not %q", o.priority)
 	}
 	if o.passwordMode == "random" && o.secrets == "" && !o.discardPasswords {
 		return usagef("random passwords need --secrets FILE to record them (or --discard-passwords to set passwords nobody will know)")
@@ -582,6 +590,9 @@ func connect(e *env, o *resetOptions, hc *http.Client, logger *slog.Logger) (*ta
 		Scope:      strings.TrimSuffix(graphURL, "/") + "/.default",
 		HTTPClient: hc,
 		UserAgent:  "bulkreset/" + buildVersion(),
+		// Sent on every request (https://learn.microsoft.com/graph/throttling-limits#request-headers):
+		// when Graph must throttle, low-priority requests go first.
+		Priority: o.priority,
 	})
 	if err != nil {
 		return nil, fatalError{err}

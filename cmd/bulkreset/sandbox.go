@@ -54,6 +54,7 @@ func connectSandbox(o *resetOptions, logger *slog.Logger) (*target, error) {
 		Scope:      srv.URL + "/.default",
 		HTTPClient: srv.Client,
 		UserAgent:  "bulkreset/" + buildVersion(),
+		Priority:   o.priority,
 	})
 	if err != nil {
 		srv.Close()
