@@ -402,8 +402,9 @@ var innerStatuses = []struct {
 // so far, by lower-case id, for dependsOn.
 func (s *Sim) runSubLocked(q subRequest, rc reqIDs, status map[string]int) subResponse {
 	c := opCtx{
+		// errorRequestID stays empty: errorAnswer makes a fresh one for each
+		// failed item, and none for the others.
 		requestID:       rc.requestID,
-		errorRequestID:  newGUID(),
 		clientRequestID: headerValue(q.Headers, "client-request-id"),
 		priority:        headerValue(q.Headers, "x-ms-throttle-priority"),
 	}
@@ -525,7 +526,11 @@ func (s *Sim) errorAnswer(e *apiError, c opCtx) (int, map[string]string, []byte)
 	for k, v := range e.header {
 		h[k] = v
 	}
-	return e.status, h, s.envelope(e, c.errorRequestID, c.clientRequestID)
+	id := c.errorRequestID
+	if id == "" {
+		id = newGUID() // each failed item of a batch has its own innerError.request-id
+	}
+	return e.status, h, s.envelope(e, id, c.clientRequestID)
 }
 
 // execLocked runs one operation and renders its answer.
@@ -557,7 +562,9 @@ func (s *Sim) opLocked(o op, c opCtx) (int, any, *apiError) {
 			return 0, nil, badRequest(msgEmptyPayload)
 		}
 	}
-	if o.body != nil && !isJSONObject(o.body) {
+	// A batch item's body was checked as part of the batch's JSON; only
+	// its being an object is left to check.
+	if o.body != nil && !(o.inBatch && bytes.HasPrefix(bytes.TrimSpace(o.body), []byte("{"))) && !isJSONObject(o.body) {
 		return 0, nil, badRequest(msgUnreadableJSON)
 	}
 	t, aerr := parseUserURL(o.url)
