@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bulkreset/bulkreset/pkg/graphsim"
+	"github.com/bulkreset/bulkreset/pkg/report"
+)
+
+// bench holds the settings shared by the figures.
+type bench struct {
+	bin           string
+	timeScale     float64
+	overheadUsers int
+	progress      io.Writer
+}
+
+func (b *bench) logf(format string, a ...any) {
+	fmt.Fprintf(b.progress, "bench: "+format+"\n", a...)
+}
+
+// Real latencies, shortened by the time scale in the quota figures: a
+// Graph write answers in about 200 ms, with a long tail.
+const (
+	latencyMedian = 200 * time.Millisecond
+	latencyP99    = time.Second
+)
+
+// quotaOptions is Entra's documented quota with every window shortened by
+// the time scale, latencies likewise, and Retry-After in milliseconds
+// (Graph's own can be fractional, such as 0.249; whole seconds would be
+// 90 times too coarse at this scale).
+func (b *bench) quotaOptions(users int, accrue float64, omitUsage bool) graphsim.Options {
+	o := graphsim.Options{
+		ThrottledAccrue:      accrue,
+		OmitUsageHeader:      omitUsage,
+		FractionalRetryAfter: true,
+		LatencyFunc:          graphsim.LogNormalLatency(b.scaled(latencyMedian), b.scaled(latencyP99)),
+	}
+	o.SetDocumentedLimits(users, graphsim.Scale{Time: b.timeScale})
+	return o
+}
+
+func (b *bench) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / b.timeScale)
+}
+
+// quotaUsers is N = 10 × the burst.
+func quotaUsers() int { return 10 * graphsim.QuotaWriteBurst }
+
+// minimum is the quota-bound minimum time for n users: the burst is free,
+// the rest comes at the refill rate.
+func minimum(o graphsim.Options, n int) time.Duration {
+	return time.Duration(float64(n-o.WriteBurst) / o.WriteRate * float64(time.Second))
+}
+
+func (b *bench) legend() []string {
+	o := b.quotaOptions(quotaUsers(), 0, false)
+	return []string{
+		"",
+		fmt.Sprintf("Quota figures: Entra's documented limits with every window %g times shorter: the app+tenant write quota is a burst of %s then %s writes/s (3,000 per %.2f s instead of per 150 s); the tenant-wide and resource-unit quotas are scaled alike.",
+			b.timeScale, count(o.WriteBurst), count(int(o.WriteRate)), 150/b.timeScale),
+		fmt.Sprintf("Their latency is log-normal, median %s and 99th percentile %s (200 ms and 1 s, scaled); Retry-After is fractional. Minimum = (users - burst) / refill; ratio = minimum / time.",
+			millis(b.scaled(latencyMedian)), millis(b.scaled(latencyP99))),
+		"429s: share of write attempts Graph answered 429 (graphsim's count). accruing: every throttled attempt still takes a token, as Graph documents.",
+		fmt.Sprintf("sequential: one PATCH per user in turn, each 429 retried %d times after its Retry-After (Update-MgUser in a foreach). concurrent: %d PATCHes in flight, a 429 retried at once, %d attempts per user.",
+			sdkMaxRetries, naiveWorkers, naiveAttempts),
+		"bulkreset runs as a child process with its defaults (4 batches of 20 in flight); peak RSS is its maxrss and CPU its user+system time, from rusage. The emulator runs in the bench process, on the same 2 cores.",
+	}
+}
+
+func millis(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+// latency1000 is issue 2's figure: 1,000 users at 20 ms, no throttling.
+func (b *bench) latency1000(t *table) error {
+	r, err := b.measure(graphsim.Options{Latency: 20 * time.Millisecond}, 1000, "1,000 users, 20 ms latency", "bulkreset")
+	if err != nil {
+		return err
+	}
+	t.add(r)
+	return nil
+}
+
+// quotaBound measures bulkreset at 10 × the burst against the quota.
+func (b *bench) quotaBound(t *table) error {
+	n := quotaUsers()
+	for _, sc := range []struct {
+		name      string
+		accrue    float64
+		omitUsage bool
+		accept    bool
+	}{
+		{"quota, throttled writes free", 0, false, true},
+		{"quota, accruing", 1, false, true},
+		{"quota, accruing, no usage header", 1, true, false},
+	} {
+		o := b.quotaOptions(n, sc.accrue, sc.omitUsage)
+		r, err := b.measure(o, n, sc.name, "bulkreset")
+		if err != nil {
+			return err
+		}
+		min := minimum(o, n)
+		ratio := min.Seconds() / r.wall.Seconds()
+		r.compare = fmt.Sprintf("ratio %.3f (minimum %s)", ratio, seconds(min))
+		if sc.accept {
+			r.accept = met(ratio >= 0.95 && r.limited*20 <= r.writes, "ratio >= 0.95, 429s <= 5%")
+		}
+		t.add(r)
+	}
+	return nil
+}
+
+// quotaBaselines measures the baselines at the same N against the same quota.
+func (b *bench) quotaBaselines(t *table) error {
+	n := quotaUsers()
+	for _, sc := range []struct {
+		name, client string
+		accrue       float64
+		run          func(context.Context, *tenant) error
+	}{
+		{"quota, accruing", "sequential", 1, sequential},
+		{"quota, throttled writes free", "concurrent", 0, concurrent},
+		{"quota, accruing", "concurrent", 1, concurrent},
+	} {
+		o := b.quotaOptions(n, sc.accrue, false)
+		r, err := b.measureBaseline(o, n, sc.name, sc.client, sc.run)
+		if err != nil {
+			return err
+		}
+		min := minimum(o, n)
+		r.compare = fmt.Sprintf("ratio %.3f (minimum %s)", min.Seconds()/r.wall.Seconds(), seconds(min))
+		if r.reset < n {
+			r.compare = fmt.Sprintf("%s users not reset (gave up)", count(n-r.reset))
+		}
+		t.add(r)
+	}
+	return nil
+}
+
+// withinBurst compares bulkreset with the sequential baseline for 2,000
+// users at 50 ms latency, within the documented (unscaled) burst.
+func (b *bench) withinBurst(t *table) error {
+	const n = 2000
+	o := graphsim.Options{Latency: 50 * time.Millisecond}
+	o.SetDocumentedLimits(n, graphsim.Scale{})
+	const name = "2,000 users, 50 ms, within the burst"
+	br, err := b.measure(o, n, name, "bulkreset")
+	if err != nil {
+		return err
+	}
+	seq, err := b.measureBaseline(o, n, name, "sequential", sequential)
+	if err != nil {
+		return err
+	}
+	speedup := seq.wall.Seconds() / br.wall.Seconds()
+	br.compare = fmt.Sprintf("%.0fx faster than sequential", speedup)
+	br.accept = met(speedup >= 50, ">= 50x sequential")
+	t.add(br)
+	t.add(seq)
+	return nil
+}
+
+// localOverhead measures bulkreset alone: many users, no throttling, no
+// latency.
+func (b *bench) localOverhead(t *table) error {
+	n := b.overheadUsers
+	r, err := b.measure(graphsim.Options{}, n, fmt.Sprintf("%s users, no throttling, no latency", count(n)), "bulkreset")
+	if err != nil {
+		return err
+	}
+	rate := float64(r.reset) / r.wall.Seconds()
+	r.accept = met(rate >= 20000 && r.rssKB > 0 && r.rssKB < 200*1024, ">= 20,000 users/s, < 200 MB")
+	t.add(r)
+	return nil
+}
+
+// measure runs bulkreset against a fresh tenant of n users with o, and
+// checks that it reset them all.
+func (b *bench) measure(o graphsim.Options, n int, figure, client string) (row, error) {
+	b.logf("%s: %s, %s users", figure, client, count(n))
+	tn, err := startTenant(o, n)
+	if err != nil {
+		return row{}, err
+	}
+	defer tn.close()
+	res, err := b.runBulkreset(tn, "bulkreset")
+	if err != nil {
+		return row{}, fmt.Errorf("%s: %w", figure, err)
+	}
+	st := tn.sim.Stats()
+	r := row{figure: figure, client: client, users: n, wall: res.wall, reset: tn.reset(),
+		writes: st.Writes, limited: st.Throttled, rssKB: res.rssKB, cpu: res.cpu}
+	if res.exit != 0 || r.reset != n {
+		return r, fmt.Errorf("%s: bulkreset exited %d with %d of %d users reset: %s\n%s",
+			figure, res.exit, r.reset, n, failures(res.results), tail(res.stderr, 20))
+	}
+	return r, nil
+}
+
+// measureBaseline runs a baseline client against a fresh tenant of n users.
+func (b *bench) measureBaseline(o graphsim.Options, n int, figure, client string, run func(context.Context, *tenant) error) (row, error) {
+	b.logf("%s: %s, %s users", figure, client, count(n))
+	tn, err := startTenant(o, n)
+	if err != nil {
+		return row{}, err
+	}
+	defer tn.close()
+	start := time.Now()
+	if err := run(context.Background(), tn); err != nil {
+		return row{}, fmt.Errorf("%s, %s: %w", figure, client, err)
+	}
+	wall := time.Since(start)
+	st := tn.sim.Stats()
+	return row{figure: figure, client: client, users: n, wall: wall, reset: tn.reset(), writes: st.Writes, limited: st.Throttled}, nil
+}
+
+// failures sums up the rows of a results file that did not succeed.
+func failures(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	rd := report.NewResultsReader(f)
+	reasons := map[string]int{}
+	for {
+		r, err := rd.Read()
+		if err != nil {
+			break
+		}
+		if r.Outcome != report.Succeeded {
+			reasons[string(r.Outcome)+"/"+r.Reason]++
+		}
+	}
+	return fmt.Sprint(reasons)
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
+}
