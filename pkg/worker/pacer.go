@@ -35,17 +35,21 @@ import (
 //     rest of the burst is spent (usage rising fast) these observations
 //     give the bucket's size; afterwards, since the level plus the writes
 //     accepted grows at the refill rate while the bucket is not full, they
-//     give the refill rate. The mirror keeps the level at a small margin:
-//     nothing throttled, nothing wasted. An answer without the header means
-//     more than a fifth of the quota is left: it is spent at full speed.
+//     give the refill rate. Until then the rate is a guess, and no batch
+//     waits longer than the burst took to spend half the bucket, so that
+//     a low guess cannot let the bucket fill up unseen. The mirror keeps
+//     the level at a small margin: nothing throttled, nothing wasted. An
+//     answer without the header means more than a fifth of the quota is
+//     left: it is spent at full speed.
 //   - a 429 that names its limit in x-ms-throttle-scope says the bucket
 //     holds less than a token, and its Retry-After when it will hold one
 //     again: the mirror restarts from that level. Without the usage header
 //     these are the only measures: the refill rate is first read from the
 //     spread of Retry-Afters in a wave of 429s (each throttled write that
-//     still took a token adds 1/rate), then fitted to the times at which
-//     successive waves said the bucket would recover, and raised slowly
-//     while nothing is throttled, to find quota that was freed.
+//     still took a token adds 1/rate; a wave too small to tell lets the
+//     burst go on), then fitted to the times at which successive waves
+//     said the bucket would recover, and raised slowly while nothing is
+//     throttled, to find quota that was freed.
 //   - any Retry-After (a 429 without a scope, an outer 503) pauses every
 //     worker until it has passed.
 //
@@ -83,6 +87,12 @@ const (
 	// the millisecond rounding of a fractional Retry-After).
 	minWave       = 10
 	minWaveSpread = 10 * time.Millisecond
+	// maxFarWaves small waves of 429s are let pass before the quota is
+	// taken as near without a measured rate.
+	maxFarWaves = 3
+	// minRatePoints usage observations made while the level is held are
+	// needed to fit the refill rate.
+	minRatePoints = 3
 )
 
 // pacerConfig holds the user's limits.
@@ -166,6 +176,22 @@ type pacerState struct {
 	WaveUntil          time.Time // when the wave's Retry-After ends
 	// Accepted counts the writes Graph accepted (took from the quota).
 	Accepted float64
+	// FirstSent is when the first batch went; BurstRate the writes accepted
+	// per second from then until the quota was near: an upper bound of the
+	// refill rate, which was draining the bucket.
+	FirstSent time.Time
+	BurstRate float64
+	// Measured reports that the refill rate was measured, not guessed.
+	Measured bool
+	// ProbeAt, while the refill rate is still a guess and the mirror was
+	// last set from the usage header, is when the next batch goes even if
+	// the mirror is short (see delay).
+	ProbeAt time.Time
+	// FromUsage reports that the mirror was last set from the usage header
+	// (rather than from a 429).
+	FromUsage bool
+	// FarWaves counts the waves of 429s seen before the quota was near.
+	FarWaves int
 	// Flights are the batches sent and not answered.
 	Flights []flight
 	NextID  uint64
@@ -247,7 +273,23 @@ func (s *pacerState) delay(cfg pacerConfig, now time.Time, n int) time.Duration 
 		return 0
 	}
 	s.Spending = false
-	return time.Duration(math.Ceil((need - s.Tokens) / r * float64(time.Second)))
+	d := time.Duration(math.Ceil((need - s.Tokens) / r * float64(time.Second)))
+	if !s.Measured && s.FromUsage && s.Capacity > 0 && s.BurstRate > 0 {
+		// The refill rate is a guess until the usage has been seen while
+		// the level is held. Waiting as long as a low guess asks would let
+		// the bucket fill up unseen (Graph reports only above 80%) and
+		// waste its refill. So a batch goes at the latest after the time
+		// the burst took to spend half the bucket, which the refill,
+		// slower than the burst, cannot fill.
+		if s.ProbeAt.IsZero() {
+			s.ProbeAt = now.Add(time.Duration(0.5 * s.Capacity / s.BurstRate * float64(time.Second)))
+		}
+		if !now.Before(s.ProbeAt) {
+			return 0
+		}
+		d = min(d, s.ProbeAt.Sub(now))
+	}
+	return d
 }
 
 // take records n writes sent at now and returns their flight. Call it when
@@ -257,6 +299,10 @@ func (s *pacerState) take(cfg pacerConfig, now time.Time, n int) flight {
 	if s.limit(cfg) > 0 {
 		s.Tokens -= float64(n)
 	}
+	if s.FirstSent.IsZero() {
+		s.FirstSent = now
+	}
+	s.ProbeAt = time.Time{}
 	s.NextID++
 	f := flight{ID: s.NextID, SentAt: now, N: n}
 	s.Flights = append(s.Flights, f)
@@ -289,7 +335,7 @@ func (s *pacerState) observe(cfg pacerConfig, now time.Time, f flight, a answer)
 	if a.Usage > 0 {
 		s.UsageSeen = true
 		if !s.Near {
-			s.approach(cfg, sustainedWriteRate)
+			s.approach(cfg, now, sustainedWriteRate)
 		}
 		p := s.point(te, a.Usage)
 		if s.Spending {
@@ -308,15 +354,25 @@ func (s *pacerState) observe(cfg pacerConfig, now time.Time, f flight, a answer)
 	case a.Throttled > 0:
 		s.LastThrottle = now
 		s.addToWave(wave, te, a)
+		if wave && !s.Near {
+			s.FarWaves++
+		}
 		r, ok := s.waveRate()
 		switch {
 		case !s.Near && ok:
-			s.approach(cfg, r)
+			s.approach(cfg, now, r)
+			s.Measured = true
+		case !s.Near && !s.UsageSeen && !s.WaveWhole && s.FarWaves < maxFarWaves:
+			// A few 429s with a fractional Retry-After: the next wave will
+			// be large enough to measure the refill rate. Until then every
+			// worker honours the Retry-After, and the burst goes on.
+			return
 		case !s.Near:
-			s.approach(cfg, sustainedWriteRate)
-		case ok && len(s.Recoveries) < 3 && !s.UsageSeen:
+			s.approach(cfg, now, s.fallbackRate())
+		case ok && (!s.Measured || len(s.Recoveries) < 3 && !s.UsageSeen):
 			// Still the first waves: the more 429s, the better the guess.
 			s.setRate(cfg, r)
+			s.Measured = true
 		}
 		// Graph's level at te was one token short of what it would be
 		// Retry-After later.
@@ -331,8 +387,10 @@ func (s *pacerState) observe(cfg pacerConfig, now time.Time, f flight, a answer)
 			level = 1 - a.RetryAfter.Seconds()*s.limit(cfg)
 		}
 		s.sync(cfg, now, te, f, level)
+		s.FromUsage = false
 	case a.Usage > 0:
 		s.sync(cfg, now, te, f, s.Capacity*(1-a.Usage)-s.margin(cfg))
+		s.FromUsage = true
 	case a.Succeeded > 0 && s.UsageSeen && s.Near:
 		// Graph no longer reports the usage: more than a fifth of the
 		// quota is left, to be spent as fast as the workers go.
@@ -340,13 +398,28 @@ func (s *pacerState) observe(cfg pacerConfig, now time.Time, f flight, a answer)
 	}
 }
 
-// approach marks the quota as near, with rate as the first guess of the
-// refill rate.
-func (s *pacerState) approach(cfg pacerConfig, rate float64) {
+// approach marks the quota as near at now, with rate as the first guess of
+// the refill rate.
+func (s *pacerState) approach(cfg pacerConfig, now time.Time, rate float64) {
 	s.Near, s.Spending, s.Tail = true, true, s.Tail[:0]
+	if s.BurstRate == 0 && now.After(s.FirstSent) {
+		s.BurstRate = s.Accepted / now.Sub(s.FirstSent).Seconds()
+	}
 	if s.Rate == 0 {
 		s.setRate(cfg, rate)
 	}
+}
+
+// fallbackRate is the first guess of the refill rate when 429s cannot
+// measure it: with a fractional Retry-After Graph would have told it in a
+// larger wave, so the guess errs high (half the burst's rate: more 429s
+// follow, which measure it); with whole seconds they never will, and the
+// documented rate is the best guess.
+func (s *pacerState) fallbackRate() float64 {
+	if s.WaveWhole || s.BurstRate == 0 {
+		return sustainedWriteRate
+	}
+	return max(sustainedWriteRate, s.BurstRate/2)
 }
 
 // sync sets the mirror from Graph's level at te, as seen by the answer to f.
@@ -403,12 +476,13 @@ func (s *pacerState) fitCapacity(cfg pacerConfig) {
 // refill rate (the bucket is never full then), so r is the slope of A - B·u
 // over time.
 func (s *pacerState) fitRate(cfg pacerConfig) {
-	if len(s.Points) < 3 || s.Capacity == 0 {
+	if len(s.Points) < minRatePoints || s.Capacity == 0 {
 		return
 	}
 	if r, ok := slope(s.Points, func(p levelPoint) float64 { return p.T },
 		func(p levelPoint) float64 { return p.A - s.Capacity*p.U }); ok && r > 0 {
 		s.setRate(cfg, r)
+		s.Measured = true
 	}
 }
 
@@ -472,6 +546,7 @@ func (s *pacerState) fitRecoveries(cfg pacerConfig) {
 	if r, ok := slope(s.Recoveries, func(p levelPoint) float64 { return p.T },
 		func(p levelPoint) float64 { return p.A }); ok && r > 0 {
 		s.setRate(cfg, r)
+		s.Measured = true
 	}
 }
 

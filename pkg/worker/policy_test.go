@@ -101,10 +101,12 @@ func TestPacerPolicy(t *testing.T) {
 				send(0, 20), send(0, 20), send(0, 20), send(0, 20),
 				reply(100*ms, 0, ok20), reply(100*ms, 1, ok20), reply(100*ms, 2, ok20),
 				// 80 accepted make 80% of the bucket: 100 writes, 20 left,
-				// all of them the margin; at the documented 20 per second a
-				// batch waits a second.
+				// all of them the margin. At the documented 20 per second a
+				// batch would wait a second, but that is a guess: it goes
+				// after the time the burst (800/s) took to spend half the
+				// bucket, 62.5 ms, to measure the refill.
 				reply(100*ms, 3, answer{Accepted: 20, Succeeded: 20, Usage: 0.8}),
-				wait(100*ms, 950*ms),
+				wait(100*ms, 62500*time.Microsecond), wait(162500*time.Microsecond, 0),
 			},
 			wantNear: true, wantRate: sustainedWriteRate, wantCapacity: 100},
 		{name: "Graph stops sending the usage header: more than a fifth is left, spend it",

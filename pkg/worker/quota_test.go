@@ -25,8 +25,10 @@ import (
 // It runs inside a synctest bubble: time.Now is virtual.
 type quotaGraph struct {
 	Burst, Rate, Accrue float64
-	Latency, Jitter     time.Duration
-	NoUsage, Whole      bool
+	// Latency is fixed, plus up to Jitter; or, with P99, log-normal with
+	// median Latency.
+	Latency, Jitter, P99 time.Duration
+	NoUsage, Whole       bool
 	// Start is the share of the bucket full at the start (0: full).
 	Start       float64
 	conc, batch int
@@ -44,11 +46,16 @@ type quotaGraph struct {
 
 func (q *quotaGraph) Batch(ctx context.Context, reqs []graph.Request) (*graph.BatchResult, error) {
 	lat := q.Latency
-	if q.Jitter > 0 {
-		q.mu.Lock()
+	q.mu.Lock()
+	switch {
+	case q.P99 > 0:
+		// Log-normal: median Latency, 99th percentile P99.
+		sigma := math.Log(float64(q.P99)/float64(q.Latency)) / 2.3263478740408408
+		lat = time.Duration(float64(q.Latency) * math.Exp(sigma*q.rng.NormFloat64()))
+	case q.Jitter > 0:
 		lat += time.Duration(q.rng.Int64N(int64(q.Jitter)))
-		q.mu.Unlock()
 	}
+	q.mu.Unlock()
 	if err := sleepCtx(ctx, lat/2); err != nil {
 		return nil, err
 	}
@@ -152,6 +159,9 @@ func TestPoolHoldsTheQuota(t *testing.T) {
 		{"scaled as make bench does", scaled(quotaGraph{}), 0.95, 0.05},
 		{"scaled, accruing", scaled(quotaGraph{Accrue: 1}), 0.95, 0.05},
 		{"scaled, accruing, 16 batches in flight", scaled(quotaGraph{Accrue: 1, conc: 16}), 0.95, 0.05},
+		{"scaled, one batch in flight", scaled(quotaGraph{Accrue: 1, conc: 1}), 0.95, 0.05},
+		// make bench's latency: log-normal, 200 ms median and 1 s p99 scaled.
+		{"scaled, accruing, long-tailed latency", scaled(quotaGraph{Accrue: 1, Latency: 2222 * time.Microsecond, P99: 11111 * time.Microsecond}), 0.95, 0.05},
 		// Without x-ms-throttle-limit-percentage only 429s measure the
 		// quota, and a few more are needed.
 		{"no usage header, accruing", doc(quotaGraph{Accrue: 1, NoUsage: true}), 0.93, 0.05},
