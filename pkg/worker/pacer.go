@@ -177,8 +177,8 @@ type pacerState struct {
 	// Accepted counts the writes Graph accepted (took from the quota).
 	Accepted float64
 	// FirstSent is when the first batch went; BurstRate the writes accepted
-	// per second from then until the quota was near: an upper bound of the
-	// refill rate, which was draining the bucket.
+	// per second from then until the quota was near: more than the refill
+	// rate, since the bucket emptied meanwhile.
 	FirstSent time.Time
 	BurstRate float64
 	// Measured reports that the refill rate was measured, not guessed.
