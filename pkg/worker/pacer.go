@@ -22,10 +22,13 @@ const (
 	// pacerWindow is the period over which sends and throttles are counted.
 	pacerWindow = time.Second
 	// A window whose share of throttled writes is at most tolerableShare
-	// does not lower the rate: stray 429s are honoured (Retry-After) but not
-	// taken as a sign that the rate is too high. At most growShare, the rate
+	// does not lower the rate: 429s are honoured (Retry-After) but not taken
+	// as a sign that the rate is too high, because a rate above the quota
+	// shows as a large share (sending at twice the refill rate throttles
+	// half), while throttles that come whatever the rate would otherwise
+	// ratchet the rate down window after window. At most growShare, the rate
 	// may still grow.
-	tolerableShare = 0.05
+	tolerableShare = 0.2
 	growShare      = 0.01
 	// goodputMargin keeps the new rate a little under the rate that got
 	// through, so that the quota's bucket can refill.

@@ -78,12 +78,15 @@ func TestPacerPolicy(t *testing.T) {
 		{"a few 429s are honoured but do not lower the rate", pacerConfig{}, 20, []event{
 			{0, 100, 5, 300 * time.Millisecond}, {time.Second, 0, 0, 0},
 		}, 20, 300 * time.Millisecond},
+		{"throttles that come whatever the rate do not ratchet it down", pacerConfig{}, 20, []event{
+			{0, 100, 15, 0}, {time.Second, 100, 15, 0}, {2 * time.Second, 100, 15, 0}, {3 * time.Second, 0, 0, 0},
+		}, 20, 2 * time.Second},
 		{"a stray 429 does not stop growth", pacerConfig{}, 20, []event{
 			{0, 100, 1, 0}, {time.Second, 0, 0, 0},
 		}, 21, 0},
 		{"more than the tolerable share lowers the rate to the goodput", pacerConfig{}, 100, []event{
-			{0, 100, 6, 0}, {time.Second, 0, 0, 0},
-		}, 94 * goodputMargin, 0},
+			{0, 100, 30, 0}, {time.Second, 0, 0, 0},
+		}, 70 * goodputMargin, 0},
 		{"a calm window raises the rate by 5%", pacerConfig{}, 20, []event{
 			{0, 20, 0, 0}, {time.Second, 0, 0, 0},
 		}, 21, 0},

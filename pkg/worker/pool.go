@@ -51,8 +51,13 @@ type Item struct {
 	// Recorded reports that Password is already durable in the secrets
 	// file (a resumed run).
 	Recorded bool
+	// Resumed marks an item an interrupted run may have sent already: its
+	// outcome is unknown, so that attempt counts, and the password may be
+	// in force whatever the next answer is.
+	Resumed bool
 
 	attempts  int
+	unknown   bool // an attempt's outcome is unknown: the password may be set
 	notBefore time.Time
 	lastErr   *graph.Error // the last Graph error, for the final result
 	lastNet   string       // the last network-level failure, for the final result
@@ -85,7 +90,7 @@ const batchLinger = 5 * time.Millisecond
 
 // MaxBatchSize is Graph's limit on requests in one $batch
 // (https://learn.microsoft.com/graph/json-batching).
-const MaxBatchSize = 20
+const MaxBatchSize = graph.MaxBatchSize
 
 // Stats counts what a Pool did. Safe for concurrent reads.
 type Stats struct {
@@ -161,12 +166,18 @@ func (p *Pool) Run(ctx context.Context, items <-chan Item, emit func(report.Resu
 	defer stopGrace()
 
 	g, gctx := errgroup.WithContext(sendCtx)
+	// startCtx ends with the interrupt too: a batch not yet on the wire
+	// (recording its passwords, or waiting for the pacer) is not sent.
+	startCtx, stopStart := context.WithCancel(gctx)
+	defer stopStart()
+	stopOnInterrupt := context.AfterFunc(ctx, stopStart)
+	defer stopOnInterrupt()
 	batches := make(chan []*Item)
 	back := make(chan batchDone, p.opts.Concurrency)
 	for range p.opts.Concurrency {
 		g.Go(func() error {
 			for b := range batches {
-				retry, err := p.sendBatch(gctx, b, emit)
+				retry, err := p.sendBatch(startCtx, gctx, b, emit)
 				back <- batchDone{n: len(b), retry: retry}
 				if err != nil {
 					return err
@@ -231,7 +242,7 @@ func (p *Pool) dispatch(ctx, gctx context.Context, items <-chan Item, batches ch
 					break fill
 				}
 				p.stats.Received.Add(1)
-				next = append(next, &it)
+				next = append(next, received(it))
 			default:
 				inputIdle = true
 				break fill
@@ -285,7 +296,7 @@ func (p *Pool) dispatch(ctx, gctx context.Context, items <-chan Item, batches ch
 				inputDone = true
 			} else {
 				p.stats.Received.Add(1)
-				next = append(next, &it)
+				next = append(next, received(it))
 			}
 		case d := <-back:
 			inflight -= d.n
@@ -308,15 +319,20 @@ func (p *Pool) dispatch(ctx, gctx context.Context, items <-chan Item, batches ch
 
 // sendBatch records the batch's passwords, waits for the pacer, sends the
 // batch and sorts its rows into finished (emitted) and to be retried
-// (returned). An error is fatal for the run.
-func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result)) (retry []*Item, err error) {
-	if err := p.record(ctx, b); err != nil {
-		if ctx.Err() != nil {
+// (returned). An error is fatal for the run. Until the batch is on the
+// wire, startCtx rules (an interrupt stops it); the request itself runs
+// under ctx, which outlives an interrupt by Options.Grace.
+func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(report.Result)) (retry []*Item, err error) {
+	if startCtx.Err() != nil {
+		return b, nil
+	}
+	if err := p.record(startCtx, b); err != nil {
+		if startCtx.Err() != nil {
 			return b, nil
 		}
 		return b, fmt.Errorf("recording passwords before sending them: %w", err)
 	}
-	if err := p.pacer.Wait(ctx, len(b)); err != nil {
+	if err := p.pacer.Wait(startCtx, len(b)); err != nil {
 		return b, nil // cancelled: the items stay unfinished
 	}
 
@@ -344,6 +360,7 @@ func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result
 			// same password again is harmless.
 			it.lastNet = "no response for this request in the $batch answer"
 			it.lastErr = nil
+			it.unknown = true
 			it.requestID = res.RequestID
 			retry = p.again(retry, it, retryDelay(it.attempts, 0, false, p.opts.Jitter()), now, emit)
 			continue
@@ -356,6 +373,9 @@ func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result
 		}
 		it.requestID = firstNonEmpty(gerr.RequestID, it.requestID)
 		it.lastErr, it.lastNet = gerr, ""
+		if gerr.Status >= 500 {
+			it.unknown = true // a server error does not say whether the change was made
+		}
 		if !retryable(gerr.Status) {
 			p.finish(emit, it, failedResult(gerr), now)
 			continue
@@ -420,6 +440,10 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 		} else {
 			it.lastErr, it.lastNet = nil, err.Error()
 		}
+		// Only a throttled batch was surely not applied.
+		if gerr == nil || gerr.Status != http.StatusTooManyRequests {
+			it.unknown = true
+		}
 		retry = p.again(retry, it, delay, now, emit)
 	}
 	return retry, nil
@@ -439,6 +463,9 @@ func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time
 
 // finish emits the final result of it.
 func (p *Pool) finish(emit func(report.Result), it *Item, r report.Result, now time.Time) {
+	if r.Outcome == report.Failed && it.unknown && it.Password != "" {
+		r.ErrorMessage = "the password may have been set by an earlier attempt whose outcome is unknown; it is in the secrets file. " + r.ErrorMessage
+	}
 	r.Line = it.Line
 	r.User = it.User
 	r.ObjectID = it.ObjectID
@@ -474,6 +501,14 @@ func (p *Pool) record(ctx context.Context, b []*Item) error {
 		it.Recorded = true
 	}
 	return nil
+}
+
+// received prepares an item taken from the input.
+func received(it Item) *Item {
+	if it.Resumed {
+		it.attempts, it.unknown = 1, true
+	}
+	return &it
 }
 
 func (it *Item) target() string {
