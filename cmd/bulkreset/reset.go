@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,13 @@ type resetOptions struct {
 	logFormat        string
 	logFile          string
 	quiet            bool
+	resume           bool
+	requestTimeout   time.Duration
+
+	// args are the command line as given, for the resume command.
+	args []string
+	// outputDefaulted is set when -o was not given.
+	outputDefaulted bool
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -73,7 +81,8 @@ func newResetCmd(e *env) *cobra.Command {
   bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runReset(cmd.Context(), e, o)
+			o.args = e.args
+			return typed(runReset(cmd.Context(), e, o))
 		},
 	}
 	f := cmd.Flags()
@@ -103,6 +112,8 @@ func newResetCmd(e *env) *cobra.Command {
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json; logs go to standard error")
 	f.StringVar(&o.logFile, "log-file", "", "write logs to this file as well")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only errors and the summary")
+	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results (-o) and secrets files: finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded")
+	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried")
 	return cmd
 }
 
@@ -137,8 +148,15 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return usagef("--log-format must be text or json")
 	}
+	if o.requestTimeout < time.Second {
+		return usagef("--request-timeout must be at least 1s")
+	}
+	if o.resume && (o.output == "" || o.output == "-") {
+		return usagef("--resume needs -o: the results file of the run to continue")
+	}
 	if o.output == "" {
 		o.output = now.Format("bulkreset-results-20060102-150405.csv")
+		o.outputDefaulted = true
 	}
 	if o.secrets != "" && o.secrets == o.output {
 		return usagef("--secrets and --output must be different files")
@@ -146,7 +164,13 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.secrets == "-" {
 		return usagef("--secrets cannot be standard output: passwords belong in a file only you can read")
 	}
-	if err := checkNew(o.secrets, o.output); err != nil {
+	if o.resume {
+		for _, p := range []string{o.output, o.secrets} {
+			if _, err := os.Stat(p); p != "" && err != nil {
+				return usagef("--resume: %w", err)
+			}
+		}
+	} else if err := checkNew(o.secrets, o.output); err != nil {
 		return err
 	}
 	if o.input == "-" && !o.yes {
@@ -201,6 +225,9 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 	}
 	defer target.Close()
 	if err := target.client.SignIn(ctx); err != nil {
+		if ctx.Err() != nil {
+			return exitError{exitInterrupted}
+		}
 		return fatalError{err}
 	}
 
@@ -210,15 +237,20 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 		}
 	}
 
-	secrets, results, closeOutputs, err := openOutputs(e, o)
+	summary := &report.Summary{Started: started, ResultsPath: o.output, SecretsPath: o.secrets}
+	out, err := openOutputs(e, o, summary)
 	if err != nil {
 		return err
 	}
-	defer closeOutputs()
+	defer out.close()
+	if out.prior != nil {
+		logger.Info("resuming: rows the earlier run finished are not sent again",
+			"finished_before", out.prior.Finished())
+	}
 
 	var rec worker.Recorder
-	if secrets != nil {
-		rec = secrets
+	if out.secrets != nil {
+		rec = out.secrets
 	}
 	pool := worker.New(target.client, rec, worker.Options{
 		BatchSize:   o.batchSize,
@@ -234,34 +266,36 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 		RequireMFA:  o.requireMFA,
 	})
 
-	summary := &report.Summary{Started: started, ResultsPath: o.output, SecretsPath: o.secrets}
-	res := runPipeline(ctx, in, prep, pool, results, summary, logger)
+	res := runPipeline(ctx, in, prep, pool, out, summary, logger)
 	summary.Finished = time.Now()
 	st := pool.Stats()
 	summary.Writes = int(st.Writes.Load())
 	summary.Throttled = int(st.Throttled.Load())
-	if secrets != nil {
-		if err := secrets.Close(); err != nil && res.fatal == nil {
-			res.fatal = fmt.Errorf("closing the secrets file: %w", err)
-		}
-		// Every outcome is known: drop the passwords Graph refused, so that
-		// the file lists exactly the passwords in force. After an interrupt
-		// or a fatal error the file stays whole for the rerun.
-		if res.fatal == nil && !res.interrupted && len(res.refused) > 0 {
-			if _, err := report.CompactSecrets(o.secrets, func(r report.SecretRow) bool { return !res.refused[r.Line] }); err != nil {
-				logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
-			}
+	if err := out.close(); err != nil && res.fatal == nil {
+		res.fatal = err
+	}
+	// Every outcome is known: drop the passwords Graph refused, so that the
+	// file lists exactly the passwords in force. After an interrupt or a
+	// fatal error the file stays whole for the rerun.
+	if out.secrets != nil && res.fatal == nil && !res.interrupted && len(res.refused) > 0 {
+		if _, err := report.CompactSecrets(o.secrets, func(r report.SecretRow) bool { return !res.refused[r.Line] }); err != nil {
+			logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
 		}
 	}
 	summary.Interrupted = res.interrupted
 	summary.Unfinished = int(res.unfinished)
+	if res.interrupted || res.fatal != nil {
+		summary.ResumeCommand = resumeCommand(o)
+	}
 	if err := summary.WriteText(e.stderr); err != nil {
 		logger.Error("writing the summary", "error", err)
 	}
 	switch {
 	case res.fatal != nil:
 		logger.Error("run stopped", "error", res.fatal)
-		fmt.Fprintf(e.stderr, "bulkreset: %v\n", res.fatal)
+		if summary.ResumeCommand != "" {
+			fmt.Fprintf(e.stderr, "Once the cause is fixed, finish the run with: %s\n", summary.ResumeCommand)
+		}
 		return exitError{exitFatal}
 	case res.interrupted:
 		return exitError{exitInterrupted}
@@ -285,103 +319,149 @@ type pipelineResult struct {
 // runPipeline streams rows from in through prep and pool, and writes every
 // result through one goroutine that owns the results file.
 func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, pool *worker.Pool,
-	results *report.Results, summary *report.Summary, logger *slog.Logger) pipelineResult {
+	out *outputs, summary *report.Summary, logger *slog.Logger) pipelineResult {
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 
-	// The reporter: the only writer of the results file.
+	// The reporter: the only writer of the results file. It runs until
+	// stopRep, then writes what is queued and flushes.
 	resCh := make(chan report.Result, 1024)
-	var written atomic.Int64
-	var writeErr error
-	refused := map[int]bool{}
-	repDone := make(chan struct{})
+	stopRep, repDone := make(chan struct{}), make(chan struct{})
+	var (
+		written  int64
+		writeErr error
+		refused  = map[int]bool{}
+	)
+	handle := func(r report.Result) {
+		summary.Add(r)
+		if report.RefusedForGood(r) {
+			refused[r.Line] = true
+		}
+		if writeErr != nil {
+			// The run is stopping; say what could not be recorded.
+			logger.Error("result not written to the results file", "line", r.Line, "user", r.User,
+				"outcome", r.Outcome, "reason", r.Reason, "request_id", r.RequestID)
+			return
+		}
+		if writeErr = out.results.Write(r); writeErr == nil && len(resCh) == 0 {
+			writeErr = out.results.Flush()
+		}
+		if writeErr != nil {
+			stopRun(fmt.Errorf("writing the results file: %w", writeErr))
+			return
+		}
+		written++
+	}
 	go func() {
 		defer close(repDone)
-		for r := range resCh {
-			summary.Add(r)
-			if r.Outcome == report.Failed && r.HTTPStatus >= 400 && r.HTTPStatus < 500 && r.HTTPStatus != http.StatusTooManyRequests {
-				refused[r.Line] = true
+		for {
+			select {
+			case r := <-resCh:
+				handle(r)
+			case <-stopRep:
+				for {
+					select {
+					case r := <-resCh:
+						handle(r)
+					default:
+						if writeErr == nil {
+							writeErr = out.results.Flush()
+						}
+						return
+					}
+				}
 			}
-			if writeErr != nil {
-				continue // keep draining so that no worker blocks
-			}
-			if err := results.Write(r); err != nil {
-				writeErr = err
-			} else if len(resCh) == 0 {
-				writeErr = results.Flush()
-			}
-			if writeErr != nil {
-				stopRun(fmt.Errorf("writing the results file: %w", writeErr))
-				continue
-			}
-			written.Add(1)
-		}
-		if writeErr == nil {
-			writeErr = results.Flush()
 		}
 	}()
+	// The pool's results: the reporter runs until the pool has returned,
+	// so this send never blocks for good.
 	emit := func(r report.Result) { resCh <- r }
 
-	// The reader: input rows to items (or straight to results when a row
-	// cannot be sent).
+	// The reader: input rows to items, or straight to results when a row
+	// cannot be sent. It stops with readCtx; it may be blocked reading a
+	// pipe, so nothing waits for it once the run has stopped.
 	items := make(chan worker.Item, 256)
+	type readEnd struct {
+		err error
+		eof bool
+	}
+	readFinished := make(chan readEnd, 1)
 	var read atomic.Int64
-	var readErr error
 	readCtx, stopRead := context.WithCancel(runCtx)
-	readDone := make(chan struct{})
+	defer stopRead()
 	go func() {
-		defer close(readDone)
-		defer close(items)
-		for {
+		end := readEnd{}
+		defer func() {
+			readFinished <- end // before close(items): the pool's return implies it is there
+			close(items)
+		}()
+		for readCtx.Err() == nil {
 			row, err := in.Read()
 			if errors.Is(err, io.EOF) {
+				end.eof = true
 				return
 			}
 			if err != nil {
-				readErr = err
-				stopRun(fmt.Errorf("reading the input: %w", err))
+				end.err = fmt.Errorf("reading the input: %w", err)
+				stopRun(end.err)
 				return
 			}
-			read.Add(1)
 			it, r, err := prep.Prepare(row)
+			if err == nil && out.prior != nil {
+				var skip bool
+				if skip, err = resumeRow(out.prior, row, &it, r); skip {
+					continue
+				}
+			}
 			if err != nil {
-				readErr = err
+				end.err = err
 				stopRun(err)
 				return
 			}
+			read.Add(1)
 			if r != nil {
-				emit(*r)
+				select {
+				case resCh <- *r:
+				case <-readCtx.Done():
+				}
 				continue
 			}
 			select {
 			case items <- it:
 			case <-readCtx.Done():
-				return
 			}
 		}
 	}()
 
 	poolErr := pool.Run(runCtx, items, emit)
 	stopRead()
-	<-readDone
-	close(resCh)
+	var end readEnd
+	select {
+	case end = <-readFinished:
+	default: // still blocked in a read: it ends at its next step
+	}
+	close(stopRep)
 	<-repDone
 
-	res := pipelineResult{unfinished: read.Load() - written.Load(), refused: refused}
-	cause := context.Cause(runCtx)
+	if out.prior != nil {
+		for line := range out.prior.RefusedLines() {
+			refused[line] = true
+		}
+	}
+	res := pipelineResult{unfinished: read.Load() - written, refused: refused}
 	switch {
 	case poolErr != nil:
 		res.fatal = poolErr
-	case readErr != nil:
-		res.fatal = cause
+	case end.err != nil:
+		res.fatal = end.err
 	case writeErr != nil:
 		res.fatal = fmt.Errorf("writing the results file: %w", writeErr)
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && (!end.eof || res.unfinished > 0):
 		res.interrupted = true
 	}
-	if res.fatal == nil && !res.interrupted && res.unfinished != 0 {
+	if res.fatal == nil && !res.interrupted && (res.unfinished != 0 || !end.eof) {
 		// Every row read must have a result when nothing stopped the run.
-		res.fatal = fmt.Errorf("internal error: %d rows have no result", res.unfinished)
+		res.fatal = fmt.Errorf("internal error: %d rows have no result (input read to the end: %v)", res.unfinished, end.eof)
 	}
 	return res
 }
@@ -417,57 +497,192 @@ func checkNew(paths ...string) error {
 	return nil
 }
 
-// openOutputs creates the secrets file (when asked for) and the results
-// file, before anything is sent. Neither is ever overwritten: a file that
-// exists is a usage error, checked for both before either is created, so
-// that a refused run leaves nothing behind that would block the next one.
-func openOutputs(e *env, o *resetOptions) (*report.Secrets, *report.Results, func(), error) {
-	if err := checkNew(o.secrets, o.output); err != nil {
-		return nil, nil, nil, err
+// outputs are the files a run writes, locked against other runs.
+type outputs struct {
+	secrets     *report.Secrets // nil without --secrets
+	results     *report.Results
+	resultsFile *os.File      // nil when the results go to standard output
+	prior       *report.Prior // what the interrupted run finished, with --resume
+	unlock      []func()
+	closed      bool
+}
+
+// close flushes and syncs the results file, closes both files and
+// releases the locks. It may be called more than once.
+func (out *outputs) close() error {
+	if out.closed {
+		return nil
 	}
-	var secrets *report.Secrets
+	out.closed = true
+	var errs []error
+	if out.results != nil {
+		errs = append(errs, out.results.Flush())
+	}
+	if out.resultsFile != nil {
+		errs = append(errs, out.resultsFile.Sync(), out.resultsFile.Close())
+	}
+	if out.secrets != nil {
+		errs = append(errs, out.secrets.Close())
+	}
+	for _, u := range out.unlock {
+		u()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("closing the outputs: %w", err)
+	}
+	return nil
+}
+
+// openOutputs locks the results and secrets paths, then creates them (or,
+// with --resume, reads what the interrupted run finished, adds it to
+// summary and opens both files for appending), before anything is sent.
+// Neither file is ever overwritten.
+func openOutputs(e *env, o *resetOptions, summary *report.Summary) (_ *outputs, err error) {
+	out := &outputs{}
+	defer func() {
+		if err != nil {
+			out.close()
+		}
+	}()
+	for _, p := range []string{o.output, o.secrets} {
+		if p == "" || p == "-" {
+			continue
+		}
+		unlock, err := report.Lock(p)
+		if errors.Is(err, report.ErrLocked) {
+			return nil, fatalError{err}
+		}
+		if err != nil {
+			return nil, fatalError{fmt.Errorf("output: %w", err)}
+		}
+		out.unlock = append(out.unlock, unlock)
+	}
+	if o.resume {
+		return out, openForResume(out, o, summary)
+	}
+	if err := checkNew(o.secrets, o.output); err != nil {
+		return nil, err
+	}
 	if o.secrets != "" {
 		s, err := report.CreateSecrets(o.secrets)
 		if errors.Is(err, os.ErrExist) {
-			return nil, nil, nil, usagef("%w", err)
+			return nil, usagef("%w", err)
 		}
 		if err != nil {
-			return nil, nil, nil, fatalError{fmt.Errorf("secrets file: %w", err)}
+			return nil, fatalError{fmt.Errorf("secrets file: %w", err)}
 		}
-		secrets = s
+		out.secrets = s
 	}
-	var (
-		out      io.Writer = e.stdout
-		closeOut           = func() {}
-	)
+	var w io.Writer = e.stdout
 	if o.output != "-" {
 		f, err := report.CreateResultsFile(o.output)
 		if err != nil {
-			if secrets != nil {
-				secrets.Close()
+			if out.secrets != nil {
+				out.secrets.Close()
+				out.secrets = nil
 				os.Remove(o.secrets) // it holds no password yet
 			}
 			if errors.Is(err, os.ErrExist) {
-				return nil, nil, nil, usagef("results file: %w", err)
+				return nil, usagef("results file: %w", err)
 			}
-			return nil, nil, nil, fatalError{fmt.Errorf("results file: %w", err)}
+			return nil, fatalError{fmt.Errorf("results file: %w", err)}
 		}
-		out, closeOut = f, func() { f.Close() }
+		out.resultsFile, w = f, f
 	}
-	results, err := report.NewResults(out)
+	results, err := report.NewResults(w)
 	if err != nil {
-		closeOut()
-		if secrets != nil {
-			secrets.Close()
-		}
-		return nil, nil, nil, fatalError{fmt.Errorf("results file: %w", err)}
+		return nil, fatalError{fmt.Errorf("results file: %w", err)}
 	}
-	return secrets, results, func() {
-		closeOut()
-		if secrets != nil {
-			secrets.Close()
+	out.results = results
+	return out, nil
+}
+
+// openForResume reads the interrupted run's files and opens them for
+// appending.
+func openForResume(out *outputs, o *resetOptions, summary *report.Summary) error {
+	prior, err := report.LoadPrior(o.output, o.secrets, summary)
+	if err != nil {
+		return usagef("%w", err)
+	}
+	out.prior = prior
+	f, err := report.OpenResultsAppend(o.output)
+	if err != nil {
+		return fatalError{err}
+	}
+	out.resultsFile = f
+	out.results = report.AppendResults(f)
+	if o.secrets != "" {
+		s, err := report.OpenSecretsAppend(o.secrets)
+		if err != nil {
+			return fatalError{err}
 		}
-	}, nil
+		out.secrets = s
+	}
+	return nil
+}
+
+// resumeRow applies what the interrupted run finished to one row: a row
+// with a result is skipped (it has its row in the results file already); a
+// row whose password was recorded but whose outcome is unknown is sent
+// again with that password.
+func resumeRow(prior *report.Prior, row csvin.Row, it *worker.Item, r *report.Result) (skip bool, err error) {
+	user := row.Display()
+	if r != nil {
+		user = r.User
+	}
+	done, err := prior.Done(row.Line, user)
+	if err != nil || done {
+		return done, err
+	}
+	pw, ok, err := prior.Password(row.Line, user)
+	if err != nil || !ok {
+		return false, err
+	}
+	if r != nil {
+		return false, fmt.Errorf("--resume: line %d has a recorded password but cannot be sent now (%s): the input file changed", row.Line, r.Reason)
+	}
+	// The recorded password may be in force: it is the one to send, even if
+	// the run is resumed with another --password-mode.
+	it.Password, it.Recorded, it.Resumed = pw, true, true
+	return false, nil
+}
+
+// resumeCommand is the command that finishes an interrupted run: the same
+// command line with --resume, and -o made explicit.
+func resumeCommand(o *resetOptions) string {
+	args := []string{"bulkreset"}
+	for _, a := range o.args {
+		if a != "--resume" {
+			args = append(args, a)
+		}
+	}
+	if o.outputDefaulted {
+		args = append(args, "-o", o.output)
+	}
+	args = append(args, "--resume")
+	for i, a := range args {
+		args[i] = shellQuote(a)
+	}
+	return strings.Join(args, " ")
+}
+
+// shellQuote quotes s for the shell the user is likely to paste the command
+// into: PowerShell on Windows, a POSIX shell elsewhere.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("@%+=:,./_-", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	if runtime.GOOS == "windows" {
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // confirm asks the person at the terminal before anything is changed.
@@ -581,6 +796,7 @@ func connect(e *env, o *resetOptions, hc *http.Client, logger *slog.Logger) (*ta
 		Credential: cred,
 		Scope:      strings.TrimSuffix(graphURL, "/") + "/.default",
 		HTTPClient: hc,
+		Timeout:    o.requestTimeout,
 		UserAgent:  "bulkreset/" + buildVersion(),
 	})
 	if err != nil {

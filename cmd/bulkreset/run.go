@@ -25,6 +25,7 @@ var version = ""
 
 // env is what a command may use of the outside world; tests build their own.
 type env struct {
+	args           []string
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -45,7 +46,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // run is the whole program; main only adds signals and os.Exit.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	e := &env{args: args, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -70,11 +71,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // isCobraUsage reports whether err came from cobra's own flag or argument
 // parsing, which are usage errors. Cobra does not type them, so every error
-// that does not come from our commands' RunE is one: RunE errors are all
-// usageError, exitError or fatal errors wrapped by fatalError.
+// that does not come from our commands' RunE is one: RunE errors pass
+// through typed, which makes every other error a fatalError.
 func isCobraUsage(err error) bool {
 	var fe fatalError
 	return !errors.As(err, &fe)
+}
+
+// typed returns err as one of our error types: usageError, exitError and
+// fatalError pass, anything else becomes a fatalError.
+func typed(err error) error {
+	var (
+		ue usageError
+		ee exitError
+		fe fatalError
+	)
+	if err == nil || errors.As(err, &ue) || errors.As(err, &ee) || errors.As(err, &fe) {
+		return err
+	}
+	return fatalError{err}
 }
 
 // fatalError is a run-time failure: exit 1.
