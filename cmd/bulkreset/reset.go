@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,8 @@ type resetOptions struct {
 	logFormat        string
 	logFile          string
 	quiet            bool
+	verbose          bool
+	canResume        bool // the command has --resume: the summary may offer it
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -66,13 +69,27 @@ func newResetCmd(e *env) *cobra.Command {
   bulkreset reset --sandbox -i testdata/demo.csv --secrets secrets.csv --yes
 
   # Give every user a random password, written to a 0600 secrets file:
-  export AZURE_TENANT_ID=contoso.onmicrosoft.com AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=...
+  export AZURE_TENANT_ID=contoso.onmicrosoft.com AZURE_CLIENT_ID=<app id> AZURE_CLIENT_SECRET=<secret>
   bulkreset reset -i phished.csv --secrets secrets.csv -o results.csv
 
-  # Certificate auth from a scheduled task, no prompt:
-  bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes`,
+  # Incident: lock users out at once, keeping no passwords (users then use self-service reset):
+  bulkreset reset -i phished.csv --discard-passwords --yes
+
+  # Only require a new password at next sign-in (no new password set):
+  bulkreset reset -i users.csv --password-mode none --yes
+
+  # Scheduled task: certificate auth, no prompt, JSON logs appended to a file:
+  bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes \
+    --log-format json --log-file bulkreset.log
+
+  # Azure VM or Arc-enabled server with a managed identity (no secret anywhere):
+  bulkreset reset -i users.csv --auth managed-identity --secrets s.csv --yes
+
+  # US Government (GCC High) tenant:
+  bulkreset reset -i users.csv --cloud usgov --secrets s.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.canResume = cmd.Flags().Lookup("resume") != nil
 			return runReset(cmd.Context(), e, o)
 		},
 	}
@@ -102,7 +119,8 @@ func newResetCmd(e *env) *cobra.Command {
 	f.Lookup("sandbox").NoOptDefVal = sandboxBuiltin
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json; logs go to standard error")
 	f.StringVar(&o.logFile, "log-file", "", "write logs to this file as well")
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only errors and the summary")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only warnings, errors and the summary")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log each retry and throttled request on standard error too (--log-file always has them)")
 	return cmd
 }
 
@@ -137,6 +155,9 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return usagef("--log-format must be text or json")
 	}
+	if o.quiet && o.verbose {
+		return usagef("--quiet and --verbose cannot be used together")
+	}
 	if o.output == "" {
 		o.output = now.Format("bulkreset-results-20060102-150405.csv")
 	}
@@ -168,16 +189,22 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 }
 
 // runReset is `bulkreset reset`.
-func runReset(ctx context.Context, e *env, o *resetOptions) error {
+func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	started := time.Now()
 	if err := o.validate(e, started); err != nil {
 		return err
 	}
-	logger, closeLog, err := newLogger(e, o.logFormat, o.logFile, o.quiet)
+	lg, err := newLogger(e, logOptions{format: o.logFormat, file: o.logFile, quiet: o.quiet, verbose: o.verbose})
 	if err != nil {
 		return usagef("%w", err)
 	}
-	defer closeLog()
+	defer lg.close()
+	defer func() {
+		if err != nil && !errors.As(err, new(exitError)) {
+			lg.logFileOnly("bulkreset stopped", err) // run prints it on standard error
+		}
+	}()
+	logger := lg.Logger
 
 	in, err := openInput(e, o)
 	if err != nil {
@@ -195,17 +222,17 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 	if err != nil {
 		return fatalError{err}
 	}
-	target, err := connect(e, o, httpClient, logger)
+	target, err := connect(e, o, httpClient, lg)
 	if err != nil {
 		return err
 	}
-	defer target.Close()
+	defer target.Close() // also closed before the summary; Close is idempotent
 	if err := target.client.SignIn(ctx); err != nil {
 		return fatalError{err}
 	}
 
 	if !o.yes {
-		if err := confirm(e, o, target); err != nil {
+		if err := confirm(e, o, target, lg); err != nil {
 			return err
 		}
 	}
@@ -234,8 +261,12 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 		RequireMFA:  o.requireMFA,
 	})
 
-	summary := &report.Summary{Started: started, ResultsPath: o.output, SecretsPath: o.secrets}
-	res := runPipeline(ctx, in, prep, pool, results, summary, logger)
+	logger.Info("reset started", "input", o.input, "tenant", target.tenant, "graph", target.graphURL,
+		"password_mode", o.passwordMode, "results", o.output, "secrets", o.secrets, "version", buildVersion())
+	summary := &report.Summary{Started: time.Now(), ResultsPath: o.output, SecretsPath: o.secrets}
+	prog := startProgress(ctx, e, o, lg, func() int64 { return pool.Stats().Throttled.Load() })
+	res := runPipeline(ctx, in, prep, pool, results, summary, logger, prog.tracker)
+	prog.finish(res.fatal == nil && !res.interrupted)
 	summary.Finished = time.Now()
 	st := pool.Stats()
 	summary.Writes = int(st.Writes.Load())
@@ -255,18 +286,22 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 	}
 	summary.Interrupted = res.interrupted
 	summary.Unfinished = int(res.unfinished)
-	if err := summary.WriteText(e.stderr); err != nil {
-		logger.Error("writing the summary", "error", err)
+	if res.interrupted {
+		logger.Warn("interrupted: no new batch was sent; the rows without a result were not finished", "unfinished", res.unfinished)
 	}
-	switch {
-	case res.fatal != nil:
+	if res.interrupted && o.canResume {
+		summary.ResumeCommand = "bulkreset " + quoteArgs(resumeArgs(e.args, o.output), runtime.GOOS == "windows")
+	}
+	target.Close() // its last log record comes before the summary
+	code := summary.ExitCode()
+	if res.fatal != nil {
 		logger.Error("run stopped", "error", res.fatal)
-		fmt.Fprintf(e.stderr, "bulkreset: %v\n", res.fatal)
-		return exitError{exitFatal}
-	case res.interrupted:
-		return exitError{exitInterrupted}
+		code = exitFatal
 	}
-	if code := summary.ExitCode(); code != exitOK {
+	if err := lg.writeSummary(summary, code, time.Now()); err != nil && lg.file != nil {
+		lg.file.Error("writing the summary", "error", err)
+	}
+	if code != exitOK {
 		return exitError{code}
 	}
 	return nil
@@ -285,7 +320,7 @@ type pipelineResult struct {
 // runPipeline streams rows from in through prep and pool, and writes every
 // result through one goroutine that owns the results file.
 func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, pool *worker.Pool,
-	results *report.Results, summary *report.Summary, logger *slog.Logger) pipelineResult {
+	results *report.Results, summary *report.Summary, logger *slog.Logger, progress *progressTracker) pipelineResult {
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 
@@ -299,6 +334,8 @@ func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, p
 		defer close(repDone)
 		for r := range resCh {
 			summary.Add(r)
+			progress.add(r)
+			logRow(logger, r)
 			if r.Outcome == report.Failed && r.HTTPStatus >= 400 && r.HTTPStatus < 500 && r.HTTPStatus != http.StatusTooManyRequests {
 				refused[r.Line] = true
 			}
@@ -471,7 +508,7 @@ func openOutputs(e *env, o *resetOptions) (*report.Secrets, *report.Results, fun
 }
 
 // confirm asks the person at the terminal before anything is changed.
-func confirm(e *env, o *resetOptions, t *target) error {
+func confirm(e *env, o *resetOptions, t *target, lg *runLog) error {
 	if !isTerminal(e.stdin) {
 		return usagef("standard input is not a terminal: pass --yes to confirm the reset without a prompt")
 	}
@@ -482,13 +519,24 @@ func confirm(e *env, o *resetOptions, t *target) error {
 	case "none":
 		what = "require a password change at next sign-in for"
 	}
-	fmt.Fprintf(e.stderr, "This will %s every user in %s, in tenant %s (%s).\nType yes to continue: ", what, o.input, t.tenant, t.graphURL)
+	question := fmt.Sprintf("This will %s every user in %s, in tenant %s (%s).", what, o.input, t.tenant, t.graphURL)
+	if lg.json {
+		// Every line of standard error stays a JSON object: the question is
+		// a record, and the answer is typed on the next line.
+		lg.Warn(question+" Type yes to continue.", "input", o.input, "tenant", t.tenant)
+	} else {
+		fmt.Fprintf(e.stderr, "%s\nType yes to continue: ", question)
+	}
 	line, err := bufio.NewReader(e.stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fatalError{fmt.Errorf("reading the confirmation: %w", err)}
 	}
 	if strings.ToLower(strings.TrimSpace(line)) != "yes" {
-		fmt.Fprintln(e.stderr, "Nothing was changed.")
+		if lg.json {
+			lg.Warn("Nothing was changed.")
+		} else {
+			fmt.Fprintln(e.stderr, "Nothing was changed.")
+		}
 		return exitError{exitUsage}
 	}
 	return nil
@@ -527,18 +575,20 @@ type target struct {
 	close    func()
 }
 
-// Close releases the target (stops an in-process sandbox).
+// Close releases the target (stops an in-process sandbox). Calls after
+// the first do nothing.
 func (t *target) Close() {
 	if t.close != nil {
 		t.close()
+		t.close = nil
 	}
 }
 
 // connect builds the credential and the Graph client, for a real tenant or
 // the sandbox.
-func connect(e *env, o *resetOptions, hc *http.Client, logger *slog.Logger) (*target, error) {
+func connect(e *env, o *resetOptions, hc *http.Client, lg *runLog) (*target, error) {
 	if o.sandbox != "" {
-		return connectSandbox(o, logger)
+		return connectSandbox(o, lg.Logger)
 	}
 	cloud, err := graph.LookupCloud(o.cloud)
 	if err != nil {
@@ -569,7 +619,11 @@ func connect(e *env, o *resetOptions, hc *http.Client, logger *slog.Logger) (*ta
 		Cloud:               cloud,
 		Transport:           hc,
 		DeviceCodeMessage: func(_ context.Context, msg string) error {
-			_, err := fmt.Fprintln(e.stderr, msg)
+			if lg.json {
+				lg.Warn(msg) // the sign-in instruction, as a JSON record
+				return nil
+			}
+			_, err := fmt.Fprintln(lg.stderr, msg)
 			return err
 		},
 	})
