@@ -65,6 +65,21 @@ func newResetCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reset -i users.csv [-o results.csv] [--secrets secrets.csv] [flags]",
 		Short: "Reset the passwords of the users in a CSV or Excel file",
+		Long: `Reset the passwords of the users listed in a CSV or Excel file.
+
+Every input row gets one row in the results CSV (outcome, reason, Graph's
+answer and request-id). Random passwords are written to --secrets (mode 0600)
+before they are sent. Progress is shown on standard error when it is a
+terminal; at the end a summary gives the counts per outcome and reason.
+
+Sign-in (--auth auto tries them in this order): AZURE_CLIENT_SECRET or
+AZURE_CLIENT_CERTIFICATE_PATH (+ _PASSWORD) with AZURE_TENANT_ID and
+AZURE_CLIENT_ID; workload identity (AZURE_FEDERATED_TOKEN_FILE); managed
+identity; Azure CLI. A flag beats its environment variable, which beats the
+default. Secrets are never flag values.
+
+Exit codes: 0 every row succeeded (or was skipped or a duplicate), 1 fatal
+error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
 		Example: `  # Try it on the built-in sandbox tenant (no credentials needed):
   bulkreset reset --sandbox -i testdata/demo.csv --secrets secrets.csv --yes
 
@@ -121,6 +136,7 @@ func newResetCmd(e *env) *cobra.Command {
 	f.StringVar(&o.logFile, "log-file", "", "write logs to this file as well")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only warnings, errors and the summary")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log each retry and throttled request on standard error too (--log-file always has them)")
+	registerResetCompletions(cmd)
 	return cmd
 }
 

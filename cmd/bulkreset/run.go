@@ -161,6 +161,14 @@ func addCompletionCmd(root *cobra.Command) {
 		for _, sub := range c.Commands() {
 			sub.Example = examples[sub.Name()]
 		}
+		// "bulkreset completion tcsh" is an error, not the help page.
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return usagef("no completion for %q: the shells are bash, zsh, fish and powershell", args[0])
+		}
 	}
 }
 
