@@ -54,6 +54,7 @@ type resetOptions struct {
 	logFile          string
 	quiet            bool
 	verbose          bool
+	cloudSet         bool // --cloud was given: it beats $AZURE_AUTHORITY_HOST
 	canResume        bool // the command has --resume: the summary may offer it
 }
 
@@ -104,6 +105,7 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
   bulkreset reset -i users.csv --cloud usgov --secrets s.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.cloudSet = cmd.Flags().Changed("cloud")
 			o.canResume = cmd.Flags().Lookup("resume") != nil
 			return runReset(cmd.Context(), e, o)
 		},
@@ -198,7 +200,7 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.certificate == "" {
 		o.certificate = e.getenv("AZURE_CLIENT_CERTIFICATE_PATH")
 	}
-	if o.authorityHost == "" && o.sandbox == "" {
+	if o.authorityHost == "" && o.sandbox == "" && !o.cloudSet {
 		o.authorityHost = e.getenv("AZURE_AUTHORITY_HOST")
 	}
 	return nil
