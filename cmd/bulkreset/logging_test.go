@@ -11,6 +11,27 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
+// plan200 is a smaller scenario than plan1000: 200 rows, of which one
+// user does not exist, one UPN is invalid and one row is a duplicate.
+func plan200(t *testing.T) (users []graphsim.User, csv string, rows []expect) {
+	t.Helper()
+	users = graphsim.GenerateUsers(210, testDomain)
+	var b strings.Builder
+	b.WriteString("UserPrincipalName\n")
+	add := func(user string, e expect) {
+		b.WriteString(user + "\n")
+		e.line, e.user = len(rows)+2, user
+		rows = append(rows, e)
+	}
+	for _, u := range users[:197] {
+		add(u.UPN, expect{outcome: report.Succeeded, reset: true, upn: u.UPN})
+	}
+	add("nobody.here@"+testDomain, expect{outcome: report.Failed, reason: "not_found"})
+	add("not-an-upn", expect{outcome: report.Invalid, reason: "invalid_upn"})
+	add(strings.ToUpper(users[3].UPN), expect{outcome: report.Duplicate, upn: users[3].UPN})
+	return users, b.String(), rows
+}
+
 // jsonLines parses every line of out as a JSON object, failing the test on
 // any line that is not one.
 func jsonLines(t *testing.T, name, out string) []map[string]any {
@@ -47,9 +68,9 @@ func summaryOf(t *testing.T, recs []map[string]any) (outcomes map[string]any, re
 // request-id, are in the log file (always at debug level), and not on
 // standard error at the default level.
 func TestJSONLogsEndToEnd(t *testing.T) {
-	users, csv, rows := plan1000(t)
+	users, csv, rows := plan200(t)
 	tn := startTenant(t, graphsim.Options{
-		Faults: graphsim.Faults{InnerThrottleFractional: 0.02, Outer503: 0.05},
+		Faults: graphsim.Faults{InnerThrottleFractional: 0.05, Outer503: 0.1},
 		Seed:   11,
 	}, users)
 	dir := t.TempDir()
@@ -74,13 +95,13 @@ func TestJSONLogsEndToEnd(t *testing.T) {
 		}
 	}
 	st := tn.sim.Stats()
-	if sum["rows"] != 1000.0 || sum["exit_code"] != float64(exitRowsFailed) || sum["results_path"] != results ||
+	if sum["rows"] != float64(len(rows)) || sum["exit_code"] != float64(exitRowsFailed) || sum["results_path"] != results ||
 		sum["secrets_path"] != secrets || sum["throttled"] != float64(st.Throttled) || st.Throttled == 0 {
-		t.Errorf("summary %v; want 1000 rows, exit code 3, the paths, throttled = the tenant's %d 429s", sum, st.Throttled)
+		t.Errorf("summary %v; want %d rows, exit code 3, the paths, throttled = the tenant's %d 429s", sum, len(rows), st.Throttled)
 	}
 	reasons, _ := sum["reasons"].([]any)
-	if len(reasons) != 4 { // insufficient_privileges, not_found, synced_user, invalid_upn
-		t.Errorf("summary reasons %v, want 4", reasons)
+	if len(reasons) != 2 { // not_found, invalid_upn
+		t.Errorf("summary reasons %v, want 2", reasons)
 	}
 	for _, r := range recs {
 		if r["msg"] == "retrying row" {
@@ -116,8 +137,11 @@ func TestJSONLogsEndToEnd(t *testing.T) {
 	if throttled == 0 || batchFailed == 0 {
 		t.Errorf("log file: %d throttled retries and %d failed batches logged, want some of each", throttled, batchFailed)
 	}
-	if notReset != 4 {
-		t.Errorf("log file: %d rows not reset logged, want 4", notReset)
+	if notReset != 2 {
+		t.Errorf("log file: %d rows not reset logged, want 2", notReset)
+	}
+	if st.Faults[graphsim.FaultOuter503] == 0 || st.Faults[graphsim.FaultInnerThrottleFractional] == 0 {
+		t.Errorf("faults injected %v: the test does not exercise failed batches and throttled rows", st.Faults)
 	}
 	checkNoSecrets(t, tn, secrets, map[string]string{"stderr": res.stderr, "log file": readFile(t, logFile)})
 }
