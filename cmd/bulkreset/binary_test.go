@@ -1,25 +1,25 @@
-//go:build unix
-
 package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 )
 
-// The tests that kill, interrupt or starve a run need the real binary in
-// its own process.
+// stampedVersion is the version the test binary is stamped with, the way
+// the Makefile stamps releases.
+const stampedVersion = "v9.8.7-stamp.test"
+
 var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
+	binOnce sync.Once
+	binPath string
+	binErr  error
+	binDir  string
 )
 
 func TestMain(m *testing.M) {
@@ -30,127 +30,60 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// bulkresetBinary builds this command once per test run.
-func bulkresetBinary(t *testing.T) string {
+// buildBinary builds bulkreset once per test run, with the version stamped
+// through -ldflags -X as `make build` and `make release` do, for the tests
+// that need a real process: a terminal, signals, the version.
+func buildBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "bulkreset-test-bin-")
-		if buildErr != nil {
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "bulkreset-bin-")
+		if binErr != nil {
 			return
 		}
 		binPath = filepath.Join(binDir, "bulkreset")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(string(out))
+		if runtime.GOOS == "windows" {
+			binPath += ".exe"
+		}
+		cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+stampedVersion, "-o", binPath, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			binErr = &buildError{err: err, out: out.String()}
 		}
 	})
-	if buildErr != nil {
-		t.Fatalf("building bulkreset: %v", buildErr)
+	if binErr != nil {
+		t.Fatalf("building bulkreset: %v", binErr)
 	}
 	return binPath
 }
 
-// command returns the binary run with args against tn, its environment a
-// scheduled task's: the client secret and the emulator's CA from the
-// environment, nothing from the test's own environment that could matter.
-func (tn *tenant) command(t *testing.T, dir string, args ...string) (*exec.Cmd, *syncBuffer) {
-	t.Helper()
-	cmd := exec.Command(bulkresetBinary(t), append(args, tn.authArgs()...)...)
-	cmd.Dir = dir
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + dir,
-		"AZURE_CLIENT_SECRET=" + testSecret,
-		"AZURE_TENANT_ID=" + testTenant,
-		"AZURE_CLIENT_ID=" + testClient,
-		"SSL_CERT_FILE=" + tn.caFile,
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	return cmd, &stderr
+type buildError struct {
+	err error
+	out string
 }
 
-// exitCode is the exit code of a finished command, -1 when a signal ended it.
-func exitCode(t *testing.T, err error) int {
-	t.Helper()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.ExitCode()
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+// TestVersionStamped runs a built binary: `bulkreset version` prints the
+// version stamped at link time.
+func TestVersionStamped(t *testing.T) {
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("bulkreset version: %v\n%s", err, out)
 	}
-	t.Fatalf("running bulkreset: %v", err)
-	return 0
+	if got, want := strings.TrimSpace(string(out)), "bulkreset "+stampedVersion; got != want {
+		t.Errorf("bulkreset version printed %q, want %q", got, want)
+	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's writes and a test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// splitCommand splits a command line printed by resumeCommand (POSIX
-// quoting) into its words.
-func splitCommand(t *testing.T, line string) []string {
-	t.Helper()
-	var (
-		words  []string
-		cur    strings.Builder
-		inWord bool
-		quoted bool
-	)
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case quoted && c == '\'':
-			quoted = false
-		case quoted:
-			cur.WriteByte(c)
-		case c == '\'':
-			quoted, inWord = true, true
-		case c == '\\' && i+1 < len(line):
-			i++
-			cur.WriteByte(line[i])
-			inWord = true
-		case c == ' ':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
+// childEnv is the environment of a bulkreset process in the tests: the
+// tenant's (getenv's) variables, and none of the machine's AZURE_*.
+func childEnv(tn *tenant, extra ...string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "SSL_CERT_FILE"} {
+		env = append(env, k+"="+tn.getenv(nil)(k))
 	}
-	if quoted {
-		t.Fatalf("unterminated quote in %q", line)
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words
-}
-
-func TestShellQuoteRoundTrip(t *testing.T) {
-	for _, s := range []string{"plain", "with space", "it's", "$HOME", "a'b'c", "", "semi;colon", `back\slash`} {
-		q := shellQuote(s)
-		got := splitCommand(t, "x "+q)
-		if len(got) != 2 || got[1] != s {
-			t.Errorf("shellQuote(%q) = %s, splits to %q", s, q, got)
-		}
-	}
+	return append(env, extra...)
 }

@@ -55,11 +55,8 @@ type resetOptions struct {
 	quiet            bool
 	resume           bool
 	requestTimeout   time.Duration
-
-	// args are the command line as given, for the resume command.
-	args []string
-	// outputDefaulted is set when -o was not given.
-	outputDefaulted bool
+	verbose          bool
+	cloudSet         bool // --cloud was given: it beats $AZURE_AUTHORITY_HOST
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -70,18 +67,46 @@ func newResetCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reset -i users.csv [-o results.csv] [--secrets secrets.csv] [flags]",
 		Short: "Reset the passwords of the users in a CSV or Excel file",
+		Long: `Reset the passwords of the users listed in a CSV or Excel file.
+
+Every input row gets one row in the results CSV (outcome, reason, Graph's
+answer and request-id). Random passwords are written to --secrets (mode 0600)
+before they are sent. Progress is shown on standard error when it is a
+terminal; at the end a summary gives the counts per outcome and reason.
+
+Sign-in (--auth auto tries them in this order): AZURE_CLIENT_SECRET or
+AZURE_CLIENT_CERTIFICATE_PATH (+ _PASSWORD) with AZURE_TENANT_ID and
+AZURE_CLIENT_ID; workload identity (AZURE_FEDERATED_TOKEN_FILE); managed
+identity; Azure CLI. A flag beats its environment variable, which beats the
+default. Secrets are never flag values.
+
+Exit codes: 0 every row succeeded (or was skipped or a duplicate), 1 fatal
+error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
 		Example: `  # Try it on the built-in sandbox tenant (no credentials needed):
   bulkreset reset --sandbox -i testdata/demo.csv --secrets secrets.csv --yes
 
   # Give every user a random password, written to a 0600 secrets file:
-  export AZURE_TENANT_ID=contoso.onmicrosoft.com AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=...
+  export AZURE_TENANT_ID=contoso.onmicrosoft.com AZURE_CLIENT_ID=<app id> AZURE_CLIENT_SECRET=<secret>
   bulkreset reset -i phished.csv --secrets secrets.csv -o results.csv
 
-  # Certificate auth from a scheduled task, no prompt:
-  bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes`,
+  # Incident: lock users out at once, keeping no passwords (users then use self-service reset):
+  bulkreset reset -i phished.csv --discard-passwords --yes
+
+  # Only require a new password at next sign-in (no new password set):
+  bulkreset reset -i users.csv --password-mode none --yes
+
+  # Scheduled task: certificate auth, no prompt, JSON logs appended to a file:
+  bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes \
+    --log-format json --log-file bulkreset.log
+
+  # Azure VM or Arc-enabled server with a managed identity (no secret anywhere):
+  bulkreset reset -i users.csv --auth managed-identity --secrets s.csv --yes
+
+  # US Government (GCC High) tenant:
+  bulkreset reset -i users.csv --cloud usgov --secrets s.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.args = e.args
+			o.cloudSet = cmd.Flags().Changed("cloud")
 			return typed(runReset(cmd.Context(), e, o))
 		},
 	}
@@ -111,9 +136,11 @@ func newResetCmd(e *env) *cobra.Command {
 	f.Lookup("sandbox").NoOptDefVal = sandboxBuiltin
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json; logs go to standard error")
 	f.StringVar(&o.logFile, "log-file", "", "write logs to this file as well")
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only errors and the summary")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only warnings, errors and the summary")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log each retry and throttled request on standard error too (--log-file always has them)")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results (-o) and secrets files: finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried")
+	registerResetCompletions(cmd)
 	return cmd
 }
 
@@ -148,6 +175,9 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return usagef("--log-format must be text or json")
 	}
+	if o.quiet && o.verbose {
+		return usagef("--quiet and --verbose cannot be used together")
+	}
 	if o.requestTimeout < time.Second {
 		return usagef("--request-timeout must be at least 1s")
 	}
@@ -156,7 +186,6 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	}
 	if o.output == "" {
 		o.output = now.Format("bulkreset-results-20060102-150405.csv")
-		o.outputDefaulted = true
 	}
 	if o.secrets != "" && o.secrets == o.output {
 		return usagef("--secrets and --output must be different files")
@@ -164,14 +193,10 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.secrets == "-" {
 		return usagef("--secrets cannot be standard output: passwords belong in a file only you can read")
 	}
-	if o.resume {
-		for _, p := range []string{o.output, o.secrets} {
-			if _, err := os.Stat(p); p != "" && err != nil {
-				return usagef("--resume: %w", err)
-			}
+	if !o.resume {
+		if err := checkNew(o.secrets, o.output); err != nil {
+			return err
 		}
-	} else if err := checkNew(o.secrets, o.output); err != nil {
-		return err
 	}
 	if o.input == "-" && !o.yes {
 		return usagef("reading users from standard input needs --yes (there is no terminal to confirm on)")
@@ -185,23 +210,29 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.certificate == "" {
 		o.certificate = e.getenv("AZURE_CLIENT_CERTIFICATE_PATH")
 	}
-	if o.authorityHost == "" && o.sandbox == "" {
+	if o.authorityHost == "" && o.sandbox == "" && !o.cloudSet {
 		o.authorityHost = e.getenv("AZURE_AUTHORITY_HOST")
 	}
 	return nil
 }
 
 // runReset is `bulkreset reset`.
-func runReset(ctx context.Context, e *env, o *resetOptions) error {
+func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	started := time.Now()
 	if err := o.validate(e, started); err != nil {
 		return err
 	}
-	logger, closeLog, err := newLogger(e, o.logFormat, o.logFile, o.quiet)
+	lg, err := newLogger(e, logOptions{format: o.logFormat, file: o.logFile, quiet: o.quiet, verbose: o.verbose})
 	if err != nil {
 		return usagef("%w", err)
 	}
-	defer closeLog()
+	defer lg.close()
+	defer func() {
+		if err != nil && !errors.As(err, new(exitError)) {
+			lg.logFileOnly("bulkreset stopped", err) // run prints it on standard error
+		}
+	}()
+	logger := lg.Logger
 
 	in, err := openInput(e, o)
 	if err != nil {
@@ -219,11 +250,11 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 	if err != nil {
 		return fatalError{err}
 	}
-	target, err := connect(e, o, httpClient, logger)
+	target, err := connect(e, o, httpClient, lg)
 	if err != nil {
 		return err
 	}
-	defer target.Close()
+	defer target.Close() // also closed before the summary; Close is idempotent
 	if err := target.client.SignIn(ctx); err != nil {
 		if ctx.Err() != nil {
 			return exitError{exitInterrupted}
@@ -232,12 +263,14 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 	}
 
 	if !o.yes {
-		if err := confirm(e, o, target); err != nil {
+		if err := confirm(e, o, target, lg); err != nil {
 			return err
 		}
 	}
 
-	summary := &report.Summary{Started: started, ResultsPath: o.output, SecretsPath: o.secrets}
+	// The run starts after the confirmation: elapsed time and writes per
+	// second leave out the sign-in and the person reading the prompt.
+	summary := &report.Summary{Started: time.Now(), ResultsPath: o.output, SecretsPath: o.secrets}
 	out, err := openOutputs(e, o, summary)
 	if err != nil {
 		return err
@@ -266,7 +299,11 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 		RequireMFA:  o.requireMFA,
 	})
 
-	res := runPipeline(ctx, in, prep, pool, out, summary, logger)
+	logger.Info("reset started", "input", o.input, "tenant", target.tenant, "graph", target.graphURL,
+		"password_mode", o.passwordMode, "results", o.output, "secrets", o.secrets, "resume", o.resume, "version", buildVersion())
+	prog := startProgress(ctx, e, o, lg, func() int64 { return pool.Stats().Throttled.Load() })
+	res := runPipeline(ctx, in, prep, pool, out, summary, logger, prog.tracker)
+	prog.finish(res.fatal == nil && !res.interrupted)
 	summary.Finished = time.Now()
 	st := pool.Stats()
 	summary.Writes = int(st.Writes.Load())
@@ -284,23 +321,25 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 	}
 	summary.Interrupted = res.interrupted
 	summary.Unfinished = int(res.unfinished)
-	if res.interrupted || res.fatal != nil {
-		summary.ResumeCommand = resumeCommand(o)
+	if res.interrupted {
+		logger.Warn("interrupted: no new batch was sent; the rows without a result were not finished", "unfinished", res.unfinished)
 	}
-	if err := summary.WriteText(e.stderr); err != nil {
-		logger.Error("writing the summary", "error", err)
+	if (res.interrupted || res.fatal != nil) && o.output != "-" {
+		summary.ResumeCommand = "bulkreset " + quoteArgs(resumeArgs(e.args, o.output), runtime.GOOS == "windows")
 	}
-	switch {
-	case res.fatal != nil:
+	target.Close() // its last log record comes before the summary
+	code := summary.ExitCode()
+	if res.fatal != nil {
 		logger.Error("run stopped", "error", res.fatal)
 		if summary.ResumeCommand != "" {
-			fmt.Fprintf(e.stderr, "Once the cause is fixed, finish the run with: %s\n", summary.ResumeCommand)
+			logger.Warn("once the cause is fixed, finish the run with the resume command", "command", summary.ResumeCommand)
 		}
-		return exitError{exitFatal}
-	case res.interrupted:
-		return exitError{exitInterrupted}
+		code = exitFatal
 	}
-	if code := summary.ExitCode(); code != exitOK {
+	if err := lg.writeSummary(summary, code, time.Now()); err != nil && lg.file != nil {
+		lg.file.Error("writing the summary", "error", err)
+	}
+	if code != exitOK {
 		return exitError{code}
 	}
 	return nil
@@ -319,7 +358,7 @@ type pipelineResult struct {
 // runPipeline streams rows from in through prep and pool, and writes every
 // result through one goroutine that owns the results file.
 func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, pool *worker.Pool,
-	out *outputs, summary *report.Summary, logger *slog.Logger) pipelineResult {
+	out *outputs, summary *report.Summary, logger *slog.Logger, progress *progressTracker) pipelineResult {
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 
@@ -334,6 +373,8 @@ func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, p
 	)
 	handle := func(r report.Result) {
 		summary.Add(r)
+		progress.add(r)
+		logRow(logger, r)
 		if report.RefusedForGood(r) {
 			refused[r.Line] = true
 		}
@@ -598,27 +639,55 @@ func openOutputs(e *env, o *resetOptions, summary *report.Summary) (_ *outputs, 
 }
 
 // openForResume reads the interrupted run's files and opens them for
-// appending.
+// appending. A file the interrupted run never got to create (it was killed
+// at start-up) is created now.
 func openForResume(out *outputs, o *resetOptions, summary *report.Summary) error {
-	prior, err := report.LoadPrior(o.output, o.secrets, summary)
+	resultsPath, secretsPath := existing(o.output), existing(o.secrets)
+	prior, err := report.LoadPrior(resultsPath, secretsPath, summary)
 	if err != nil {
 		return usagef("%w", err)
 	}
 	out.prior = prior
-	f, err := report.OpenResultsAppend(o.output)
-	if err != nil {
-		return fatalError{err}
-	}
-	out.resultsFile = f
-	out.results = report.AppendResults(f)
-	if o.secrets != "" {
-		s, err := report.OpenSecretsAppend(o.secrets)
+	if resultsPath == "" {
+		f, err := report.CreateResultsFile(o.output)
 		if err != nil {
 			return fatalError{err}
 		}
-		out.secrets = s
+		out.resultsFile = f
+		if out.results, err = report.NewResults(f); err != nil {
+			return fatalError{err}
+		}
+	} else {
+		f, err := report.OpenResultsAppend(o.output)
+		if err != nil {
+			return fatalError{err}
+		}
+		out.resultsFile = f
+		out.results = report.AppendResults(f)
+	}
+	switch {
+	case o.secrets == "":
+	case secretsPath == "":
+		if out.secrets, err = report.CreateSecrets(o.secrets); err != nil {
+			return fatalError{err}
+		}
+	default:
+		if out.secrets, err = report.OpenSecretsAppend(o.secrets); err != nil {
+			return fatalError{err}
+		}
 	}
 	return nil
+}
+
+// existing returns path when a file is there, else "".
+func existing(path string) string {
+	if path == "" {
+		return ""
+	}
+	if _, err := os.Lstat(path); err != nil {
+		return ""
+	}
+	return path
 }
 
 // resumeRow applies what the interrupted run finished to one row: a row
@@ -647,46 +716,8 @@ func resumeRow(prior *report.Prior, row csvin.Row, it *worker.Item, r *report.Re
 	return false, nil
 }
 
-// resumeCommand is the command that finishes an interrupted run: the same
-// command line with --resume, and -o made explicit.
-func resumeCommand(o *resetOptions) string {
-	args := []string{"bulkreset"}
-	for _, a := range o.args {
-		if a != "--resume" {
-			args = append(args, a)
-		}
-	}
-	if o.outputDefaulted {
-		args = append(args, "-o", o.output)
-	}
-	args = append(args, "--resume")
-	for i, a := range args {
-		args[i] = shellQuote(a)
-	}
-	return strings.Join(args, " ")
-}
-
-// shellQuote quotes s for the shell the user is likely to paste the command
-// into: PowerShell on Windows, a POSIX shell elsewhere.
-func shellQuote(s string) string {
-	safe := s != ""
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("@%+=:,./_-", c)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	if runtime.GOOS == "windows" {
-		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // confirm asks the person at the terminal before anything is changed.
-func confirm(e *env, o *resetOptions, t *target) error {
+func confirm(e *env, o *resetOptions, t *target, lg *runLog) error {
 	if !isTerminal(e.stdin) {
 		return usagef("standard input is not a terminal: pass --yes to confirm the reset without a prompt")
 	}
@@ -697,13 +728,24 @@ func confirm(e *env, o *resetOptions, t *target) error {
 	case "none":
 		what = "require a password change at next sign-in for"
 	}
-	fmt.Fprintf(e.stderr, "This will %s every user in %s, in tenant %s (%s).\nType yes to continue: ", what, o.input, t.tenant, t.graphURL)
+	question := fmt.Sprintf("This will %s every user in %s, in tenant %s (%s).", what, o.input, t.tenant, t.graphURL)
+	if lg.json {
+		// Every line of standard error stays a JSON object: the question is
+		// a record, and the answer is typed on the next line.
+		lg.Warn(question+" Type yes to continue.", "input", o.input, "tenant", t.tenant)
+	} else {
+		fmt.Fprintf(e.stderr, "%s\nType yes to continue: ", question)
+	}
 	line, err := bufio.NewReader(e.stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fatalError{fmt.Errorf("reading the confirmation: %w", err)}
 	}
 	if strings.ToLower(strings.TrimSpace(line)) != "yes" {
-		fmt.Fprintln(e.stderr, "Nothing was changed.")
+		if lg.json {
+			lg.Warn("Nothing was changed.")
+		} else {
+			fmt.Fprintln(e.stderr, "Nothing was changed.")
+		}
 		return exitError{exitUsage}
 	}
 	return nil
@@ -742,18 +784,20 @@ type target struct {
 	close    func()
 }
 
-// Close releases the target (stops an in-process sandbox).
+// Close releases the target (stops an in-process sandbox). Calls after
+// the first do nothing.
 func (t *target) Close() {
 	if t.close != nil {
 		t.close()
+		t.close = nil
 	}
 }
 
 // connect builds the credential and the Graph client, for a real tenant or
 // the sandbox.
-func connect(e *env, o *resetOptions, hc *http.Client, logger *slog.Logger) (*target, error) {
+func connect(e *env, o *resetOptions, hc *http.Client, lg *runLog) (*target, error) {
 	if o.sandbox != "" {
-		return connectSandbox(o, logger)
+		return connectSandbox(o, lg.Logger)
 	}
 	cloud, err := graph.LookupCloud(o.cloud)
 	if err != nil {
@@ -784,7 +828,11 @@ func connect(e *env, o *resetOptions, hc *http.Client, logger *slog.Logger) (*ta
 		Cloud:               cloud,
 		Transport:           hc,
 		DeviceCodeMessage: func(_ context.Context, msg string) error {
-			_, err := fmt.Fprintln(e.stderr, msg)
+			if lg.json {
+				lg.Warn(msg) // the sign-in instruction, as a JSON record
+				return nil
+			}
+			_, err := fmt.Fprintln(lg.stderr, msg)
 			return err
 		},
 	})

@@ -24,14 +24,29 @@ type Prior struct {
 	finished int
 }
 
-// LoadPrior reads the results file at resultsPath and, when secretsPath is
-// not empty, the secrets file, and adds every finished row to summary. A
-// torn last row (the run was killed while writing it) is not finished.
+// LoadPrior reads the results file at resultsPath and the secrets file at
+// secretsPath (either may be empty: a file the interrupted run never
+// created), and adds every finished row to summary. A torn last row (the
+// run was killed while writing it) is not finished.
 func LoadPrior(resultsPath, secretsPath string, summary *Summary) (*Prior, error) {
 	p := &Prior{done: map[int]uint32{}, refused: map[int]bool{}, recorded: map[int]SecretRow{}}
+	if err := p.loadResults(resultsPath, summary); err != nil {
+		return nil, err
+	}
+	if secretsPath == "" {
+		return p, nil
+	}
+	return p, p.loadSecrets(secretsPath)
+}
+
+// loadResults reads the finished rows; an empty path reads nothing.
+func (p *Prior) loadResults(resultsPath string, summary *Summary) error {
+	if resultsPath == "" {
+		return nil
+	}
 	f, err := os.Open(resultsPath)
 	if err != nil {
-		return nil, fmt.Errorf("--resume: %w", err)
+		return fmt.Errorf("--resume: %w", err)
 	}
 	defer f.Close()
 	rd := NewResultsReader(f)
@@ -41,10 +56,10 @@ func LoadPrior(resultsPath, secretsPath string, summary *Summary) (*Prior, error
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("--resume: results file %s: %w", resultsPath, err)
+			return fmt.Errorf("--resume: results file %s: %w", resultsPath, err)
 		}
 		if _, dup := p.done[r.Line]; dup {
-			return nil, fmt.Errorf("--resume: results file %s has line %d twice; it was not written by one run of this input", resultsPath, r.Line)
+			return fmt.Errorf("--resume: results file %s has line %d twice; it was not written by one run of this input", resultsPath, r.Line)
 		}
 		p.done[r.Line] = userHash(r.User)
 		if RefusedForGood(r) {
@@ -55,12 +70,14 @@ func LoadPrior(resultsPath, secretsPath string, summary *Summary) (*Prior, error
 		}
 		p.finished++
 	}
-	if secretsPath == "" {
-		return p, nil
-	}
+	return nil
+}
+
+// loadSecrets reads the passwords recorded for rows without a result.
+func (p *Prior) loadSecrets(secretsPath string) error {
 	sf, err := os.Open(secretsPath)
 	if err != nil {
-		return nil, fmt.Errorf("--resume: %w", err)
+		return fmt.Errorf("--resume: %w", err)
 	}
 	defer sf.Close()
 	srd := NewSecretsReader(sf)
@@ -70,17 +87,17 @@ func LoadPrior(resultsPath, secretsPath string, summary *Summary) (*Prior, error
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("--resume: secrets file %s: %w", secretsPath, err)
+			return fmt.Errorf("--resume: secrets file %s: %w", secretsPath, err)
 		}
 		if _, ok := p.done[s.Line]; ok {
 			continue
 		}
 		if old, dup := p.recorded[s.Line]; dup && old.Password != s.Password {
-			return nil, fmt.Errorf("--resume: secrets file %s records two passwords for line %d", secretsPath, s.Line)
+			return fmt.Errorf("--resume: secrets file %s records two passwords for line %d", secretsPath, s.Line)
 		}
 		p.recorded[s.Line] = s
 	}
-	return p, nil
+	return nil
 }
 
 // Finished returns the number of rows the earlier runs finished.

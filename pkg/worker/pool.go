@@ -111,7 +111,13 @@ type Pool struct {
 	rec   Recorder
 	pacer *Pacer
 	stats Stats
+	// unauthorized counts batches refused with 401 in a row.
+	unauthorized atomic.Int64
 }
+
+// maxUnauthorized is how many batches in a row may be refused with 401,
+// each after a fresh token, before the run stops as unauthenticated.
+const maxUnauthorized = 2
 
 // New returns a Pool that sends through send and, when rec is not nil,
 // records every password through rec before it is sent.
@@ -388,6 +394,7 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 			"retry_after", gerr.RetryAfter, "request_id", it.requestID, "attempt", it.attempts)
 		retry = p.again(retry, it, retryDelay(it.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter()), now, emit)
 	}
+	p.unauthorized.Store(0)
 	p.pacer.Tick()
 	return retry, nil
 }
@@ -406,9 +413,15 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 	var gerr *graph.Error
 	if errors.As(err, &gerr) {
 		if gerr.Status == http.StatusUnauthorized {
-			return b, fmt.Errorf("%w: %w", ErrAuth, err)
+			// The client already got a fresh token and tried once more. A
+			// token refused now and then (revoked, clock skew) is retried
+			// like a transient failure; Graph refusing every fresh token
+			// is an authentication failure that ends the run.
+			if p.unauthorized.Add(1) > maxUnauthorized {
+				return b, fmt.Errorf("%w: %w", ErrAuth, err)
+			}
 		}
-		if !retryable(gerr.Status) {
+		if !retryable(gerr.Status) && gerr.Status != http.StatusUnauthorized {
 			// The batch itself was refused (a bad request, forbidden): every
 			// row fails with Graph's answer.
 			for _, it := range b {
@@ -440,8 +453,9 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 		} else {
 			it.lastErr, it.lastNet = nil, err.Error()
 		}
-		// Only a throttled batch was surely not applied.
-		if gerr == nil || gerr.Status != http.StatusTooManyRequests {
+		// A network failure or a server error does not say whether the
+		// batch was applied; a 429 or a 401 says it was not.
+		if gerr == nil || gerr.Status >= 500 {
 			it.unknown = true
 		}
 		retry = p.again(retry, it, delay, now, emit)

@@ -381,10 +381,13 @@ func TestPoolUnauthorizedIsFatal(t *testing.T) {
 		g.outer = func(int) error {
 			return &graph.Error{Status: http.StatusUnauthorized, Code: "InvalidAuthenticationToken", Message: "Access token has expired."}
 		}
-		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 3})
+		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 8})
 		_, err := runPool(t.Context(), t, p, items(5))
 		if !errors.Is(err, ErrAuth) {
 			t.Fatalf("Run: got %v, want ErrAuth", err)
+		}
+		if g.batches != maxUnauthorized+1 {
+			t.Errorf("%d batches sent, want %d: a 401 after a fresh token is retried, then the run stops", g.batches, maxUnauthorized+1)
 		}
 	})
 }
@@ -491,6 +494,33 @@ func TestPoolResumedItem(t *testing.T) {
 		}
 		if r := got[2]; r.Attempts != 2 || report.RefusedForGood(r) {
 			t.Errorf("got %d attempts, refused for good %v; want 2 and false", r.Attempts, report.RefusedForGood(r))
+		}
+	})
+}
+
+// TestPoolStrayUnauthorizedIsRetried: a batch refused with 401 now and then
+// (a revoked token) is retried; it does not end the run.
+func TestPoolStrayUnauthorizedIsRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGraph(t, nil, func(string, int) (int, string) { return 204, "" })
+		g.outer = func(batch int) error {
+			if batch%2 == 1 {
+				return &graph.Error{Status: http.StatusUnauthorized, Code: "InvalidAuthenticationToken"}
+			}
+			return nil
+		}
+		p := New(g, nil, Options{BatchSize: 2, Concurrency: 1, MaxAttempts: 3})
+		got, err := runPool(t.Context(), t, p, items(6))
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		for line, r := range got {
+			if r.Outcome != report.Succeeded {
+				t.Errorf("line %d: %s/%s, want succeeded", line, r.Outcome, r.Reason)
+			}
+		}
+		if len(got) != 6 {
+			t.Errorf("got %d results, want 6", len(got))
 		}
 	})
 }
