@@ -28,7 +28,8 @@ const (
 	ReasonMalformedRow = "malformed_row"
 	// ReasonExampleRow marks the example row of an Entra bulk-operation
 	// template ("Example: chris@contoso.com"), which people forget to
-	// delete. It is reported like an invalid row and never sent.
+	// delete (Microsoft even asks to keep it when adding one user). It is
+	// never sent; reset reports it as skipped, not as an error.
 	ReasonExampleRow = "example_row"
 )
 
