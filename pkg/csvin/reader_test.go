@@ -86,6 +86,9 @@ func checkInfo(t *testing.T, got, want Info) {
 	if got.Format != want.Format {
 		t.Errorf("Info.Format: got %q, want %q", got.Format, want.Format)
 	}
+	if got.Sheet != want.Sheet {
+		t.Errorf("Info.Sheet: got %q, want %q", got.Sheet, want.Sheet)
+	}
 	if got.Headerless != want.Headerless {
 		t.Errorf("Info.Headerless: got %v, want %v", got.Headerless, want.Headerless)
 	}
@@ -540,10 +543,7 @@ func TestOpenErrors(t *testing.T) {
 		unsupported bool
 		wantIn      string
 	}{
-		{name: "xlsx by name", path: "users.xlsx", unsupported: true, wantIn: ".xlsx workbooks are not supported yet"},
-		{name: "xlsx by the Name option", path: "/dev/stdin", opts: Options{Name: "Users.XLSX"}, unsupported: true, wantIn: "Users.XLSX"},
-		{name: "xls by name", path: "users.xls", unsupported: true, wantIn: "legacy .xls"},
-		{name: "zip content with a csv name", path: zip, unsupported: true, wantIn: "zip file"},
+		{name: "a damaged zip is not a workbook", path: zip, unsupported: true, wantIn: "not an .xlsx workbook"},
 		{name: "xls content with a csv name", path: xls, unsupported: true, wantIn: "legacy .xls"},
 		{name: "UTF-32", path: utf32, unsupported: true, wantIn: "UTF-32"},
 		{name: "missing file", path: filepath.Join(dir, "nope.csv"), wantIn: "no such file"},
