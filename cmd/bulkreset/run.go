@@ -99,6 +99,7 @@ file readable only by you.`,
 	root.CompletionOptions.HiddenDefaultCmd = false
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newResetCmd(e), newVersionCmd(e))
+	root.AddCommand(newCheckCmd(e))
 	return root
 }
 
