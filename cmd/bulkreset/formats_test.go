@@ -19,12 +19,12 @@ import (
 
 // The input files of testdata/formats are written by the generator below:
 //
-//	go test ./cmd/bulkreset -run TestFormatFilesAreCurrent -update
+//	go test ./cmd/bulkreset -run TestFormatFilesAreCurrent -update-formats
 //
 // Without -update, TestFormatFilesAreCurrent fails when a committed file
 // differs from what the generator makes, so the files and the scenario
 // cannot drift apart.
-var updateFormats = flag.Bool("update", false, "rewrite the input files of testdata/formats")
+var updateFormats = flag.Bool("update-formats", false, "rewrite the input files of testdata/formats")
 
 const formatsDir = "../../testdata/formats"
 
@@ -312,7 +312,7 @@ func writeWorkbookFile(t *testing.T, path string, rows []formatRow) {
 }
 
 // TestFormatFilesAreCurrent checks that the committed files are what the
-// generator writes (with -update, writes them).
+// generator writes (with -update-formats, writes them).
 func TestFormatFilesAreCurrent(t *testing.T) {
 	_, rows := formatScenario()
 	if *updateFormats {
@@ -332,7 +332,7 @@ func TestFormatFilesAreCurrent(t *testing.T) {
 			fresh := filepath.Join(t.TempDir(), f.file)
 			writeWorkbookFile(t, fresh, rows)
 			if got, want := workbookText(t, path), workbookText(t, fresh); got != want {
-				t.Errorf("%s differs from what the generator writes; run: go test ./cmd/bulkreset -run TestFormatFilesAreCurrent -update", path)
+				t.Errorf("%s differs from what the generator writes; run: go test ./cmd/bulkreset -run TestFormatFilesAreCurrent -update-formats", path)
 			}
 			continue
 		}
@@ -345,10 +345,10 @@ func TestFormatFilesAreCurrent(t *testing.T) {
 		}
 		got, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatalf("%v (run: go test ./cmd/bulkreset -run TestFormatFilesAreCurrent -update)", err)
+			t.Fatalf("%v (run: go test ./cmd/bulkreset -run TestFormatFilesAreCurrent -update-formats)", err)
 		}
 		if !bytes.Equal(got, data) {
-			t.Errorf("%s differs from what the generator writes; run: go test ./cmd/bulkreset -run TestFormatFilesAreCurrent -update", path)
+			t.Errorf("%s differs from what the generator writes; run: go test ./cmd/bulkreset -run TestFormatFilesAreCurrent -update-formats", path)
 		}
 	}
 }
