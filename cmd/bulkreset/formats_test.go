@@ -21,7 +21,7 @@ import (
 //
 //	go test ./cmd/bulkreset -run TestFormatFilesAreCurrent -update-formats
 //
-// Without -update, TestFormatFilesAreCurrent fails when a committed file
+// Without -update-formats, TestFormatFilesAreCurrent fails when a committed file
 // differs from what the generator makes, so the files and the scenario
 // cannot drift apart.
 var updateFormats = flag.Bool("update-formats", false, "rewrite the input files of testdata/formats")
