@@ -294,6 +294,8 @@ func describeEncoding(enc string) string {
 		return "UTF-8 with a byte-order mark (Excel's \"CSV UTF-8\")"
 	case strings.HasPrefix(enc, "UTF-16"):
 		return enc + " (Excel's \"Unicode Text\")"
+	case enc == "Windows-1252":
+		return "Windows-1252 (not UTF-8: Excel's \"CSV\" in a Western European or American locale)"
 	}
 	return enc
 }

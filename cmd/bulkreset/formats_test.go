@@ -466,7 +466,7 @@ func TestFormatsCheck(t *testing.T) {
 	detected := map[string][]string{
 		"plain.csv":               {"Format     CSV\n", "Encoding   UTF-8\n", "Delimiter  comma\n", `userPrincipalName <- "UserPrincipalName" (column 1)`},
 		"excel-csv-utf8.csv":      {"Encoding   UTF-8 with a byte-order mark", `userPrincipalName <- "User principal name" (column 2)`},
-		"excel-european.csv":      {"Delimiter  semicolon\n", `userPrincipalName <- "UPN" (column 2)`, `Ignored    "Name", "Abteilung", "Kostenstelle"`},
+		"excel-european.csv":      {"Encoding   Windows-1252 (not UTF-8", "Delimiter  semicolon\n", `userPrincipalName <- "UPN" (column 2)`, `Ignored    "Name", "Abteilung", "Kostenstelle"`},
 		"excel-unicode-text.txt":  {"Encoding   UTF-16LE (Excel's \"Unicode Text\")\n", "Delimiter  tab\n"},
 		"entra-bulk-template.csv": {"Format     Entra bulk-operation template", "password <- \"Initial password [passwordProfile] Required\" (column 3); ignored in --password-mode random"},
 		"m365-admin-export.csv":   {`id <- "Object Id" (column 16); wins over the UPN`, `userPrincipalName <- "User principal name" (column 31)`, "and 22 more"},

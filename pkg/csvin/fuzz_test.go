@@ -20,7 +20,9 @@ var reasons = map[string]bool{
 // independent route (unicode/utf16 for UTF-16).
 func decodedText(data []byte, encoding string) []byte {
 	switch encoding {
-	case "UTF-8":
+	case "UTF-8", "Windows-1252":
+		// Windows-1252 maps every byte to one character: the lines and
+		// delimiters are the same bytes.
 		return data
 	case "UTF-8 BOM":
 		return data[3:]

@@ -118,7 +118,10 @@ type Options struct {
 
 // Info describes what the reader found in the input.
 type Info struct {
-	Encoding  string // "UTF-8", "UTF-8 BOM", "UTF-16LE", "UTF-16BE", with " (no BOM)" when guessed; "" for a workbook
+	// Encoding is "UTF-8", "UTF-8 BOM", "UTF-16LE" or "UTF-16BE" (with
+	// " (no BOM)" when guessed), "Windows-1252" for a text that is not
+	// UTF-8, or "" for a workbook.
+	Encoding  string
 	Delimiter string // ",", ";", "\t", or the one named by a "sep=" line; "" for a workbook
 	Format    string // FormatCSV, FormatEntraTemplate, FormatXLSX or FormatXLSXEntraTemplate
 	// Sheet is the worksheet read from a workbook; "" for text.
@@ -268,6 +271,13 @@ func decode(br *bufio.Reader) (string, *bufio.Reader, error) {
 		return utf16("UTF-16LE (no BOM)", 0, false)
 	case len(h) >= 2 && h[0] == 0 && h[1] != 0:
 		return utf16("UTF-16BE (no BOM)", 0, true)
+	}
+	// What the first read brought (64 KiB of a file) decides: peeking
+	// further would wait on a slow pipe, and would surface a read error
+	// here instead of at the row it hits.
+	text, _ := br.Peek(br.Buffered())
+	if !isUTF8Prefix(text, true) {
+		return "Windows-1252", bufio.NewReaderSize(newCP1252Reader(br), 64<<10), nil
 	}
 	return "UTF-8", br, nil
 }

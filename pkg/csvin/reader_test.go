@@ -158,6 +158,16 @@ func TestReaderFormats(t *testing.T) {
 			},
 		},
 		{
+			file: "cp1252_semicolon.csv",
+			info: Info{Encoding: "Windows-1252", Delimiter: ";", Format: FormatCSV,
+				Columns: map[string]string{ColumnUPN: "UPN"}, Ignored: []string{"Name", "Größe"}},
+			rows: []Row{
+				{Line: 3, UPN: "hans@contoso.com"},
+				{Line: 4, UPN: "josé@contoso.com", Reason: ReasonInvalidUPN, Problem: "UPN has a non-ASCII character at position 4 (accented and other Unicode characters are not allowed)"},
+				{Line: 5, UPN: "euro@contoso.com"},
+			},
+		},
+		{
 			file: "semicolon.csv",
 			info: Info{Encoding: "UTF-8", Delimiter: ";", Format: FormatCSV,
 				Columns: map[string]string{ColumnUPN: "UPN"}, Ignored: []string{"Name", "Abteilung"}},
