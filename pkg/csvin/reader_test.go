@@ -663,3 +663,17 @@ func TestProblemNeverHoldsPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamOfAWorkbook reads a workbook or an .xls file from a stream
+// (standard input), which is read as text only: the error says so.
+func TestStreamOfAWorkbook(t *testing.T) {
+	for _, tt := range []struct{ name, data, wantIn string }{
+		{"xlsx", "PK\x03\x04rest of a zip", "read from a file, not from standard input"},
+		{"xls", "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "legacy .xls workbook, or a workbook protected by a password"},
+	} {
+		_, err := NewReader(strings.NewReader(tt.data), Options{Name: "-"})
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), tt.wantIn) {
+			t.Errorf("%s on standard input: got %v, want ErrUnsupported saying %q", tt.name, err, tt.wantIn)
+		}
+	}
+}
