@@ -179,25 +179,27 @@ func Open(path string, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("csvin: %w", err)
 	}
-	var magic [4]byte
-	n, err := io.ReadFull(f, magic[:])
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+	// Look at the first bytes through the buffer NewReader uses, not by
+	// seeking: the path may be a pipe (bash's <(...), /dev/stdin).
+	br := bufio.NewReaderSize(f, 64<<10)
+	head, err := br.Peek(len(zipMagic))
+	if err != nil && err != io.EOF {
 		f.Close()
-		return nil, fmt.Errorf("csvin: %w", err)
+		return nil, fmt.Errorf("csvin: %s: %w", opts.Name, err)
 	}
-	switch head := string(magic[:n]); {
-	case head == zipMagic:
+	switch string(head) {
+	case zipMagic:
+		fi, err := f.Stat()
 		f.Close()
+		if err == nil && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("csvin: %s: a workbook is read from a file, not from a pipe: %w", opts.Name, ErrUnsupported)
+		}
 		return openWorkbook(path, opts)
-	case head == oleMagic:
+	case oleMagic:
 		f.Close()
 		return nil, fmt.Errorf("csvin: %s: a legacy .xls workbook, or a workbook protected by a password: save the sheet as .xlsx without a password, or as \"CSV UTF-8\": %w", opts.Name, ErrUnsupported)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("csvin: %w", err)
-	}
-	r, err := NewReader(f, opts)
+	r, err := NewReader(br, opts)
 	if err != nil {
 		f.Close()
 		return nil, err
