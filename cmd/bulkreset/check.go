@@ -113,16 +113,17 @@ func runCheck(e *env, o *checkOptions) error {
 			break
 		}
 		if err != nil {
-			c.write(e.stdout, o, info, mode)
+			// What was read is still worth seeing, but not a verdict.
+			c.write(e.stdout, o, info, mode, false)
 			return fatalError{fmt.Errorf("reading %s: %w", o.input, err)}
 		}
 		_, res, err := prep.Prepare(row)
 		if err != nil {
 			return fatalError{err}
 		}
-		c.add(row, res)
+		c.add(res)
 	}
-	if err := c.write(e.stdout, o, info, mode); err != nil {
+	if err := c.write(e.stdout, o, info, mode, true); err != nil {
 		return fatalError{fmt.Errorf("writing the report: %w", err)}
 	}
 	if code := c.summary.ExitCode(); code != exitOK {
@@ -143,8 +144,9 @@ type checker struct {
 
 func newChecker(maxProblems int) *checker { return &checker{max: maxProblems} }
 
-// add counts one row; res is its final result when it would not be sent.
-func (c *checker) add(row csvin.Row, res *report.Result) {
+// add counts one row: res is its final result when it would not be sent,
+// nil when it would.
+func (c *checker) add(res *report.Result) {
 	if res == nil {
 		c.valid++
 		return
@@ -162,11 +164,15 @@ func (c *checker) add(row csvin.Row, res *report.Result) {
 	}
 }
 
-// write prints the report.
-func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode worker.Mode) error {
+// write prints the report; complete is false when reading stopped early.
+func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode worker.Mode, complete bool) error {
 	ew := &errWriter{w: w}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "Input\t%s\n", shown(o.input))
+	input := shown(o.input)
+	if o.input == "-" {
+		input = "- (standard input)"
+	}
+	fmt.Fprintf(tw, "Input\t%s\n", input)
 	fmt.Fprintf(tw, "Format\t%s\n", describeFormat(info))
 	if info.Encoding != "" {
 		fmt.Fprintf(tw, "Encoding\t%s\n", describeEncoding(info.Encoding))
@@ -175,7 +181,7 @@ func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode work
 		fmt.Fprintf(tw, "Delimiter\t%s\n", describeDelimiter(info.Delimiter))
 	}
 	first := true
-	for _, col := range []string{csvin.ColumnID, csvin.ColumnUPN, csvin.ColumnPassword, csvin.ColumnForceChange, csvin.ColumnForceChangeMFA} {
+	for _, col := range []string{csvin.ColumnUPN, csvin.ColumnID, csvin.ColumnPassword, csvin.ColumnForceChange, csvin.ColumnForceChangeMFA} {
 		header, ok := info.Columns[col]
 		if !ok {
 			continue
@@ -240,6 +246,8 @@ func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode work
 	}
 	fmt.Fprintln(ew)
 	switch {
+	case !complete:
+		fmt.Fprintf(ew, "Stopped: the file could not be read to the end; the counts above are of the %s read.\n", plural(rows, "row", "rows"))
 	case nInvalid > 0:
 		fmt.Fprintf(ew, "%s invalid: reset would not send %s (exit code 3).\n", plural(nInvalid, "row is", "rows are"), pick(nInvalid, "it", "them"))
 	case rows == 0:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -217,8 +218,41 @@ func TestCheckTerminalSafety(t *testing.T) {
 
 func TestCheckStdin(t *testing.T) {
 	res := runCheckCLI(t, "UPN;Name\r\nadele@contoso.com;Adele\r\n", "-i", "-")
-	if res.code != exitOK || !strings.Contains(res.stdout, "Input      -\n") || !strings.Contains(res.stdout, "Delimiter  semicolon\n") {
+	if res.code != exitOK || !strings.Contains(res.stdout, "Input      - (standard input)\n") || !strings.Contains(res.stdout, "Delimiter  semicolon\n") {
 		t.Errorf("exit code %d, stdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+}
+
+// failingReader returns its data, then an error.
+type failingReader struct {
+	data string
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.data == "" {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// TestCheckReadError stops with exit code 1 when the input cannot be read
+// to the end, and does not present the rows read as the whole file.
+func TestCheckReadError(t *testing.T) {
+	stdin := &failingReader{data: "UPN\nadele@contoso.com\nnot-a-upn\n", err: errors.New("connection reset by peer")}
+	var stdout, stderr strings.Builder
+	code := run(context.Background(), []string{"check", "-i", "-"}, stdin, &stdout, &stderr, noEnv)
+	if code != exitFatal {
+		t.Errorf("exit code %d, want %d; stderr:\n%s", code, exitFatal, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "connection reset by peer") {
+		t.Errorf("stderr does not give the read error:\n%s", stderr.String())
+	}
+	if out := stdout.String(); !strings.Contains(out, "Stopped: the file could not be read to the end; the counts above are of the 2 rows read.") ||
+		strings.Contains(out, "reset would not send") {
+		t.Errorf("the report does not say it stopped early:\n%s", out)
 	}
 }
 
