@@ -409,7 +409,7 @@ func TestFormatsEndToEnd(t *testing.T) {
 			if res.code != exitRowsFailed {
 				t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
 			}
-			want := f.expect(rows)
+			want := f.planned(rows)
 			checkRun(t, tn, want, results, secrets)
 
 			// The same 50 users, by name, whatever the format.
@@ -445,9 +445,9 @@ func TestFormatsEndToEnd(t *testing.T) {
 	}
 }
 
-// expect returns the results planned for a format: the scenario's rows at
+// planned returns the results planned for a format: the scenario's rows at
 // the format's lines, plus the template's example row.
-func (f format) expect(rows []formatRow) []expect {
+func (f format) planned(rows []formatRow) []expect {
 	var out []expect
 	if f.example != 0 {
 		out = append(out, expect{line: f.example, outcome: report.Skipped, reason: "example_row"})
