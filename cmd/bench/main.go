@@ -42,6 +42,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
+	benchCheck(*bin)
 }
 
 func runAll(bin string) error {

@@ -149,6 +149,7 @@ were invalid, 130 interrupted.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newResetCmd(e), newVersionCmd(e))
 	addCompletionCmd(root)
+	root.AddCommand(newCheckCmd(e))
 	return root
 }
 

@@ -59,6 +59,11 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 	final := func(o report.Outcome, reason, msg string) (Item, *report.Result, error) {
 		return Item{}, &report.Result{Line: row.Line, User: row.Display(), ObjectID: row.ID, Outcome: o, Reason: reason, ErrorMessage: msg}, nil
 	}
+	if row.Example {
+		// Microsoft's own instructions keep the template's example row
+		// ("you must preserve row 3"): never sent, and not an error.
+		return final(report.Skipped, row.Reason, row.Problem)
+	}
 	if row.Reason != "" {
 		return final(report.Invalid, row.Reason, row.Problem)
 	}
