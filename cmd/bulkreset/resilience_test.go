@@ -194,21 +194,7 @@ func TestInterruptAndResumeCommand(t *testing.T) {
 	dir := t.TempDir()
 	in := writeFile(t, dir, "users.csv", csv)
 	// No -o: the resume command must name the results file chosen for us.
-	cmd, stderr := tn.command(t, dir, "reset", "-i", in, "--secrets", "secrets.csv", "--yes")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	if !waitApplied(t, tn, 300, exited) {
-		t.Fatalf("the run ended before it could be interrupted:\n%s", stderr.String())
-	}
-	cmd.Process.Signal(os.Interrupt)
-	<-exited
-	if code := exitCode(t, waitErr); code != exitInterrupted {
-		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, exitInterrupted, stderr.String())
-	}
+	stderr := interruptMidRun(t, tn, dir, 1, "reset", "-i", in, "--secrets", "secrets.csv", "--yes")
 	matches, _ := filepath.Glob(filepath.Join(dir, "bulkreset-results-*.csv"))
 	if len(matches) != 1 {
 		t.Fatalf("results files: %v, want one", matches)
@@ -218,13 +204,13 @@ func TestInterruptAndResumeCommand(t *testing.T) {
 	checkKnownPasswords(t, tn, secrets)
 
 	var resume string
-	for _, line := range strings.Split(stderr.String(), "\n") {
+	for _, line := range strings.Split(stderr, "\n") {
 		if after, ok := strings.CutPrefix(line, "To finish the run: "); ok {
 			resume = after
 		}
 	}
 	if resume == "" {
-		t.Fatalf("no resume command printed:\n%s", stderr.String())
+		t.Fatalf("no resume command printed:\n%s", stderr)
 	}
 	words := splitCommand(t, resume)
 	if words[0] != "bulkreset" {
@@ -247,6 +233,20 @@ func TestSecondInterruptExitsAtOnce(t *testing.T) {
 	in := writeFile(t, dir, "users.csv", csv)
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
 	args := []string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes"}
+	interruptMidRun(t, tn, dir, 2, args...)
+	checkValidFiles(t, results, secrets)
+	checkKnownPasswords(t, tn, secrets)
+	again, stderr2 := tn.command(t, dir, append(args, "--resume")...)
+	if code := exitCode(t, again.Run()); code != exitRowsFailed {
+		t.Fatalf("--resume exited %d, want %d; stderr:\n%s", code, exitRowsFailed, stderr2.String())
+	}
+	checkRun(t, tn, rows, results, secrets)
+}
+
+// interruptMidRun runs the binary with args, sends it signals SIGINTs once
+// 300 users are reset, checks that it exits 130, and returns its stderr.
+func interruptMidRun(t *testing.T, tn *tenant, dir string, signals int, args ...string) string {
+	t.Helper()
 	cmd, stderr := tn.command(t, dir, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -257,19 +257,14 @@ func TestSecondInterruptExitsAtOnce(t *testing.T) {
 	if !waitApplied(t, tn, 300, exited) {
 		t.Fatalf("the run ended before it could be interrupted:\n%s", stderr.String())
 	}
-	cmd.Process.Signal(os.Interrupt)
-	cmd.Process.Signal(os.Interrupt)
+	for range signals {
+		cmd.Process.Signal(os.Interrupt)
+	}
 	<-exited
 	if code := exitCode(t, waitErr); code != exitInterrupted {
 		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, exitInterrupted, stderr.String())
 	}
-	checkValidFiles(t, results, secrets)
-	checkKnownPasswords(t, tn, secrets)
-	again, stderr2 := tn.command(t, dir, append(args, "--resume")...)
-	if code := exitCode(t, again.Run()); code != exitRowsFailed {
-		t.Fatalf("--resume exited %d, want %d; stderr:\n%s", code, exitRowsFailed, stderr2.String())
-	}
-	checkRun(t, tn, rows, results, secrets)
+	return stderr.String()
 }
 
 // checkValidFiles asserts that both files parse as whole CSV files.
