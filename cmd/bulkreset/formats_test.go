@@ -100,7 +100,7 @@ func formatScenario() (tenant []graphsim.User, rows []formatRow) {
 	rows = append(rows,
 		formatRow{user: "bob smith@" + testDomain, name: "Bob Smith", dept: "Sales", outcome: report.Invalid, reason: "invalid_upn"},
 		formatRow{user: "nobody.here@" + testDomain, name: "Nobody Here", dept: "Sales", outcome: report.Failed, reason: "not_found"},
-		formatRow{user: special[3].UPN, id: special[3].ID, name: special[3].DisplayName, dept: "IT", outcome: report.Failed, reason: "synced_user", upn: special[3].UPN},
+		formatRow{user: special[3].UPN, id: special[3].ID, name: special[3].DisplayName, dept: "IT", outcome: report.Skipped, reason: "synced_user", upn: special[3].UPN},
 	)
 	members(14)
 	dup := member(people[2])

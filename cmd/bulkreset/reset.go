@@ -26,8 +26,10 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/worker"
 )
 
-// resetOptions are the flags of reset (and, later, plan).
+// resetOptions are the flags of reset and plan: the same command line can
+// be tried with plan first.
 type resetOptions struct {
+	plan             bool // bulkreset plan: reads only, no password made or sent
 	input            string
 	sheet            string
 	output           string
@@ -37,6 +39,11 @@ type resetOptions struct {
 	passwordLength   int
 	forceChange      bool
 	requireMFA       bool
+	revokeSessions   bool
+	preflight        bool
+	synced           string
+	skipDisabled     bool
+	skipGuests       bool
 	concurrency      int
 	batchSize        int
 	maxRate          float64
@@ -110,6 +117,50 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
 			return typed(runReset(cmd.Context(), e, o))
 		},
 	}
+	addResetFlags(cmd, o)
+	return cmd
+}
+
+// newPlanCmd is `bulkreset plan`: reset's pipeline with reads only.
+func newPlanCmd(e *env) *cobra.Command {
+	o := &resetOptions{plan: true}
+	cmd := &cobra.Command{
+		Use:   "plan -i users.csv [-o plan.csv] [flags]",
+		Short: "Show what reset would do to each user, changing nothing",
+		Long: `Show what reset would do, without changing anything: the input is
+validated and every user is looked up (preflight), exactly as reset does,
+and a plan CSV gets one row per input row, with the columns of the results
+file. No password is generated, no secrets file is written, and no write
+is sent to Graph: only GETs, which spend Graph's read quota.
+
+plan accepts the same flags as reset, so the same command line can be run
+with plan first, then with reset. In the plan, a row reset would send is
+outcome succeeded with reason would_reset; every other row has the outcome
+and reason reset would give it (failed/not_found, skipped/synced_user,
+skipped/disabled, skipped/guest, duplicate, invalid/...). What only the
+write itself can tell (a 403 for an administrator the app may not reset,
+a password refused by the banned-password list) shows only in reset.
+
+Exit codes: 0 nothing would fail, 1 fatal error, 2 usage error, 3 some rows
+would fail or are invalid, 130 interrupted.`,
+		Example: `  # What would happen to these users, on the built-in sandbox tenant:
+  bulkreset plan --sandbox -i testdata/demo.csv -o plan.csv
+
+  # Try the incident command line first, then run it for real:
+  bulkreset plan  -i phished.csv --revoke-sessions --discard-passwords -o plan.csv
+  bulkreset reset -i phished.csv --revoke-sessions --discard-passwords -o results.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.cloudSet = cmd.Flags().Changed("cloud")
+			return typed(runReset(cmd.Context(), e, o))
+		},
+	}
+	addResetFlags(cmd, o)
+	return cmd
+}
+
+// addResetFlags defines the flags reset and plan share.
+func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f := cmd.Flags()
 	f.StringVarP(&o.input, "input", "i", "", "input file: .csv, .txt, .tsv or .xlsx; - is standard input (CSV)")
 	f.StringVar(&o.sheet, "sheet", "", "worksheet of an .xlsx input (default: the first sheet)")
@@ -120,6 +171,11 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
 	f.IntVar(&o.passwordLength, "password-length", password.DefaultLength, "length of random passwords, 8-256")
 	f.BoolVar(&o.forceChange, "force-change", true, "require a password change at next sign-in (passwordProfile.forceChangePasswordNextSignIn)")
 	f.BoolVar(&o.requireMFA, "require-mfa", false, "require MFA before the password change (forceChangePasswordNextSignInWithMfa)")
+	f.BoolVar(&o.revokeSessions, "revoke-sessions", false, "after a successful reset, revoke the user's sign-in sessions (revokeSignInSessions); the revoked column says whether it worked")
+	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users are skipped, and writes address the object id")
+	f.StringVar(&o.synced, "synced", string(worker.SyncedSkip), "users synced from on-premises AD: skip (skipped/synced_user), or attempt the reset anyway (needs --preflight)")
+	f.BoolVar(&o.skipDisabled, "skip-disabled", false, "skip disabled accounts (skipped/disabled) instead of resetting them (needs --preflight)")
+	f.BoolVar(&o.skipGuests, "skip-guests", false, "skip guest users (skipped/guest) instead of resetting them (needs --preflight)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "batches in flight")
 	f.IntVar(&o.batchSize, "batch-size", worker.MaxBatchSize, "requests per $batch, 1-20")
 	f.Float64Var(&o.maxRate, "max-rate", 0, "cap on writes per second; 0 lets the pacer find Graph's limit")
@@ -141,7 +197,6 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results (-o) and secrets files: finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried")
 	registerResetCompletions(cmd)
-	return cmd
 }
 
 // validate checks the flags and fills defaults from the environment.
@@ -175,6 +230,17 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return usagef("--log-format must be text or json")
 	}
+	switch worker.SyncedPolicy(o.synced) {
+	case worker.SyncedSkip, worker.SyncedAttempt:
+	default:
+		return usagef("--synced must be skip or attempt, not %q", o.synced)
+	}
+	if !o.preflight && (o.skipDisabled || o.skipGuests) {
+		return usagef("--skip-disabled and --skip-guests need --preflight (the lookup is what tells a disabled account or a guest)")
+	}
+	if o.plan && o.resume {
+		return usagef("plan changes nothing, so there is nothing to resume: run it again")
+	}
 	if o.quiet && o.verbose {
 		return usagef("--quiet and --verbose cannot be used together")
 	}
@@ -185,7 +251,11 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 		return usagef("--resume needs -o: the results file of the run to continue")
 	}
 	if o.output == "" {
-		o.output = now.Format("bulkreset-results-20060102-150405.csv")
+		if o.plan {
+			o.output = now.Format("bulkreset-plan-20060102-150405.csv")
+		} else {
+			o.output = now.Format("bulkreset-results-20060102-150405.csv")
+		}
 	}
 	if o.secrets != "" && o.secrets == o.output {
 		return usagef("--secrets and --output must be different files")
@@ -262,7 +332,7 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 		return fatalError{err}
 	}
 
-	if !o.yes {
+	if !o.yes && !o.plan {
 		if err := confirm(e, o, target, lg); err != nil {
 			return err
 		}
@@ -271,7 +341,12 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	// The run starts after the confirmation: elapsed time and writes per
 	// second leave out the sign-in and the person reading the prompt.
 	summary := &report.Summary{Started: time.Now(), ResultsPath: o.output, SecretsPath: o.secrets}
-	out, err := openOutputs(e, o, summary)
+	outOpts := *o
+	if o.plan {
+		// A plan sets no password: there is nothing to keep secret.
+		outOpts.secrets, summary.SecretsPath = "", ""
+	}
+	out, err := openOutputs(e, &outOpts, summary)
 	if err != nil {
 		return err
 	}
@@ -286,28 +361,59 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 		rec = out.secrets
 	}
 	pool := worker.New(target.client, rec, worker.Options{
-		BatchSize:   o.batchSize,
-		Concurrency: o.concurrency,
-		MaxAttempts: o.maxAttempts,
-		MaxRate:     o.maxRate,
-		Logger:      logger,
+		BatchSize:      o.batchSize,
+		Concurrency:    o.concurrency,
+		MaxAttempts:    o.maxAttempts,
+		MaxRate:        o.maxRate,
+		RevokeSessions: o.revokeSessions,
+		Logger:         logger,
 	})
 	prep := worker.NewPreparer(worker.PrepareOptions{
 		Mode:        worker.Mode(o.passwordMode),
 		Length:      o.passwordLength,
 		ForceChange: o.forceChange,
 		RequireMFA:  o.requireMFA,
+		Plan:        o.plan,
 	})
+	var pre *worker.Preflight
+	if o.preflight {
+		pre = worker.NewPreflight(target.client, worker.PreflightOptions{
+			BatchSize:    o.batchSize,
+			Concurrency:  o.concurrency,
+			MaxAttempts:  o.maxAttempts,
+			Synced:       worker.SyncedPolicy(o.synced),
+			SkipDisabled: o.skipDisabled,
+			SkipGuests:   o.skipGuests,
+			Logger:       logger,
+		})
+	}
+	send := pool.Run
+	if o.plan {
+		send = planSink(o)
+	}
 
-	logger.Info("reset started", "input", o.input, "tenant", target.tenant, "graph", target.graphURL,
-		"password_mode", o.passwordMode, "results", o.output, "secrets", o.secrets, "resume", o.resume, "version", buildVersion())
-	prog := startProgress(ctx, e, o, lg, func() int64 { return pool.Stats().Throttled.Load() })
-	res := runPipeline(ctx, in, prep, pool, out, summary, logger, prog.tracker)
+	what := "reset started"
+	if o.plan {
+		what = "plan started: nothing will be changed"
+	}
+	logger.Info(what, "input", o.input, "tenant", target.tenant, "graph", target.graphURL,
+		"password_mode", o.passwordMode, "results", o.output, "secrets", summary.SecretsPath, "resume", o.resume,
+		"preflight", o.preflight, "revoke_sessions", o.revokeSessions, "version", buildVersion())
+	throttled := func() int64 {
+		n := pool.Stats().Throttled.Load()
+		if pre != nil {
+			n += pre.Stats().Throttled.Load()
+		}
+		return n
+	}
+	prog := startProgress(ctx, e, o, lg, throttled)
+	res := runPipeline(ctx, in, prep, pre, send, out, summary, logger, prog.tracker)
 	prog.finish(res.fatal == nil && !res.interrupted)
 	summary.Finished = time.Now()
 	st := pool.Stats()
 	summary.Writes = int(st.Writes.Load())
-	summary.Throttled = int(st.Throttled.Load())
+	summary.Throttled = int(throttled())
+	logNotes(logger, o, pre, pool)
 	if err := out.close(); err != nil && res.fatal == nil {
 		res.fatal = err
 	}
@@ -355,9 +461,65 @@ type pipelineResult struct {
 	refused map[int]bool
 }
 
-// runPipeline streams rows from in through prep and pool, and writes every
-// result through one goroutine that owns the results file.
-func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, pool *worker.Pool,
+// sender finishes the items it receives and emits their results: the
+// worker pool for reset, planSink for plan.
+type sender func(ctx context.Context, items <-chan worker.Item, emit func(report.Result)) error
+
+// ReasonWouldReset is the reason of a plan row that reset would send.
+const ReasonWouldReset = "would_reset"
+
+// planSink is the end of plan's pipeline: every item that reached it is a
+// user reset would send, and its row says so. It sends nothing.
+func planSink(o *resetOptions) sender {
+	return func(ctx context.Context, items <-chan worker.Item, emit func(report.Result)) error {
+		for {
+			select {
+			case it, ok := <-items:
+				if !ok {
+					return nil
+				}
+				emit(report.Result{Line: it.Line, User: it.User, ObjectID: it.ObjectID,
+					Outcome: report.Succeeded, Reason: ReasonWouldReset, FinishedAt: time.Now()})
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+}
+
+// logNotes says, after the run, what the preflight found that the rows do
+// not make obvious, and how many sessions could not be revoked.
+func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool *worker.Pool) {
+	verb := "were reset"
+	if o.plan {
+		verb = "would be reset"
+	}
+	if pre != nil {
+		ps := pre.Stats()
+		if n := ps.Disabled.Load(); n > 0 && !o.skipDisabled {
+			logger.Info(fmt.Sprintf("%d disabled accounts %s too (--skip-disabled leaves them alone)", n, verb), "disabled", n)
+		}
+		if n := ps.Guests.Load(); n > 0 && !o.skipGuests {
+			logger.Info(fmt.Sprintf("%d guests %s too (--skip-guests leaves them alone)", n, verb), "guests", n)
+		}
+		if n := ps.Synced.Load(); n > 0 && o.synced == string(worker.SyncedSkip) {
+			logger.Warn(fmt.Sprintf("%d users synced from on-premises AD were skipped: reset them on-premises (see error_message)", n), "synced", n)
+		}
+		logger.Info("preflight lookups", "reads", ps.Reads.Load(), "not_found", ps.NotFound.Load(), "throttled", ps.Throttled.Load())
+	}
+	if o.revokeSessions && !o.plan {
+		st := pool.Stats()
+		if n := st.NotRevoked.Load(); n > 0 {
+			logger.Warn(fmt.Sprintf("%d users were reset but their sessions could not be revoked: see the rows with revoked=false", n), "not_revoked", n)
+		}
+		logger.Info("sign-in sessions revoked", "revoked", st.Revoked.Load())
+	}
+}
+
+// runPipeline streams rows from in through prep, the preflight (when pre
+// is not nil) and send, and writes every result through one goroutine that
+// owns the results file.
+func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, pre *worker.Preflight, send sender,
 	out *outputs, summary *report.Summary, logger *slog.Logger, progress *progressTracker) pipelineResult {
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
@@ -474,7 +636,31 @@ func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, p
 		}
 	}()
 
-	poolErr := pool.Run(runCtx, items, emit)
+	// The preflight, when on, sits between the reader and the sender; its
+	// results go to the reporter like the others. It has returned (and
+	// closed toSend) before send returns.
+	toSend := items
+	preDone := make(chan error, 1)
+	if pre != nil {
+		resolved := make(chan worker.Item, 256)
+		toSend = resolved
+		go func() {
+			err := pre.Run(runCtx, items, resolved, emit)
+			if err != nil {
+				stopRun(err)
+			}
+			preDone <- err
+		}()
+	} else {
+		preDone <- nil
+	}
+	poolErr := send(runCtx, toSend, emit)
+	if pre != nil && poolErr != nil {
+		stopRun(poolErr) // the preflight stops too
+	}
+	if err := <-preDone; err != nil && poolErr == nil {
+		poolErr = err
+	}
 	stopRead()
 	var end readEnd
 	select {

@@ -147,7 +147,7 @@ were invalid, 130 interrupted.`,
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newResetCmd(e), newVersionCmd(e))
+	root.AddCommand(newResetCmd(e), newPlanCmd(e), newVersionCmd(e))
 	addCompletionCmd(root)
 	root.AddCommand(newCheckCmd(e))
 	return root

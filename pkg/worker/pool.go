@@ -56,12 +56,20 @@ type Item struct {
 	// in force whatever the next answer is.
 	Resumed bool
 
-	attempts  int
-	unknown   bool // an attempt's outcome is unknown: the password may be set
-	notBefore time.Time
-	lastErr   *graph.Error // the last Graph error, for the final result
-	lastNet   string       // the last network-level failure, for the final result
-	requestID string
+	attempts int
+	unknown  bool // an attempt's outcome is unknown: the password may be set
+	// revoking is set once the password is reset and the sign-in sessions
+	// are to be revoked (Options.RevokeSessions); revokeAttempts counts
+	// those requests, and resetStatus and resetRequestID keep the reset's
+	// answer for the result.
+	revoking       bool
+	revokeAttempts int
+	resetStatus    int
+	resetRequestID string
+	notBefore      time.Time
+	lastErr        *graph.Error // the last Graph error, for the final result
+	lastNet        string       // the last network-level failure, for the final result
+	requestID      string
 }
 
 // Options configure a Pool.
@@ -74,6 +82,12 @@ type Options struct {
 	MaxAttempts int
 	// MaxRate caps writes per second; 0 lets the pacer adapt.
 	MaxRate float64
+	// RevokeSessions revokes each user's sign-in sessions after its
+	// password is reset (POST /users/{id}/revokeSignInSessions), so that
+	// an attacker holding a refresh token is signed out too. A revoke that
+	// fails does not undo the reset: the row stays succeeded, with
+	// revoked=false and the error.
+	RevokeSessions bool
 	// Grace is how long batches already sent may run on after ctx is
 	// cancelled (an interrupt) before they are abandoned.
 	Grace time.Duration
@@ -102,6 +116,8 @@ type Stats struct {
 	Finished   atomic.Int64 // items given a final result
 	Succeeded  atomic.Int64 // items reset
 	Unfinished atomic.Int64 // items left without a result when the run stopped
+	Revoked    atomic.Int64 // users whose sessions were revoked
+	NotRevoked atomic.Int64 // users reset whose sessions could not be revoked
 }
 
 // Pool sends items to Graph.
@@ -344,6 +360,11 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 
 	reqs := make([]graph.Request, len(b))
 	for i, it := range b {
+		if it.revoking {
+			it.revokeAttempts++
+			reqs[i] = graph.RevokeSessionsRequest(strconv.Itoa(i), it.target())
+			continue
+		}
 		it.attempts++
 		reqs[i] = graph.PasswordRequest(strconv.Itoa(i), it.target(), graph.PasswordProfile{
 			Password:                             it.Password,
@@ -374,7 +395,20 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 		it.requestID = firstNonEmpty(header(resp.Headers, "request-id"), res.RequestID)
 		gerr := resp.Err(now)
 		if gerr == nil {
-			p.finish(emit, it, report.Result{Outcome: report.Succeeded, HTTPStatus: resp.Status}, now)
+			switch {
+			case it.revoking:
+				it.lastErr, it.lastNet = nil, ""
+				p.finishRevoke(emit, it, nil, now)
+			case p.opts.RevokeSessions:
+				// The password is in force: now sign the user out
+				// everywhere, in a later batch (it is a write too, paced
+				// like the resets).
+				it.revoking, it.resetStatus, it.resetRequestID = true, resp.Status, it.requestID
+				it.lastErr, it.lastNet, it.notBefore = nil, "", now
+				retry = append(retry, it)
+			default:
+				p.finish(emit, it, report.Result{Outcome: report.Succeeded, HTTPStatus: resp.Status}, now)
+			}
 			continue
 		}
 		it.requestID = firstNonEmpty(gerr.RequestID, it.requestID)
@@ -383,7 +417,11 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 			it.unknown = true // a server error does not say whether the change was made
 		}
 		if !retryable(gerr.Status) {
-			p.finish(emit, it, failedResult(gerr), now)
+			if it.revoking {
+				p.finishRevoke(emit, it, gerr, now)
+			} else {
+				p.finish(emit, it, failedResult(gerr), now)
+			}
 			continue
 		}
 		if gerr.Status == http.StatusTooManyRequests {
@@ -426,7 +464,11 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 			// row fails with Graph's answer.
 			for _, it := range b {
 				it.lastErr, it.requestID = gerr, gerr.RequestID
-				p.finish(emit, it, failedResult(gerr), now)
+				if it.revoking {
+					p.finishRevoke(emit, it, gerr, now)
+				} else {
+					p.finish(emit, it, failedResult(gerr), now)
+				}
 			}
 			return nil, nil
 		}
@@ -466,7 +508,11 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 // again queues it for another attempt after delay, or finishes it when its
 // attempts are spent.
 func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time, emit func(report.Result)) []*Item {
-	if it.attempts >= p.opts.MaxAttempts {
+	if it.revoking && it.revokeAttempts >= p.opts.MaxAttempts {
+		p.finishRevoke(emit, it, it.lastErr, now)
+		return retry
+	}
+	if !it.revoking && it.attempts >= p.opts.MaxAttempts {
 		p.finish(emit, it, exhaustedResult(it), now)
 		return retry
 	}
@@ -491,6 +537,31 @@ func (p *Pool) finish(emit func(report.Result), it *Item, r report.Result, now t
 		p.stats.Succeeded.Add(1)
 	}
 	emit(r)
+}
+
+// finishRevoke emits the result of a user whose password was reset, once
+// revoking its sessions succeeded (gerr nil and no network failure) or
+// failed for good. A failed revoke does not undo the reset: the row is
+// succeeded with revoked=false, and says what failed.
+func (p *Pool) finishRevoke(emit func(report.Result), it *Item, gerr *graph.Error, now time.Time) {
+	revoked := gerr == nil && it.lastNet == ""
+	r := report.Result{Outcome: report.Succeeded, HTTPStatus: it.resetStatus, RequestID: it.resetRequestID, Revoked: &revoked}
+	if revoked {
+		p.stats.Revoked.Add(1)
+	} else {
+		p.stats.NotRevoked.Add(1)
+		msg := it.lastNet
+		if gerr != nil {
+			msg = gerr.Message
+			r.ErrorCode = gerr.Code
+			r.RequestID = firstNonEmpty(gerr.RequestID, r.RequestID)
+		}
+		if it.revokeAttempts > 1 {
+			msg = fmt.Sprintf("gave up after %d attempts: %s", it.revokeAttempts, msg)
+		}
+		r.ErrorMessage = "the password was reset, but revoking the sign-in sessions failed: " + msg
+	}
+	p.finish(emit, it, r, now)
 }
 
 // record writes the passwords of b that are not yet durable to the secrets

@@ -30,6 +30,10 @@ type PrepareOptions struct {
 	// ForceChange and RequireMFA are the flags' defaults; a row's own
 	// ForceChangePasswordNextSignIn(WithMfa) cells win over them.
 	ForceChange, RequireMFA bool
+	// Plan makes items without passwords (bulkreset plan sends none): a
+	// random password is not generated, a column password is still
+	// checked against the policy.
+	Plan bool
 	// Generate makes a random password; password.Generate when nil.
 	Generate func(length int) (string, error)
 }
@@ -99,6 +103,9 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 		it.Password = row.Password
 	case ModeNone:
 	default:
+		if p.opts.Plan {
+			break
+		}
 		pw, err := p.opts.Generate(p.opts.Length)
 		if err != nil {
 			return Item{}, nil, fmt.Errorf("generating a password: %w", err)
