@@ -122,7 +122,8 @@ func TestJSONLogsEndToEnd(t *testing.T) {
 			if r["line"] == nil || r["request_id"] == "" || r["request_id"] == nil {
 				t.Errorf("retry record without the row's line or Graph's request-id: %v", r)
 			}
-		case "batch failed; retrying its rows":
+		case "batch failed; retrying its rows", "user lookup batch failed; retrying it":
+			// A failed write batch, or a failed batch of preflight lookups.
 			batchFailed++
 			if e, _ := r["error"].(string); r["first_line"] == nil || !strings.Contains(e, "request-id") {
 				t.Errorf("batch failure without its first line or Graph's request-id: %v", r)

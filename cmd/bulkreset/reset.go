@@ -230,6 +230,9 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return usagef("--log-format must be text or json")
 	}
+	if o.synced == "" {
+		o.synced = string(worker.SyncedSkip)
+	}
 	switch worker.SyncedPolicy(o.synced) {
 	case worker.SyncedSkip, worker.SyncedAttempt:
 	default:
