@@ -118,10 +118,10 @@ func TestSandboxDemo(t *testing.T) {
 		outcome report.Outcome
 		reason  string
 	}{
-		18: {report.Succeeded, ""}, // guest with #EXT#
-		19: {report.Succeeded, ""}, // UPN beginning with $
-		20: {report.Succeeded, ""}, // apostrophe
-		21: {report.Succeeded, ""}, // disabled account
+		18: {report.Succeeded, ""},          // guest with #EXT#
+		19: {report.Succeeded, ""},          // UPN beginning with $
+		20: {report.Succeeded, ""},          // apostrophe
+		21: {report.Succeeded, ""},          // disabled account
 		22: {report.Skipped, "synced_user"}, // the preflight skips it
 		23: {report.Failed, "insufficient_privileges"},
 		24: {report.Failed, "not_found"},
