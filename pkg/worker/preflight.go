@@ -41,7 +41,7 @@ const (
 
 // SyncedAdvice is the error_message of a synced user skipped by preflight.
 const SyncedAdvice = "the user is synchronised from on-premises Active Directory: a password set in the cloud would not reach it. " +
-	"Reset it on-premises, or, with password writeback enabled and a delegated sign-in, use --synced resetpassword"
+	"Reset it on-premises, or in the Entra admin center with password writeback enabled"
 
 // PreflightOptions configure a Preflight.
 type PreflightOptions struct {
