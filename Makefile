@@ -4,6 +4,8 @@ BIN      := bin/bulkreset
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 darwin/arm64
+# sha256sum (GNU coreutils) or, on macOS, shasum: both write "hash  name".
+SHA256SUM ?= $(shell command -v sha256sum >/dev/null 2>&1 && echo sha256sum || echo shasum -a 256)
 
 .PHONY: all build test demo bench lint fuzz release clean
 
@@ -42,7 +44,10 @@ fuzz:
 	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzUserPath -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/password -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
 
-# Static binaries for every platform, version stamped, with checksums.
+# Static binaries for every platform, version stamped, with checksums; then
+# checked: format and architecture, static linking, the stamped version (the
+# host's binary is run), and SHA256SUMS against the files.
+# VERSION=v1.2.0 make release, or a tag: git describe names the version.
 release:
 	@rm -rf dist && mkdir -p dist
 	@set -e; for p in $(PLATFORMS); do \
@@ -51,7 +56,8 @@ release:
 	  echo "building $$out"; \
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$out ./cmd/bulkreset; \
 	done
-	cd dist && sha256sum bulkreset-* > SHA256SUMS && cat SHA256SUMS
+	cd dist && $(SHA256SUM) bulkreset-* > SHA256SUMS && cat SHA256SUMS
+	$(GO) run ./scripts/checkrelease -dir dist -version $(VERSION)
 
 clean:
 	rm -rf bin dist demo-out

@@ -94,5 +94,13 @@ func run() error {
 		}
 	}
 	b.logf("done in %v", time.Since(start).Round(time.Second))
-	return t.print(os.Stdout, b.legend())
+	if err := t.print(os.Stdout, b.legend()); err != nil {
+		return err
+	}
+	if *only == "" || slices.Contains(strings.Split(*only, ","), "check") {
+		if err := runCheckBench(*bin, os.Stdout); err != nil {
+			return fmt.Errorf("check: %w", err)
+		}
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,8 +26,10 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/worker"
 )
 
-// resetOptions are the flags of reset (and, later, plan).
+// resetOptions are the flags of reset and plan: the same command line can
+// be tried with plan first.
 type resetOptions struct {
+	plan             bool // bulkreset plan: reads only, no password made or sent
 	input            string
 	sheet            string
 	output           string
@@ -36,6 +39,11 @@ type resetOptions struct {
 	passwordLength   int
 	forceChange      bool
 	requireMFA       bool
+	revokeSessions   bool
+	preflight        bool
+	synced           string
+	skipDisabled     bool
+	skipGuests       bool
 	concurrency      int
 	batchSize        int
 	maxRate          float64
@@ -53,6 +61,10 @@ type resetOptions struct {
 	logFormat        string
 	logFile          string
 	quiet            bool
+	resume           bool
+	requestTimeout   time.Duration
+	verbose          bool
+	cloudSet         bool // --cloud was given: it beats $AZURE_AUTHORITY_HOST
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -63,20 +75,93 @@ func newResetCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reset -i users.csv [-o results.csv] [--secrets secrets.csv] [flags]",
 		Short: "Reset the passwords of the users in a CSV or Excel file",
+		Long: `Reset the passwords of the users listed in a CSV or Excel file.
+
+Every input row gets one row in the results CSV (outcome, reason, Graph's
+answer and request-id). Random passwords are written to --secrets (mode 0600)
+before they are sent. Progress is shown on standard error when it is a
+terminal; at the end a summary gives the counts per outcome and reason.
+
+Sign-in (--auth auto tries them in this order): AZURE_CLIENT_SECRET or
+AZURE_CLIENT_CERTIFICATE_PATH (+ _PASSWORD) with AZURE_TENANT_ID and
+AZURE_CLIENT_ID; workload identity (AZURE_FEDERATED_TOKEN_FILE); managed
+identity; Azure CLI. A flag beats its environment variable, which beats the
+default. Secrets are never flag values.
+
+Exit codes: 0 every row succeeded (or was skipped or a duplicate), 1 fatal
+error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
 		Example: `  # Try it on the built-in sandbox tenant (no credentials needed):
   bulkreset reset --sandbox -i testdata/demo.csv --secrets secrets.csv --yes
 
   # Give every user a random password, written to a 0600 secrets file:
-  export AZURE_TENANT_ID=contoso.onmicrosoft.com AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=...
+  export AZURE_TENANT_ID=contoso.onmicrosoft.com AZURE_CLIENT_ID=<app id> AZURE_CLIENT_SECRET=<secret>
   bulkreset reset -i phished.csv --secrets secrets.csv -o results.csv
 
-  # Certificate auth from a scheduled task, no prompt:
-  bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes`,
+  # Incident: lock users out at once, keeping no passwords (users then use self-service reset):
+  bulkreset reset -i phished.csv --discard-passwords --yes
+
+  # Only require a new password at next sign-in (no new password set):
+  bulkreset reset -i users.csv --password-mode none --yes
+
+  # Scheduled task: certificate auth, no prompt, JSON logs appended to a file:
+  bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes \
+    --log-format json --log-file bulkreset.log
+
+  # Azure VM or Arc-enabled server with a managed identity (no secret anywhere):
+  bulkreset reset -i users.csv --auth managed-identity --secrets s.csv --yes
+
+  # US Government (GCC High) tenant:
+  bulkreset reset -i users.csv --cloud usgov --secrets s.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runReset(cmd.Context(), e, o)
+			o.cloudSet = cmd.Flags().Changed("cloud")
+			return typed(runReset(cmd.Context(), e, o))
 		},
 	}
+	addResetFlags(cmd, o)
+	return cmd
+}
+
+// newPlanCmd is `bulkreset plan`: reset's pipeline with reads only.
+func newPlanCmd(e *env) *cobra.Command {
+	o := &resetOptions{plan: true}
+	cmd := &cobra.Command{
+		Use:   "plan -i users.csv [-o plan.csv] [flags]",
+		Short: "Show what reset would do to each user, changing nothing",
+		Long: `Show what reset would do, without changing anything: the input is
+validated and every user is looked up (preflight), exactly as reset does,
+and a plan CSV gets one row per input row, with the columns of the results
+file. No password is generated, no secrets file is written, and no write
+is sent to Graph: only GETs, which spend Graph's read quota.
+
+plan accepts the same flags as reset, so the same command line can be run
+with plan first, then with reset. In the plan, a row reset would send is
+outcome succeeded with reason would_reset; every other row has the outcome
+and reason reset would give it (failed/not_found, skipped/synced_user,
+skipped/disabled, skipped/guest, duplicate, invalid/...). What only the
+write itself can tell (a 403 for an administrator the app may not reset,
+a password refused by the banned-password list) shows only in reset.
+
+Exit codes: 0 nothing would fail, 1 fatal error, 2 usage error, 3 some rows
+would fail or are invalid, 130 interrupted.`,
+		Example: `  # What would happen to these users, on the built-in sandbox tenant:
+  bulkreset plan --sandbox -i testdata/demo.csv -o plan.csv
+
+  # Try the incident command line first, then run it for real:
+  bulkreset plan  -i phished.csv --revoke-sessions --discard-passwords -o plan.csv
+  bulkreset reset -i phished.csv --revoke-sessions --discard-passwords -o results.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.cloudSet = cmd.Flags().Changed("cloud")
+			return typed(runReset(cmd.Context(), e, o))
+		},
+	}
+	addResetFlags(cmd, o)
+	return cmd
+}
+
+// addResetFlags defines the flags reset and plan share.
+func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f := cmd.Flags()
 	f.StringVarP(&o.input, "input", "i", "", "input file: .csv, .txt, .tsv or .xlsx; - is standard input (CSV)")
 	f.StringVar(&o.sheet, "sheet", "", "worksheet of an .xlsx input (default: the first sheet)")
@@ -87,6 +172,11 @@ func newResetCmd(e *env) *cobra.Command {
 	f.IntVar(&o.passwordLength, "password-length", password.DefaultLength, "length of random passwords, 8-256")
 	f.BoolVar(&o.forceChange, "force-change", true, "require a password change at next sign-in (passwordProfile.forceChangePasswordNextSignIn)")
 	f.BoolVar(&o.requireMFA, "require-mfa", false, "require MFA before the password change (forceChangePasswordNextSignInWithMfa)")
+	f.BoolVar(&o.revokeSessions, "revoke-sessions", false, "after a successful reset, revoke the user's sign-in sessions (revokeSignInSessions); the revoked column says whether it worked")
+	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users are skipped, and writes address the object id")
+	f.StringVar(&o.synced, "synced", string(worker.SyncedSkip), "users synced from on-premises AD: skip (skipped/synced_user), or attempt the reset anyway (needs --preflight)")
+	f.BoolVar(&o.skipDisabled, "skip-disabled", false, "skip disabled accounts (skipped/disabled) instead of resetting them (needs --preflight)")
+	f.BoolVar(&o.skipGuests, "skip-guests", false, "skip guest users (skipped/guest) instead of resetting them (needs --preflight)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "batches in flight")
 	f.IntVar(&o.batchSize, "batch-size", worker.MaxBatchSize, "requests per $batch, 1-20")
 	f.Float64Var(&o.maxRate, "max-rate", 0, "cap on writes per second; 0 lets the pacer find Graph's limit")
@@ -104,8 +194,11 @@ func newResetCmd(e *env) *cobra.Command {
 	f.Lookup("sandbox").NoOptDefVal = sandboxBuiltin
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json; logs go to standard error")
 	f.StringVar(&o.logFile, "log-file", "", "write logs to this file as well")
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only errors and the summary")
-	return cmd
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only warnings, errors and the summary")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log each retry and throttled request on standard error too (--log-file always has them)")
+	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results (-o) and secrets files: finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded")
+	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried")
+	registerResetCompletions(cmd)
 }
 
 // validate checks the flags and fills defaults from the environment.
@@ -134,6 +227,8 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 		return usagef("--max-rate must not be negative")
 	}
 	switch strings.ToLower(o.priority) {
+	case "":
+		o.priority = "normal"
 	case "low", "normal", "high":
 		o.priority = strings.ToLower(o.priority)
 	default:
@@ -145,8 +240,35 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return usagef("--log-format must be text or json")
 	}
+	if o.synced == "" {
+		o.synced = string(worker.SyncedSkip)
+	}
+	switch worker.SyncedPolicy(o.synced) {
+	case worker.SyncedSkip, worker.SyncedAttempt:
+	default:
+		return usagef("--synced must be skip or attempt, not %q", o.synced)
+	}
+	if !o.preflight && (o.skipDisabled || o.skipGuests) {
+		return usagef("--skip-disabled and --skip-guests need --preflight (the lookup is what tells a disabled account or a guest)")
+	}
+	if o.plan && o.resume {
+		return usagef("plan changes nothing, so there is nothing to resume: run it again")
+	}
+	if o.quiet && o.verbose {
+		return usagef("--quiet and --verbose cannot be used together")
+	}
+	if o.requestTimeout < time.Second {
+		return usagef("--request-timeout must be at least 1s")
+	}
+	if o.resume && (o.output == "" || o.output == "-") {
+		return usagef("--resume needs -o: the results file of the run to continue")
+	}
 	if o.output == "" {
-		o.output = now.Format("bulkreset-results-20060102-150405.csv")
+		if o.plan {
+			o.output = now.Format("bulkreset-plan-20060102-150405.csv")
+		} else {
+			o.output = now.Format("bulkreset-results-20060102-150405.csv")
+		}
 	}
 	if o.secrets != "" && o.secrets == o.output {
 		return usagef("--secrets and --output must be different files")
@@ -154,8 +276,10 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.secrets == "-" {
 		return usagef("--secrets cannot be standard output: passwords belong in a file only you can read")
 	}
-	if err := checkNew(o.secrets, o.output); err != nil {
-		return err
+	if !o.resume {
+		if err := checkNew(o.secrets, o.output); err != nil {
+			return err
+		}
 	}
 	if o.input == "-" && !o.yes {
 		return usagef("reading users from standard input needs --yes (there is no terminal to confirm on)")
@@ -169,23 +293,29 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.certificate == "" {
 		o.certificate = e.getenv("AZURE_CLIENT_CERTIFICATE_PATH")
 	}
-	if o.authorityHost == "" && o.sandbox == "" {
+	if o.authorityHost == "" && o.sandbox == "" && !o.cloudSet {
 		o.authorityHost = e.getenv("AZURE_AUTHORITY_HOST")
 	}
 	return nil
 }
 
 // runReset is `bulkreset reset`.
-func runReset(ctx context.Context, e *env, o *resetOptions) error {
+func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	started := time.Now()
 	if err := o.validate(e, started); err != nil {
 		return err
 	}
-	logger, closeLog, err := newLogger(e, o.logFormat, o.logFile, o.quiet)
+	lg, err := newLogger(e, logOptions{format: o.logFormat, file: o.logFile, quiet: o.quiet, verbose: o.verbose})
 	if err != nil {
 		return usagef("%w", err)
 	}
-	defer closeLog()
+	defer lg.close()
+	defer func() {
+		if err != nil && !errors.As(err, new(exitError)) {
+			lg.logFileOnly("bulkreset stopped", err) // run prints it on standard error
+		}
+	}()
+	logger := lg.Logger
 
 	in, err := openInput(e, o)
 	if err != nil {
@@ -203,78 +333,132 @@ func runReset(ctx context.Context, e *env, o *resetOptions) error {
 	if err != nil {
 		return fatalError{err}
 	}
-	target, err := connect(e, o, httpClient, logger)
+	target, err := connect(e, o, httpClient, lg)
 	if err != nil {
 		return err
 	}
-	defer target.Close()
+	defer target.Close() // also closed before the summary; Close is idempotent
 	if err := target.client.SignIn(ctx); err != nil {
+		if ctx.Err() != nil {
+			return exitError{exitInterrupted}
+		}
 		return fatalError{err}
 	}
 
-	if !o.yes {
-		if err := confirm(e, o, target); err != nil {
+	if !o.yes && !o.plan {
+		if err := confirm(e, o, target, lg); err != nil {
 			return err
 		}
 	}
 
-	secrets, results, closeOutputs, err := openOutputs(e, o)
+	// The run starts after the confirmation: elapsed time and writes per
+	// second leave out the sign-in and the person reading the prompt.
+	summary := &report.Summary{Started: time.Now(), ResultsPath: o.output, SecretsPath: o.secrets}
+	outOpts := *o
+	if o.plan {
+		// A plan sets no password: there is nothing to keep secret.
+		outOpts.secrets, summary.SecretsPath = "", ""
+	}
+	out, err := openOutputs(e, &outOpts, summary)
 	if err != nil {
 		return err
 	}
-	defer closeOutputs()
+	defer out.close()
+	if out.prior != nil {
+		logger.Info("resuming: rows the earlier run finished are not sent again",
+			"finished_before", out.prior.Finished())
+	}
 
 	var rec worker.Recorder
-	if secrets != nil {
-		rec = secrets
+	if out.secrets != nil {
+		rec = out.secrets
 	}
 	pool := worker.New(target.client, rec, worker.Options{
-		BatchSize:   o.batchSize,
-		Concurrency: o.concurrency,
-		MaxAttempts: o.maxAttempts,
-		MaxRate:     o.maxRate,
-		Logger:      logger,
+		BatchSize:      o.batchSize,
+		Concurrency:    o.concurrency,
+		MaxAttempts:    o.maxAttempts,
+		MaxRate:        o.maxRate,
+		RevokeSessions: o.revokeSessions,
+		Logger:         logger,
 	})
 	prep := worker.NewPreparer(worker.PrepareOptions{
 		Mode:        worker.Mode(o.passwordMode),
 		Length:      o.passwordLength,
 		ForceChange: o.forceChange,
 		RequireMFA:  o.requireMFA,
+		Plan:        o.plan,
 	})
+	var pre *worker.Preflight
+	if o.preflight {
+		pre = worker.NewPreflight(target.client, worker.PreflightOptions{
+			BatchSize:    o.batchSize,
+			Concurrency:  o.concurrency,
+			MaxAttempts:  o.maxAttempts,
+			Synced:       worker.SyncedPolicy(o.synced),
+			SkipDisabled: o.skipDisabled,
+			SkipGuests:   o.skipGuests,
+			Logger:       logger,
+		})
+	}
+	send := pool.Run
+	if o.plan {
+		send = planSink(o)
+	}
 
-	summary := &report.Summary{Started: started, ResultsPath: o.output, SecretsPath: o.secrets}
-	res := runPipeline(ctx, in, prep, pool, results, summary, logger)
+	what := "reset started"
+	if o.plan {
+		what = "plan started: nothing will be changed"
+	}
+	logger.Info(what, "input", o.input, "tenant", target.tenant, "graph", target.graphURL,
+		"password_mode", o.passwordMode, "results", o.output, "secrets", summary.SecretsPath, "resume", o.resume,
+		"preflight", o.preflight, "revoke_sessions", o.revokeSessions, "version", buildVersion())
+	throttled := func() int64 {
+		n := pool.Stats().Throttled.Load()
+		if pre != nil {
+			n += pre.Stats().Throttled.Load()
+		}
+		return n
+	}
+	prog := startProgress(ctx, e, o, lg, throttled)
+	res := runPipeline(ctx, in, prep, pre, send, out, summary, logger, prog.tracker)
+	prog.finish(res.fatal == nil && !res.interrupted)
 	summary.Finished = time.Now()
 	st := pool.Stats()
 	summary.Writes = int(st.Writes.Load())
-	summary.Throttled = int(st.Throttled.Load())
-	if secrets != nil {
-		if err := secrets.Close(); err != nil && res.fatal == nil {
-			res.fatal = fmt.Errorf("closing the secrets file: %w", err)
-		}
-		// Every outcome is known: drop the passwords Graph refused, so that
-		// the file lists exactly the passwords in force. After an interrupt
-		// or a fatal error the file stays whole for the rerun.
-		if res.fatal == nil && !res.interrupted && len(res.refused) > 0 {
-			if _, err := report.CompactSecrets(o.secrets, func(r report.SecretRow) bool { return !res.refused[r.Line] }); err != nil {
-				logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
-			}
+	summary.Throttled = int(throttled())
+	logNotes(logger, o, pre, pool)
+	if err := out.close(); err != nil && res.fatal == nil {
+		res.fatal = err
+	}
+	// Every outcome is known: drop the passwords Graph refused, so that the
+	// file lists exactly the passwords in force. After an interrupt or a
+	// fatal error the file stays whole for the rerun.
+	if out.secrets != nil && res.fatal == nil && !res.interrupted && len(res.refused) > 0 {
+		if _, err := report.CompactSecrets(o.secrets, func(r report.SecretRow) bool { return !res.refused[r.Line] }); err != nil {
+			logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
 		}
 	}
 	summary.Interrupted = res.interrupted
 	summary.Unfinished = int(res.unfinished)
-	if err := summary.WriteText(e.stderr); err != nil {
-		logger.Error("writing the summary", "error", err)
+	if res.interrupted {
+		logger.Warn("interrupted: no new batch was sent; the rows without a result were not finished", "unfinished", res.unfinished)
 	}
-	switch {
-	case res.fatal != nil:
+	if (res.interrupted || res.fatal != nil) && o.output != "-" {
+		summary.ResumeCommand = "bulkreset " + quoteArgs(resumeArgs(e.args, o.output), runtime.GOOS == "windows")
+	}
+	target.Close() // its last log record comes before the summary
+	code := summary.ExitCode()
+	if res.fatal != nil {
 		logger.Error("run stopped", "error", res.fatal)
-		fmt.Fprintf(e.stderr, "bulkreset: %v\n", res.fatal)
-		return exitError{exitFatal}
-	case res.interrupted:
-		return exitError{exitInterrupted}
+		if summary.ResumeCommand != "" {
+			logger.Warn("once the cause is fixed, finish the run with the resume command", "command", summary.ResumeCommand)
+		}
+		code = exitFatal
 	}
-	if code := summary.ExitCode(); code != exitOK {
+	if err := lg.writeSummary(summary, code, time.Now()); err != nil && lg.file != nil {
+		lg.file.Error("writing the summary", "error", err)
+	}
+	if code != exitOK {
 		return exitError{code}
 	}
 	return nil
@@ -290,106 +474,234 @@ type pipelineResult struct {
 	refused map[int]bool
 }
 
-// runPipeline streams rows from in through prep and pool, and writes every
-// result through one goroutine that owns the results file.
-func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, pool *worker.Pool,
-	results *report.Results, summary *report.Summary, logger *slog.Logger) pipelineResult {
+// sender finishes the items it receives and emits their results: the
+// worker pool for reset, planSink for plan.
+type sender func(ctx context.Context, items <-chan worker.Item, emit func(report.Result)) error
+
+// ReasonWouldReset is the reason of a plan row that reset would send.
+const ReasonWouldReset = "would_reset"
+
+// planSink is the end of plan's pipeline: every item that reached it is a
+// user reset would send, and its row says so. It sends nothing.
+func planSink(o *resetOptions) sender {
+	return func(ctx context.Context, items <-chan worker.Item, emit func(report.Result)) error {
+		for {
+			select {
+			case it, ok := <-items:
+				if !ok {
+					return nil
+				}
+				emit(report.Result{Line: it.Line, User: it.User, ObjectID: it.ObjectID,
+					Outcome: report.Succeeded, Reason: ReasonWouldReset, FinishedAt: time.Now()})
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+}
+
+// logNotes says, after the run, what the preflight found that the rows do
+// not make obvious, and how many sessions could not be revoked.
+func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool *worker.Pool) {
+	verb := "were reset"
+	if o.plan {
+		verb = "would be reset"
+	}
+	if pre != nil {
+		ps := pre.Stats()
+		if n := ps.Disabled.Load(); n > 0 && !o.skipDisabled {
+			logger.Info(fmt.Sprintf("%d disabled accounts %s too (--skip-disabled leaves them alone)", n, verb), "disabled", n)
+		}
+		if n := ps.Guests.Load(); n > 0 && !o.skipGuests {
+			logger.Info(fmt.Sprintf("%d guests %s too (--skip-guests leaves them alone)", n, verb), "guests", n)
+		}
+		if n := ps.Synced.Load(); n > 0 && o.synced == string(worker.SyncedSkip) {
+			logger.Warn(fmt.Sprintf("%d users synced from on-premises AD were skipped: reset them on-premises (see error_message)", n), "synced", n)
+		}
+		logger.Info("preflight lookups", "reads", ps.Reads.Load(), "not_found", ps.NotFound.Load(), "throttled", ps.Throttled.Load())
+	}
+	if o.revokeSessions && !o.plan {
+		st := pool.Stats()
+		if n := st.NotRevoked.Load(); n > 0 {
+			logger.Warn(fmt.Sprintf("%d users were reset but their sessions could not be revoked: see the rows with revoked=false", n), "not_revoked", n)
+		}
+		logger.Info("sign-in sessions revoked", "revoked", st.Revoked.Load())
+	}
+}
+
+// runPipeline streams rows from in through prep, the preflight (when pre
+// is not nil) and send, and writes every result through one goroutine that
+// owns the results file.
+func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, pre *worker.Preflight, send sender,
+	out *outputs, summary *report.Summary, logger *slog.Logger, progress *progressTracker) pipelineResult {
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 
-	// The reporter: the only writer of the results file.
+	// The reporter: the only writer of the results file. It runs until
+	// stopRep, then writes what is queued and flushes.
 	resCh := make(chan report.Result, 1024)
-	var written atomic.Int64
-	var writeErr error
-	refused := map[int]bool{}
-	repDone := make(chan struct{})
+	stopRep, repDone := make(chan struct{}), make(chan struct{})
+	var (
+		written  int64
+		writeErr error
+		refused  = map[int]bool{}
+	)
+	handle := func(r report.Result) {
+		summary.Add(r)
+		progress.add(r)
+		logRow(logger, r)
+		if report.RefusedForGood(r) {
+			refused[r.Line] = true
+		}
+		if writeErr != nil {
+			// The run is stopping; say what could not be recorded.
+			logger.Error("result not written to the results file", "line", r.Line, "user", r.User,
+				"outcome", r.Outcome, "reason", r.Reason, "request_id", r.RequestID)
+			return
+		}
+		if writeErr = out.results.Write(r); writeErr == nil && len(resCh) == 0 {
+			writeErr = out.results.Flush()
+		}
+		if writeErr != nil {
+			stopRun(fmt.Errorf("writing the results file: %w", writeErr))
+			return
+		}
+		written++
+	}
 	go func() {
 		defer close(repDone)
-		for r := range resCh {
-			summary.Add(r)
-			if r.Outcome == report.Failed && r.HTTPStatus >= 400 && r.HTTPStatus < 500 && r.HTTPStatus != http.StatusTooManyRequests {
-				refused[r.Line] = true
+		for {
+			select {
+			case r := <-resCh:
+				handle(r)
+			case <-stopRep:
+				for {
+					select {
+					case r := <-resCh:
+						handle(r)
+					default:
+						if writeErr == nil {
+							writeErr = out.results.Flush()
+						}
+						return
+					}
+				}
 			}
-			if writeErr != nil {
-				continue // keep draining so that no worker blocks
-			}
-			if err := results.Write(r); err != nil {
-				writeErr = err
-			} else if len(resCh) == 0 {
-				writeErr = results.Flush()
-			}
-			if writeErr != nil {
-				stopRun(fmt.Errorf("writing the results file: %w", writeErr))
-				continue
-			}
-			written.Add(1)
-		}
-		if writeErr == nil {
-			writeErr = results.Flush()
 		}
 	}()
+	// The pool's results: the reporter runs until the pool has returned,
+	// so this send never blocks for good.
 	emit := func(r report.Result) { resCh <- r }
 
-	// The reader: input rows to items (or straight to results when a row
-	// cannot be sent).
+	// The reader: input rows to items, or straight to results when a row
+	// cannot be sent. It stops with readCtx; it may be blocked reading a
+	// pipe, so nothing waits for it once the run has stopped.
 	items := make(chan worker.Item, 256)
+	type readEnd struct {
+		err error
+		eof bool
+	}
+	readFinished := make(chan readEnd, 1)
 	var read atomic.Int64
-	var readErr error
 	readCtx, stopRead := context.WithCancel(runCtx)
-	readDone := make(chan struct{})
+	defer stopRead()
 	go func() {
-		defer close(readDone)
-		defer close(items)
-		for {
+		end := readEnd{}
+		defer func() {
+			readFinished <- end // before close(items): the pool's return implies it is there
+			close(items)
+		}()
+		for readCtx.Err() == nil {
 			row, err := in.Read()
 			if errors.Is(err, io.EOF) {
+				end.eof = true
 				return
 			}
 			if err != nil {
-				readErr = err
-				stopRun(fmt.Errorf("reading the input: %w", err))
+				end.err = fmt.Errorf("reading the input: %w", err)
+				stopRun(end.err)
 				return
 			}
-			read.Add(1)
 			it, r, err := prep.Prepare(row)
+			if err == nil && out.prior != nil {
+				var skip bool
+				if skip, err = resumeRow(out.prior, row, &it, r); skip {
+					continue
+				}
+			}
 			if err != nil {
-				readErr = err
+				end.err = err
 				stopRun(err)
 				return
 			}
+			read.Add(1)
 			if r != nil {
-				emit(*r)
+				select {
+				case resCh <- *r:
+				case <-readCtx.Done():
+				}
 				continue
 			}
 			select {
 			case items <- it:
 			case <-readCtx.Done():
-				return
 			}
 		}
 	}()
 
-	poolErr := pool.Run(runCtx, items, emit)
+	// The preflight, when on, sits between the reader and the sender; its
+	// results go to the reporter like the others. It has returned (and
+	// closed toSend) before send returns.
+	toSend := items
+	preDone := make(chan error, 1)
+	if pre != nil {
+		resolved := make(chan worker.Item, 256)
+		toSend = resolved
+		go func() {
+			err := pre.Run(runCtx, items, resolved, emit)
+			if err != nil {
+				stopRun(err)
+			}
+			preDone <- err
+		}()
+	} else {
+		preDone <- nil
+	}
+	poolErr := send(runCtx, toSend, emit)
+	if pre != nil && poolErr != nil {
+		stopRun(poolErr) // the preflight stops too
+	}
+	if err := <-preDone; err != nil && poolErr == nil {
+		poolErr = err
+	}
 	stopRead()
-	<-readDone
-	close(resCh)
+	var end readEnd
+	select {
+	case end = <-readFinished:
+	default: // still blocked in a read: it ends at its next step
+	}
+	close(stopRep)
 	<-repDone
 
-	res := pipelineResult{unfinished: read.Load() - written.Load(), refused: refused}
-	cause := context.Cause(runCtx)
+	if out.prior != nil {
+		for line := range out.prior.RefusedLines() {
+			refused[line] = true
+		}
+	}
+	res := pipelineResult{unfinished: read.Load() - written, refused: refused}
 	switch {
 	case poolErr != nil:
 		res.fatal = poolErr
-	case readErr != nil:
-		res.fatal = cause
+	case end.err != nil:
+		res.fatal = end.err
 	case writeErr != nil:
 		res.fatal = fmt.Errorf("writing the results file: %w", writeErr)
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && (!end.eof || res.unfinished > 0):
 		res.interrupted = true
 	}
-	if res.fatal == nil && !res.interrupted && res.unfinished != 0 {
+	if res.fatal == nil && !res.interrupted && (res.unfinished != 0 || !end.eof) {
 		// Every row read must have a result when nothing stopped the run.
-		res.fatal = fmt.Errorf("internal error: %d rows have no result", res.unfinished)
+		res.fatal = fmt.Errorf("internal error: %d rows have no result (input read to the end: %v)", res.unfinished, end.eof)
 	}
 	return res
 }
@@ -425,61 +737,186 @@ func checkNew(paths ...string) error {
 	return nil
 }
 
-// openOutputs creates the secrets file (when asked for) and the results
-// file, before anything is sent. Neither is ever overwritten: a file that
-// exists is a usage error, checked for both before either is created, so
-// that a refused run leaves nothing behind that would block the next one.
-func openOutputs(e *env, o *resetOptions) (*report.Secrets, *report.Results, func(), error) {
-	if err := checkNew(o.secrets, o.output); err != nil {
-		return nil, nil, nil, err
+// outputs are the files a run writes, locked against other runs.
+type outputs struct {
+	secrets     *report.Secrets // nil without --secrets
+	results     *report.Results
+	resultsFile *os.File      // nil when the results go to standard output
+	prior       *report.Prior // what the interrupted run finished, with --resume
+	unlock      []func()
+	closed      bool
+}
+
+// close flushes and syncs the results file, closes both files and
+// releases the locks. It may be called more than once.
+func (out *outputs) close() error {
+	if out.closed {
+		return nil
 	}
-	var secrets *report.Secrets
+	out.closed = true
+	var errs []error
+	if out.results != nil {
+		errs = append(errs, out.results.Flush())
+	}
+	if out.resultsFile != nil {
+		errs = append(errs, out.resultsFile.Sync(), out.resultsFile.Close())
+	}
+	if out.secrets != nil {
+		errs = append(errs, out.secrets.Close())
+	}
+	for _, u := range out.unlock {
+		u()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("closing the outputs: %w", err)
+	}
+	return nil
+}
+
+// openOutputs locks the results and secrets paths, then creates them (or,
+// with --resume, reads what the interrupted run finished, adds it to
+// summary and opens both files for appending), before anything is sent.
+// Neither file is ever overwritten.
+func openOutputs(e *env, o *resetOptions, summary *report.Summary) (_ *outputs, err error) {
+	out := &outputs{}
+	defer func() {
+		if err != nil {
+			out.close()
+		}
+	}()
+	for _, p := range []string{o.output, o.secrets} {
+		if p == "" || p == "-" {
+			continue
+		}
+		unlock, err := report.Lock(p)
+		if errors.Is(err, report.ErrLocked) {
+			return nil, fatalError{err}
+		}
+		if err != nil {
+			return nil, fatalError{fmt.Errorf("output: %w", err)}
+		}
+		out.unlock = append(out.unlock, unlock)
+	}
+	if o.resume {
+		return out, openForResume(out, o, summary)
+	}
+	if err := checkNew(o.secrets, o.output); err != nil {
+		return nil, err
+	}
 	if o.secrets != "" {
 		s, err := report.CreateSecrets(o.secrets)
 		if errors.Is(err, os.ErrExist) {
-			return nil, nil, nil, usagef("%w", err)
+			return nil, usagef("%w", err)
 		}
 		if err != nil {
-			return nil, nil, nil, fatalError{fmt.Errorf("secrets file: %w", err)}
+			return nil, fatalError{fmt.Errorf("secrets file: %w", err)}
 		}
-		secrets = s
+		out.secrets = s
 	}
-	var (
-		out      io.Writer = e.stdout
-		closeOut           = func() {}
-	)
+	var w io.Writer = e.stdout
 	if o.output != "-" {
 		f, err := report.CreateResultsFile(o.output)
 		if err != nil {
-			if secrets != nil {
-				secrets.Close()
+			if out.secrets != nil {
+				out.secrets.Close()
+				out.secrets = nil
 				os.Remove(o.secrets) // it holds no password yet
 			}
 			if errors.Is(err, os.ErrExist) {
-				return nil, nil, nil, usagef("results file: %w", err)
+				return nil, usagef("results file: %w", err)
 			}
-			return nil, nil, nil, fatalError{fmt.Errorf("results file: %w", err)}
+			return nil, fatalError{fmt.Errorf("results file: %w", err)}
 		}
-		out, closeOut = f, func() { f.Close() }
+		out.resultsFile, w = f, f
 	}
-	results, err := report.NewResults(out)
+	results, err := report.NewResults(w)
 	if err != nil {
-		closeOut()
-		if secrets != nil {
-			secrets.Close()
-		}
-		return nil, nil, nil, fatalError{fmt.Errorf("results file: %w", err)}
+		return nil, fatalError{fmt.Errorf("results file: %w", err)}
 	}
-	return secrets, results, func() {
-		closeOut()
-		if secrets != nil {
-			secrets.Close()
+	out.results = results
+	return out, nil
+}
+
+// openForResume reads the interrupted run's files and opens them for
+// appending. A file the interrupted run never got to create (it was killed
+// at start-up) is created now.
+func openForResume(out *outputs, o *resetOptions, summary *report.Summary) error {
+	resultsPath, secretsPath := existing(o.output), existing(o.secrets)
+	prior, err := report.LoadPrior(resultsPath, secretsPath, summary)
+	if err != nil {
+		return usagef("%w", err)
+	}
+	out.prior = prior
+	if resultsPath == "" {
+		f, err := report.CreateResultsFile(o.output)
+		if err != nil {
+			return fatalError{err}
 		}
-	}, nil
+		out.resultsFile = f
+		if out.results, err = report.NewResults(f); err != nil {
+			return fatalError{err}
+		}
+	} else {
+		f, err := report.OpenResultsAppend(o.output)
+		if err != nil {
+			return fatalError{err}
+		}
+		out.resultsFile = f
+		out.results = report.AppendResults(f)
+	}
+	switch {
+	case o.secrets == "":
+	case secretsPath == "":
+		if out.secrets, err = report.CreateSecrets(o.secrets); err != nil {
+			return fatalError{err}
+		}
+	default:
+		if out.secrets, err = report.OpenSecretsAppend(o.secrets); err != nil {
+			return fatalError{err}
+		}
+	}
+	return nil
+}
+
+// existing returns path when a file is there, else "".
+func existing(path string) string {
+	if path == "" {
+		return ""
+	}
+	if _, err := os.Lstat(path); err != nil {
+		return ""
+	}
+	return path
+}
+
+// resumeRow applies what the interrupted run finished to one row: a row
+// with a result is skipped (it has its row in the results file already); a
+// row whose password was recorded but whose outcome is unknown is sent
+// again with that password.
+func resumeRow(prior *report.Prior, row csvin.Row, it *worker.Item, r *report.Result) (skip bool, err error) {
+	user := row.Display()
+	if r != nil {
+		user = r.User
+	}
+	done, err := prior.Done(row.Line, user)
+	if err != nil || done {
+		return done, err
+	}
+	pw, ok, err := prior.Password(row.Line, user)
+	if err != nil || !ok {
+		return false, err
+	}
+	if r != nil {
+		return false, fmt.Errorf("--resume: line %d has a recorded password but cannot be sent now (%s): the input file changed", row.Line, r.Reason)
+	}
+	// The recorded password may be in force: it is the one to send, even if
+	// the run is resumed with another --password-mode.
+	it.Password, it.Recorded, it.Resumed = pw, true, true
+	return false, nil
 }
 
 // confirm asks the person at the terminal before anything is changed.
-func confirm(e *env, o *resetOptions, t *target) error {
+func confirm(e *env, o *resetOptions, t *target, lg *runLog) error {
 	if !isTerminal(e.stdin) {
 		return usagef("standard input is not a terminal: pass --yes to confirm the reset without a prompt")
 	}
@@ -490,13 +927,24 @@ func confirm(e *env, o *resetOptions, t *target) error {
 	case "none":
 		what = "require a password change at next sign-in for"
 	}
-	fmt.Fprintf(e.stderr, "This will %s every user in %s, in tenant %s (%s).\nType yes to continue: ", what, o.input, t.tenant, t.graphURL)
+	question := fmt.Sprintf("This will %s every user in %s, in tenant %s (%s).", what, o.input, t.tenant, t.graphURL)
+	if lg.json {
+		// Every line of standard error stays a JSON object: the question is
+		// a record, and the answer is typed on the next line.
+		lg.Warn(question+" Type yes to continue.", "input", o.input, "tenant", t.tenant)
+	} else {
+		fmt.Fprintf(e.stderr, "%s\nType yes to continue: ", question)
+	}
 	line, err := bufio.NewReader(e.stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fatalError{fmt.Errorf("reading the confirmation: %w", err)}
 	}
 	if strings.ToLower(strings.TrimSpace(line)) != "yes" {
-		fmt.Fprintln(e.stderr, "Nothing was changed.")
+		if lg.json {
+			lg.Warn("Nothing was changed.")
+		} else {
+			fmt.Fprintln(e.stderr, "Nothing was changed.")
+		}
 		return exitError{exitUsage}
 	}
 	return nil
@@ -535,18 +983,20 @@ type target struct {
 	close    func()
 }
 
-// Close releases the target (stops an in-process sandbox).
+// Close releases the target (stops an in-process sandbox). Calls after
+// the first do nothing.
 func (t *target) Close() {
 	if t.close != nil {
 		t.close()
+		t.close = nil
 	}
 }
 
 // connect builds the credential and the Graph client, for a real tenant or
 // the sandbox.
-func connect(e *env, o *resetOptions, hc *http.Client, logger *slog.Logger) (*target, error) {
+func connect(e *env, o *resetOptions, hc *http.Client, lg *runLog) (*target, error) {
 	if o.sandbox != "" {
-		return connectSandbox(o, logger)
+		return connectSandbox(o, lg.Logger)
 	}
 	cloud, err := graph.LookupCloud(o.cloud)
 	if err != nil {
@@ -577,7 +1027,11 @@ func connect(e *env, o *resetOptions, hc *http.Client, logger *slog.Logger) (*ta
 		Cloud:               cloud,
 		Transport:           hc,
 		DeviceCodeMessage: func(_ context.Context, msg string) error {
-			_, err := fmt.Fprintln(e.stderr, msg)
+			if lg.json {
+				lg.Warn(msg) // the sign-in instruction, as a JSON record
+				return nil
+			}
+			_, err := fmt.Fprintln(lg.stderr, msg)
 			return err
 		},
 	})
@@ -589,6 +1043,7 @@ func connect(e *env, o *resetOptions, hc *http.Client, logger *slog.Logger) (*ta
 		Credential: cred,
 		Scope:      strings.TrimSuffix(graphURL, "/") + "/.default",
 		HTTPClient: hc,
+		Timeout:    o.requestTimeout,
 		UserAgent:  "bulkreset/" + buildVersion(),
 		// Sent on every request (https://learn.microsoft.com/graph/throttling-limits#request-headers):
 		// when Graph must throttle, low-priority requests go first.

@@ -53,6 +53,7 @@ func connectSandbox(o *resetOptions, logger *slog.Logger) (*target, error) {
 		Credential: cred,
 		Scope:      srv.URL + "/.default",
 		HTTPClient: srv.Client,
+		Timeout:    o.requestTimeout,
 		UserAgent:  "bulkreset/" + buildVersion(),
 		Priority:   o.priority,
 	})

@@ -22,6 +22,8 @@ func decodedText(data []byte, encoding string) []byte {
 	switch encoding {
 	case "UTF-8":
 		return data
+	case "Windows-1252":
+		return []byte(referenceWindows1252(data))
 	case "UTF-8 BOM":
 		return data[3:]
 	case "UTF-16LE":
@@ -34,6 +36,24 @@ func decodedText(data []byte, encoding string) []byte {
 		return []byte(referenceUTF16(data, true))
 	}
 	return nil
+}
+
+// windows1252 is the Windows-1252 code page from 0x80 to 0xFF, as its
+// code chart shows it (the five undefined bytes as C1 controls).
+const windows1252 = "€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ" +
+	"\u00a0¡¢£¤¥¦§¨©ª«¬\u00ad®¯°±²³´µ¶·¸¹º»¼½¾¿ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõö÷øùúûüýþÿ"
+
+func referenceWindows1252(data []byte) string {
+	high := []rune(windows1252)
+	var b strings.Builder
+	for _, c := range data {
+		if c < 0x80 {
+			b.WriteByte(c)
+		} else {
+			b.WriteRune(high[c-0x80])
+		}
+	}
+	return b.String()
 }
 
 // FuzzReader reads arbitrary input. It checks that the reader never panics,

@@ -123,6 +123,17 @@ type columnSet struct {
 
 func (c *columnSet) hasUser() bool { return c.index[colUPN] >= 0 || c.index[colID] >= 0 }
 
+// positions maps each column found to its 1-based position.
+func (c *columnSet) positions() map[string]int {
+	p := make(map[string]int, len(c.found))
+	for k, i := range c.index {
+		if i >= 0 {
+			p[columnNames[k].column] = i + 1
+		}
+	}
+	return p
+}
+
 // mapHeader finds the columns in a header record.
 func mapHeader(cells []string) columnSet {
 	cs := columnSet{found: make(map[string]string)}

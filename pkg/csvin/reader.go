@@ -28,7 +28,8 @@ const (
 	ReasonMalformedRow = "malformed_row"
 	// ReasonExampleRow marks the example row of an Entra bulk-operation
 	// template ("Example: chris@contoso.com"), which people forget to
-	// delete. It is reported like an invalid row and never sent.
+	// delete (Microsoft even asks to keep it when adding one user). It is
+	// never sent; reset reports it as skipped, not as an error.
 	ReasonExampleRow = "example_row"
 )
 
@@ -36,6 +37,10 @@ const (
 const (
 	FormatCSV           = "csv"
 	FormatEntraTemplate = "entra-template" // CSV with the template's "version:v1.0" first line
+	FormatXLSX          = "xlsx"           // an .xlsx workbook's sheet
+	// FormatXLSXEntraTemplate is an Entra template saved as a workbook:
+	// "version:v1.0" in the sheet's first row.
+	FormatXLSXEntraTemplate = "xlsx-entra-template"
 )
 
 // ErrUnsupported is wrapped by the error for an input in a format the
@@ -101,25 +106,35 @@ func (r Row) Key() string {
 
 // Options tune how an input is read.
 type Options struct {
-	// Name is the input's file name, for decisions by extension (.tsv
-	// prefers tabs; .xlsx is a workbook). Open uses its path when empty.
+	// Name is the input's file name, for messages and for the one
+	// decision made by extension: a .tsv file prefers tabs. Open uses its
+	// path when empty.
 	Name string
-	// Sheet is the worksheet of a workbook; "" is the first. It is an
-	// error for other inputs.
+	// Sheet is the worksheet of a workbook, matched without regard to
+	// case; "" is the first visible sheet. A sheet the workbook does not
+	// have is a *SheetError; a Sheet for a text input is an error too.
 	Sheet string
 }
 
 // Info describes what the reader found in the input.
 type Info struct {
-	Encoding  string // "UTF-8", "UTF-8 BOM", "UTF-16LE", "UTF-16BE", with " (no BOM)" when guessed
-	Delimiter string // ",", ";", "\t", or the one named by a "sep=" line
-	Format    string // FormatCSV or FormatEntraTemplate
+	// Encoding is "UTF-8", "UTF-8 BOM", "UTF-16LE" or "UTF-16BE" (with
+	// " (no BOM)" when guessed), "Windows-1252" for a text that is not
+	// UTF-8, or "" for a workbook.
+	Encoding  string
+	Delimiter string // ",", ";", "\t", or the one named by a "sep=" line; "" for a workbook
+	Format    string // FormatCSV, FormatEntraTemplate, FormatXLSX or FormatXLSXEntraTemplate
+	// Sheet is the worksheet read from a workbook; "" for text.
+	Sheet string
 	// Headerless is set for a file without a header line: its first
 	// column holds the users (UPNs, or object ids).
 	Headerless bool
 	// Columns maps each column used (ColumnUPN, ColumnID, ...) to its
 	// header as found ("" in a headerless file).
 	Columns map[string]string
+	// Positions maps each column used to its 1-based position in the
+	// record (the spreadsheet's column A is 1).
+	Positions map[string]int
 	// HasPassword reports a Password column.
 	HasPassword bool
 	// Ignored lists the headers of the columns not used.
@@ -135,38 +150,56 @@ type Reader struct {
 	nfields int        // cells per record; 0 until known
 	pending *rawRecord // a record read while looking for the header
 	dataAt  int        // first line after the header
+	// workbook is set for a workbook's sheet, whose rows have no quoting
+	// to break and end at their last non-empty cell: a short row is not
+	// malformed, and cells past the header's are ignored like any
+	// unlabelled column.
+	workbook bool
 }
 
-// recordSource yields the input's records: the CSV parser, and a workbook's
-// rows once .xlsx input is added. It returns io.EOF after the last record
-// and other errors as they come from the input.
+// recordSource yields the input's records: the CSV parser, or a workbook's
+// rows. It returns io.EOF after the last record and other errors as they
+// come from the input.
 type recordSource interface {
 	next() (rawRecord, error)
 	// lastLine is the last line read, for error messages.
 	lastLine() int
 }
 
-// Open opens the file at path and reads its header. Reading standard input
-// is the caller's business: see NewReader.
+// Open opens the file at path and reads its header. What the file holds
+// decides how it is read, not its name: an .xlsx workbook (a zip file)
+// saved as users.csv is read as a workbook, and a CSV file named
+// users.xlsx as text. Reading standard input is the caller's business: see
+// NewReader.
 func Open(path string, opts Options) (*Reader, error) {
 	if opts.Name == "" {
 		opts.Name = path
-	}
-	switch strings.ToLower(filepath.Ext(opts.Name)) {
-	case ".xlsx", ".xlsm":
-		// A workbook source slots in here: excelize's streaming row
-		// reader as a recordSource, with sheet row numbers as lines. It
-		// skips blank rows and the template's version row (isVersionLine)
-		// and gives its first row to useHeader; the rest is shared.
-		return nil, fmt.Errorf("csvin: %s: .xlsx workbooks are not supported yet; save the sheet as \"CSV UTF-8\": %w", opts.Name, ErrUnsupported)
-	case ".xls":
-		return nil, fmt.Errorf("csvin: %s: legacy .xls workbooks are not supported; save the sheet as \"CSV UTF-8\": %w", opts.Name, ErrUnsupported)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("csvin: %w", err)
 	}
-	r, err := NewReader(f, opts)
+	// Look at the first bytes through the buffer NewReader uses, not by
+	// seeking: the path may be a pipe (bash's <(...), /dev/stdin).
+	br := bufio.NewReaderSize(f, 64<<10)
+	head, err := br.Peek(len(zipMagic))
+	if err != nil && err != io.EOF {
+		f.Close()
+		return nil, fmt.Errorf("csvin: %s: %w", opts.Name, err)
+	}
+	switch string(head) {
+	case zipMagic:
+		fi, err := f.Stat()
+		f.Close()
+		if err == nil && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("csvin: %s: a workbook is read from a file, not from a pipe: %w", opts.Name, ErrUnsupported)
+		}
+		return openWorkbook(path, opts)
+	case oleMagic:
+		f.Close()
+		return nil, fmt.Errorf("csvin: %s: a legacy .xls workbook, or a workbook protected by a password: save the sheet as .xlsx without a password, or as \"CSV UTF-8\": %w", opts.Name, ErrUnsupported)
+	}
+	r, err := NewReader(br, opts)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -174,6 +207,13 @@ func Open(path string, opts Options) (*Reader, error) {
 	r.file = f
 	return r, nil
 }
+
+// The first bytes of a zip file (.xlsx) and of an OLE compound file (.xls,
+// and an .xlsx encrypted with a password).
+const (
+	zipMagic = "PK\x03\x04"
+	oleMagic = "\xD0\xCF\x11\xE0"
+)
 
 // NewReader reads the header of a CSV input from src and returns a Reader
 // for its rows. It returns a *HeaderError when the input has no user
@@ -214,10 +254,10 @@ func decode(br *bufio.Reader) (string, *bufio.Reader, error) {
 		return name, bufio.NewReaderSize(newUTF16Reader(br, bigEndian), 64<<10), nil
 	}
 	switch h := string(head); {
-	case strings.HasPrefix(h, "PK\x03\x04"):
-		return "", nil, fmt.Errorf("this is a zip file, probably an .xlsx workbook; give it an .xlsx name, or save the sheet as \"CSV UTF-8\": %w", ErrUnsupported)
-	case strings.HasPrefix(h, "\xD0\xCF\x11\xE0"):
-		return "", nil, fmt.Errorf("this is a legacy .xls workbook; save the sheet as \"CSV UTF-8\": %w", ErrUnsupported)
+	case strings.HasPrefix(h, zipMagic):
+		return "", nil, fmt.Errorf("this is a zip file, probably an .xlsx workbook, which is read from a file, not from standard input: %w", ErrUnsupported)
+	case strings.HasPrefix(h, oleMagic):
+		return "", nil, fmt.Errorf("this is a legacy .xls workbook, or a workbook protected by a password; save the sheet as \"CSV UTF-8\": %w", ErrUnsupported)
 	case strings.HasPrefix(h, "\xFF\xFE\x00\x00"), strings.HasPrefix(h, "\x00\x00\xFE\xFF"):
 		return "", nil, fmt.Errorf("UTF-32 text is not supported; save the file as UTF-8 or UTF-16: %w", ErrUnsupported)
 	case strings.HasPrefix(h, "\xEF\xBB\xBF"):
@@ -233,6 +273,13 @@ func decode(br *bufio.Reader) (string, *bufio.Reader, error) {
 		return utf16("UTF-16LE (no BOM)", 0, false)
 	case len(h) >= 2 && h[0] == 0 && h[1] != 0:
 		return utf16("UTF-16BE (no BOM)", 0, true)
+	}
+	// What the first read brought (64 KiB of a file) decides: peeking
+	// further would wait on a slow pipe, and would surface a read error
+	// here instead of at the row it hits.
+	text, _ := br.Peek(br.Buffered())
+	if !isUTF8Prefix(text, true) {
+		return "Windows-1252", bufio.NewReaderSize(newCP1252Reader(br), 64<<10), nil
 	}
 	return "UTF-8", br, nil
 }
@@ -323,6 +370,7 @@ func (r *Reader) useHeader(rec rawRecord) error {
 		r.nfields = len(rec.fields)
 		r.dataAt = rec.last + 1
 		r.info.Columns = cs.found
+		r.info.Positions = cs.positions()
 		r.info.Ignored = cs.ignored
 		r.info.HasPassword = cs.index[colPassword] >= 0
 		return nil
@@ -331,6 +379,7 @@ func (r *Reader) useHeader(rec rawRecord) error {
 		// A list without a header: the users are in the first column.
 		r.info.Headerless = true
 		r.info.Columns = map[string]string{ColumnUPN: ""}
+		r.info.Positions = map[string]int{ColumnUPN: 1}
 		for i := 1; i < len(rec.fields); i++ {
 			r.info.Ignored = append(r.info.Ignored, fmt.Sprintf("column %d", i+1))
 		}
@@ -418,7 +467,7 @@ func (r *Reader) row(rec rawRecord) Row {
 		// good record sets the number of cells.
 		r.nfields = len(rec.fields)
 	}
-	if len(rec.fields) != r.nfields {
+	if len(rec.fields) != r.nfields && !r.workbook {
 		what := "the header has"
 		if r.info.Headerless {
 			what = "the first line has"
@@ -427,12 +476,15 @@ func (r *Reader) row(rec rawRecord) Row {
 		return row
 	}
 	cell := func(col int) string {
-		if i := r.cols[col]; i >= 0 {
+		if i := r.cols[col]; i >= 0 && i < len(rec.fields) {
 			return rec.fields[i]
 		}
 		return ""
 	}
 	upn, id := trim(cell(colUPN)), trim(cell(colID))
+	if r.workbook {
+		upn, id = plainNumber(upn), plainNumber(id)
+	}
 	if r.info.Headerless {
 		if _, ok := parseGUID(upn); ok {
 			upn, id = "", upn

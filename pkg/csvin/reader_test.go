@@ -86,6 +86,9 @@ func checkInfo(t *testing.T, got, want Info) {
 	if got.Format != want.Format {
 		t.Errorf("Info.Format: got %q, want %q", got.Format, want.Format)
 	}
+	if got.Sheet != want.Sheet {
+		t.Errorf("Info.Sheet: got %q, want %q", got.Sheet, want.Sheet)
+	}
 	if got.Headerless != want.Headerless {
 		t.Errorf("Info.Headerless: got %v, want %v", got.Headerless, want.Headerless)
 	}
@@ -152,6 +155,16 @@ func TestReaderFormats(t *testing.T) {
 				{Line: 4, UPN: "alex@contoso.com", Password: "Xy12345!"},
 				{Line: 5, ID: "not-a-guid", UPN: "lee@contoso.com", Reason: ReasonInvalidID, Problem: "the object id is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"},
 				{Line: 6, ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", Password: "Qw!23456", ForceChange: ptr(false)},
+			},
+		},
+		{
+			file: "cp1252_semicolon.csv",
+			info: Info{Encoding: "Windows-1252", Delimiter: ";", Format: FormatCSV,
+				Columns: map[string]string{ColumnUPN: "UPN"}, Ignored: []string{"Name", "Größe"}},
+			rows: []Row{
+				{Line: 3, UPN: "hans@contoso.com"},
+				{Line: 4, UPN: "josé@contoso.com", Reason: ReasonInvalidUPN, Problem: "UPN has a non-ASCII character at position 4 (accented and other Unicode characters are not allowed)"},
+				{Line: 5, UPN: "euro@contoso.com"},
 			},
 		},
 		{
@@ -540,10 +553,7 @@ func TestOpenErrors(t *testing.T) {
 		unsupported bool
 		wantIn      string
 	}{
-		{name: "xlsx by name", path: "users.xlsx", unsupported: true, wantIn: ".xlsx workbooks are not supported yet"},
-		{name: "xlsx by the Name option", path: "/dev/stdin", opts: Options{Name: "Users.XLSX"}, unsupported: true, wantIn: "Users.XLSX"},
-		{name: "xls by name", path: "users.xls", unsupported: true, wantIn: "legacy .xls"},
-		{name: "zip content with a csv name", path: zip, unsupported: true, wantIn: "zip file"},
+		{name: "a damaged zip is not a workbook", path: zip, unsupported: true, wantIn: "not an .xlsx workbook"},
 		{name: "xls content with a csv name", path: xls, unsupported: true, wantIn: "legacy .xls"},
 		{name: "UTF-32", path: utf32, unsupported: true, wantIn: "UTF-32"},
 		{name: "missing file", path: filepath.Join(dir, "nope.csv"), wantIn: "no such file"},
@@ -650,6 +660,20 @@ func TestProblemNeverHoldsPassword(t *testing.T) {
 					t.Errorf("%s: a Problem holds a password", f)
 				}
 			}
+		}
+	}
+}
+
+// TestStreamOfAWorkbook reads a workbook or an .xls file from a stream
+// (standard input), which is read as text only: the error says so.
+func TestStreamOfAWorkbook(t *testing.T) {
+	for _, tt := range []struct{ name, data, wantIn string }{
+		{"xlsx", "PK\x03\x04rest of a zip", "read from a file, not from standard input"},
+		{"xls", "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "legacy .xls workbook, or a workbook protected by a password"},
+	} {
+		_, err := NewReader(strings.NewReader(tt.data), Options{Name: "-"})
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), tt.wantIn) {
+			t.Errorf("%s on standard input: got %v, want ErrUnsupported saying %q", tt.name, err, tt.wantIn)
 		}
 	}
 }

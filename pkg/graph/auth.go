@@ -158,6 +158,25 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	var cred azcore.TokenCredential
 	switch kind {
 	case AuthAuto:
+		// With a tenant and a client id, a secret, certificate or federated
+		// token given to us picks that credential, so that --tenant and
+		// --client-id are obeyed: DefaultAzureCredential's environment step
+		// would read AZURE_TENANT_ID and AZURE_CLIENT_ID itself, and without
+		// them fall through silently to a managed identity or the Azure CLI.
+		if opts.TenantID != "" && opts.ClientID != "" {
+			explicit := opts
+			switch {
+			case opts.ClientSecret != "":
+				explicit.Kind = AuthClientSecret
+			case opts.CertificatePath != "":
+				explicit.Kind = AuthCertificate
+			case opts.FederatedTokenFile != "":
+				explicit.Kind = AuthWorkloadIdentity
+			}
+			if explicit.Kind != AuthAuto && explicit.Kind != "" {
+				return NewCredential(explicit)
+			}
+		}
 		cred, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{
 			ClientOptions:            client,
 			DisableInstanceDiscovery: noDiscovery,

@@ -71,7 +71,7 @@ func CompactSecrets(path string, keep func(SecretRow) bool) (kept int, err error
 	if err := flush(); err != nil {
 		return 0, fmt.Errorf("compact secrets file: %w", err)
 	}
-	if err := out.Close(); err != nil { // syncs
+	if err := out.Close(); err != nil { // every write above was synced
 		return 0, fmt.Errorf("compact secrets file: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -62,9 +63,15 @@ const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 // Results writes the results CSV. It is not safe for concurrent use: one
 // goroutine, the reporter, owns it (STYLE.md "One writer per file").
 type Results struct {
-	csv *csv.Writer
-	rec [12]string // reused by Write
+	w   io.Writer
+	buf bytes.Buffer // whole rows not yet written to w
+	csv *csv.Writer  // encodes into buf
+	err error        // the first error of w, sticky
+	rec [12]string   // reused by Write
 }
+
+// resultsFlushAt is the buffered size at which Write flushes by itself.
+const resultsFlushAt = 64 << 10
 
 // NewResults returns a Results writing to w, and writes and flushes the
 // header so that the file is valid even if no row ever follows.
@@ -83,7 +90,9 @@ func NewResults(w io.Writer) (*Results, error) {
 // for --resume, where w already holds the header and earlier rows (see
 // OpenResultsAppend).
 func AppendResults(w io.Writer) *Results {
-	return &Results{csv: csv.NewWriter(w)}
+	r := &Results{w: w}
+	r.csv = csv.NewWriter(&r.buf)
+	return r
 }
 
 // Write buffers one row; Flush sends it to the underlying writer. Every text
@@ -117,19 +126,40 @@ func (r *Results) Write(res Result) error {
 	for i := range rec {
 		rec[i] = escapeCell(rec[i])
 	}
+	if r.err != nil {
+		return r.err
+	}
 	if err := r.csv.Write(rec); err != nil {
 		return fmt.Errorf("write result for line %d: %w", res.Line, err)
+	}
+	if r.buf.Len() >= resultsFlushAt {
+		return r.Flush()
 	}
 	return nil
 }
 
 // Flush writes the buffered rows to the underlying writer. The owner calls
 // it whenever no more results are pending right now, so that the file is
-// complete up to the last finished row even after an interrupt.
+// complete up to the last finished row even after an interrupt. Rows reach
+// the writer whole, in one Write call, so that a process killed at any
+// moment leaves a file of whole rows (a write to a regular file is not
+// torn by the death of its process).
 func (r *Results) Flush() error {
-	r.csv.Flush()
-	if err := r.csv.Error(); err != nil {
-		return fmt.Errorf("write results: %w", err)
+	if r.err != nil {
+		return r.err
+	}
+	r.csv.Flush() // into buf: cannot fail
+	if r.buf.Len() == 0 {
+		return nil
+	}
+	n, err := r.w.Write(r.buf.Bytes())
+	if err == nil && n < r.buf.Len() {
+		err = io.ErrShortWrite
+	}
+	r.buf.Reset()
+	if err != nil {
+		r.err = fmt.Errorf("write results: %w", err)
+		return r.err
 	}
 	return nil
 }

@@ -164,7 +164,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 		}
 	}
 	tw.Flush() // its error is ew's
-	fmt.Fprintf(w, "Elapsed: %v\n", s.Elapsed().Round(100*time.Millisecond))
+	fmt.Fprintf(w, "Elapsed: %v\n", roundElapsed(s.Elapsed()))
 	fmt.Fprintf(w, "Writes: %d (%.1f/s), throttled (429): %d\n", s.Writes, s.WritesPerSecond(), s.Throttled)
 	if s.ResultsPath != "" {
 		fmt.Fprintf(w, "Results: %s\n", s.ResultsPath)
@@ -185,6 +185,15 @@ func (s *Summary) WriteText(w io.Writer) error {
 		return fmt.Errorf("write summary: %w", ew.err)
 	}
 	return nil
+}
+
+// roundElapsed rounds d for a person: to the millisecond under a second
+// (so that a short run does not read "0s"), else to a tenth of a second.
+func roundElapsed(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
 }
 
 // errWriter keeps the first error of w and writes nothing after it.

@@ -68,6 +68,15 @@ Results: -
 Interrupted: not every row was processed.
 To finish the run: bulkreset reset -i users.csv -o r.csv --resume
 `},
+		{name: "under a second", s: func() *Summary {
+			s := &Summary{Started: t0, Finished: t0.Add(37*time.Millisecond + 400*time.Microsecond), Writes: 23}
+			s.Add(Result{Outcome: Succeeded})
+			return s
+		}, want: `Summary: 1 row
+  succeeded  1
+Elapsed: 37ms
+Writes: 23 (615.0/s), throttled (429): 0
+`},
 		{name: "nothing", s: func() *Summary { return &Summary{} }, want: `Summary: 0 rows
 Elapsed: 0s
 Writes: 0 (0.0/s), throttled (429): 0

@@ -51,12 +51,25 @@ type Item struct {
 	// Recorded reports that Password is already durable in the secrets
 	// file (a resumed run).
 	Recorded bool
+	// Resumed marks an item an interrupted run may have sent already: its
+	// outcome is unknown, so that attempt counts, and the password may be
+	// in force whatever the next answer is.
+	Resumed bool
 
-	attempts  int
-	notBefore time.Time
-	lastErr   *graph.Error // the last Graph error, for the final result
-	lastNet   string       // the last network-level failure, for the final result
-	requestID string
+	attempts int
+	unknown  bool // an attempt's outcome is unknown: the password may be set
+	// revoking is set once the password is reset and the sign-in sessions
+	// are to be revoked (Options.RevokeSessions); revokeAttempts counts
+	// those requests, and resetStatus and resetRequestID keep the reset's
+	// answer for the result.
+	revoking       bool
+	revokeAttempts int
+	resetStatus    int
+	resetRequestID string
+	notBefore      time.Time
+	lastErr        *graph.Error // the last Graph error, for the final result
+	lastNet        string       // the last network-level failure, for the final result
+	requestID      string
 }
 
 // Options configure a Pool.
@@ -69,6 +82,12 @@ type Options struct {
 	MaxAttempts int
 	// MaxRate caps writes per second; 0 lets the pacer adapt.
 	MaxRate float64
+	// RevokeSessions revokes each user's sign-in sessions after its
+	// password is reset (POST /users/{id}/revokeSignInSessions), so that
+	// an attacker holding a refresh token is signed out too. A revoke that
+	// fails does not undo the reset: the row stays succeeded, with
+	// revoked=false and the error.
+	RevokeSessions bool
 	// Grace is how long batches already sent may run on after ctx is
 	// cancelled (an interrupt) before they are abandoned.
 	Grace time.Duration
@@ -85,7 +104,7 @@ const batchLinger = 5 * time.Millisecond
 
 // MaxBatchSize is Graph's limit on requests in one $batch
 // (https://learn.microsoft.com/graph/json-batching).
-const MaxBatchSize = 20
+const MaxBatchSize = graph.MaxBatchSize
 
 // Stats counts what a Pool did. Safe for concurrent reads.
 type Stats struct {
@@ -97,6 +116,8 @@ type Stats struct {
 	Finished   atomic.Int64 // items given a final result
 	Succeeded  atomic.Int64 // items reset
 	Unfinished atomic.Int64 // items left without a result when the run stopped
+	Revoked    atomic.Int64 // users whose sessions were revoked
+	NotRevoked atomic.Int64 // users reset whose sessions could not be revoked
 }
 
 // Pool sends items to Graph.
@@ -106,7 +127,13 @@ type Pool struct {
 	rec   Recorder
 	pacer *Pacer
 	stats Stats
+	// unauthorized counts batches refused with 401 in a row.
+	unauthorized atomic.Int64
 }
+
+// maxUnauthorized is how many batches in a row may be refused with 401,
+// each after a fresh token, before the run stops as unauthenticated.
+const maxUnauthorized = 2
 
 // New returns a Pool that sends through send and, when rec is not nil,
 // records every password through rec before it is sent.
@@ -161,12 +188,18 @@ func (p *Pool) Run(ctx context.Context, items <-chan Item, emit func(report.Resu
 	defer stopGrace()
 
 	g, gctx := errgroup.WithContext(sendCtx)
+	// startCtx ends with the interrupt too: a batch not yet on the wire
+	// (recording its passwords, or waiting for the pacer) is not sent.
+	startCtx, stopStart := context.WithCancel(gctx)
+	defer stopStart()
+	stopOnInterrupt := context.AfterFunc(ctx, stopStart)
+	defer stopOnInterrupt()
 	batches := make(chan []*Item)
 	back := make(chan batchDone, p.opts.Concurrency)
 	for range p.opts.Concurrency {
 		g.Go(func() error {
 			for b := range batches {
-				retry, err := p.sendBatch(gctx, b, emit)
+				retry, err := p.sendBatch(startCtx, gctx, b, emit)
 				back <- batchDone{n: len(b), retry: retry}
 				if err != nil {
 					return err
@@ -231,7 +264,7 @@ func (p *Pool) dispatch(ctx, gctx context.Context, items <-chan Item, batches ch
 					break fill
 				}
 				p.stats.Received.Add(1)
-				next = append(next, &it)
+				next = append(next, received(it))
 			default:
 				inputIdle = true
 				break fill
@@ -285,7 +318,7 @@ func (p *Pool) dispatch(ctx, gctx context.Context, items <-chan Item, batches ch
 				inputDone = true
 			} else {
 				p.stats.Received.Add(1)
-				next = append(next, &it)
+				next = append(next, received(it))
 			}
 		case d := <-back:
 			inflight -= d.n
@@ -308,21 +341,31 @@ func (p *Pool) dispatch(ctx, gctx context.Context, items <-chan Item, batches ch
 
 // sendBatch records the batch's passwords, waits for the pacer, sends the
 // batch and sorts its rows into finished (emitted) and to be retried
-// (returned). An error is fatal for the run.
-func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result)) (retry []*Item, err error) {
-	if err := p.record(ctx, b); err != nil {
-		if ctx.Err() != nil {
+// (returned). An error is fatal for the run. Until the batch is on the
+// wire, startCtx rules (an interrupt stops it); the request itself runs
+// under ctx, which outlives an interrupt by Options.Grace.
+func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(report.Result)) (retry []*Item, err error) {
+	if startCtx.Err() != nil {
+		return b, nil
+	}
+	if err := p.record(startCtx, b); err != nil {
+		if startCtx.Err() != nil {
 			return b, nil
 		}
 		return b, fmt.Errorf("recording passwords before sending them: %w", err)
 	}
-	ticket, err := p.pacer.Wait(ctx, len(b))
+	ticket, err := p.pacer.Wait(startCtx, len(b))
 	if err != nil {
 		return b, nil // cancelled: the items stay unfinished
 	}
 
 	reqs := make([]graph.Request, len(b))
 	for i, it := range b {
+		if it.revoking {
+			it.revokeAttempts++
+			reqs[i] = graph.RevokeSessionsRequest(strconv.Itoa(i), it.target())
+			continue
+		}
 		it.attempts++
 		reqs[i] = graph.PasswordRequest(strconv.Itoa(i), it.target(), graph.PasswordProfile{
 			Password:                             it.Password,
@@ -347,6 +390,7 @@ func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result
 			// same password again is harmless.
 			it.lastNet = "no response for this request in the $batch answer"
 			it.lastErr = nil
+			it.unknown = true
 			it.requestID = res.RequestID
 			retry = p.again(retry, it, retryDelay(it.attempts, 0, false, p.opts.Jitter()), now, emit)
 			continue
@@ -354,13 +398,33 @@ func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result
 		it.requestID = firstNonEmpty(header(resp.Headers, "request-id"), res.RequestID)
 		gerr := resp.Err(now)
 		if gerr == nil {
-			p.finish(emit, it, report.Result{Outcome: report.Succeeded, HTTPStatus: resp.Status}, now)
+			switch {
+			case it.revoking:
+				it.lastErr, it.lastNet = nil, ""
+				p.finishRevoke(emit, it, nil, now)
+			case p.opts.RevokeSessions:
+				// The password is in force: now sign the user out
+				// everywhere, in a later batch (it is a write too, paced
+				// like the resets).
+				it.revoking, it.resetStatus, it.resetRequestID = true, resp.Status, it.requestID
+				it.lastErr, it.lastNet, it.notBefore = nil, "", now
+				retry = append(retry, it)
+			default:
+				p.finish(emit, it, report.Result{Outcome: report.Succeeded, HTTPStatus: resp.Status}, now)
+			}
 			continue
 		}
 		it.requestID = firstNonEmpty(gerr.RequestID, it.requestID)
 		it.lastErr, it.lastNet = gerr, ""
+		if gerr.Status >= 500 {
+			it.unknown = true // a server error does not say whether the change was made
+		}
 		if !retryable(gerr.Status) {
-			p.finish(emit, it, failedResult(gerr), now)
+			if it.revoking {
+				p.finishRevoke(emit, it, gerr, now)
+			} else {
+				p.finish(emit, it, failedResult(gerr), now)
+			}
 			continue
 		}
 		if gerr.Status == http.StatusTooManyRequests {
@@ -370,6 +434,7 @@ func (p *Pool) sendBatch(ctx context.Context, b []*Item, emit func(report.Result
 			"retry_after", gerr.RetryAfter, "request_id", it.requestID, "attempt", it.attempts)
 		retry = p.again(retry, it, retryDelay(it.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter()), now, emit)
 	}
+	p.unauthorized.Store(0)
 	return retry, nil
 }
 
@@ -387,14 +452,24 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 	var gerr *graph.Error
 	if errors.As(err, &gerr) {
 		if gerr.Status == http.StatusUnauthorized {
-			return b, fmt.Errorf("%w: %w", ErrAuth, err)
+			// The client already got a fresh token and tried once more. A
+			// token refused now and then (revoked, clock skew) is retried
+			// like a transient failure; Graph refusing every fresh token
+			// is an authentication failure that ends the run.
+			if p.unauthorized.Add(1) > maxUnauthorized {
+				return b, fmt.Errorf("%w: %w", ErrAuth, err)
+			}
 		}
-		if !retryable(gerr.Status) {
+		if !retryable(gerr.Status) && gerr.Status != http.StatusUnauthorized {
 			// The batch itself was refused (a bad request, forbidden): every
 			// row fails with Graph's answer.
 			for _, it := range b {
 				it.lastErr, it.requestID = gerr, gerr.RequestID
-				p.finish(emit, it, failedResult(gerr), now)
+				if it.revoking {
+					p.finishRevoke(emit, it, gerr, now)
+				} else {
+					p.finish(emit, it, failedResult(gerr), now)
+				}
 			}
 			return nil, nil
 		}
@@ -418,6 +493,11 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 		} else {
 			it.lastErr, it.lastNet = nil, err.Error()
 		}
+		// A network failure or a server error does not say whether the
+		// batch was applied; a 429 or a 401 says it was not.
+		if gerr == nil || gerr.Status >= 500 {
+			it.unknown = true
+		}
 		retry = p.again(retry, it, delay, now, emit)
 	}
 	return retry, nil
@@ -426,7 +506,11 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 // again queues it for another attempt after delay, or finishes it when its
 // attempts are spent.
 func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time, emit func(report.Result)) []*Item {
-	if it.attempts >= p.opts.MaxAttempts {
+	if it.revoking && it.revokeAttempts >= p.opts.MaxAttempts {
+		p.finishRevoke(emit, it, it.lastErr, now)
+		return retry
+	}
+	if !it.revoking && it.attempts >= p.opts.MaxAttempts {
 		p.finish(emit, it, exhaustedResult(it), now)
 		return retry
 	}
@@ -437,6 +521,9 @@ func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time
 
 // finish emits the final result of it.
 func (p *Pool) finish(emit func(report.Result), it *Item, r report.Result, now time.Time) {
+	if r.Outcome == report.Failed && it.unknown && it.Password != "" {
+		r.ErrorMessage = "the password may have been set by an earlier attempt whose outcome is unknown; it is in the secrets file. " + r.ErrorMessage
+	}
 	r.Line = it.Line
 	r.User = it.User
 	r.ObjectID = it.ObjectID
@@ -448,6 +535,31 @@ func (p *Pool) finish(emit func(report.Result), it *Item, r report.Result, now t
 		p.stats.Succeeded.Add(1)
 	}
 	emit(r)
+}
+
+// finishRevoke emits the result of a user whose password was reset, once
+// revoking its sessions succeeded (gerr nil and no network failure) or
+// failed for good. A failed revoke does not undo the reset: the row is
+// succeeded with revoked=false, and says what failed.
+func (p *Pool) finishRevoke(emit func(report.Result), it *Item, gerr *graph.Error, now time.Time) {
+	revoked := gerr == nil && it.lastNet == ""
+	r := report.Result{Outcome: report.Succeeded, HTTPStatus: it.resetStatus, RequestID: it.resetRequestID, Revoked: &revoked}
+	if revoked {
+		p.stats.Revoked.Add(1)
+	} else {
+		p.stats.NotRevoked.Add(1)
+		msg := it.lastNet
+		if gerr != nil {
+			msg = gerr.Message
+			r.ErrorCode = gerr.Code
+			r.RequestID = firstNonEmpty(gerr.RequestID, r.RequestID)
+		}
+		if it.revokeAttempts > 1 {
+			msg = fmt.Sprintf("gave up after %d attempts: %s", it.revokeAttempts, msg)
+		}
+		r.ErrorMessage = "the password was reset, but revoking the sign-in sessions failed: " + msg
+	}
+	p.finish(emit, it, r, now)
 }
 
 // record writes the passwords of b that are not yet durable to the secrets
@@ -472,6 +584,14 @@ func (p *Pool) record(ctx context.Context, b []*Item) error {
 		it.Recorded = true
 	}
 	return nil
+}
+
+// received prepares an item taken from the input.
+func received(it Item) *Item {
+	if it.Resumed {
+		it.attempts, it.unknown = 1, true
+	}
+	return &it
 }
 
 func (it *Item) target() string {

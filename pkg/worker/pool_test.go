@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -275,6 +276,9 @@ func TestPoolOuterFailuresRetryWholeBatch(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Run: %v", err)
 				}
+				if len(got) != 10 {
+					t.Errorf("got %d results, want 10", len(got))
+				}
 				for line, r := range got {
 					if r.Outcome != report.Succeeded || r.Attempts != 3 {
 						t.Errorf("line %d: got %s after %d attempts, want succeeded after 3", line, r.Outcome, r.Attempts)
@@ -296,6 +300,9 @@ func TestPoolNetworkExhaustedIsNetworkError(t *testing.T) {
 		got, err := runPool(t.Context(), t, p, items(3))
 		if err != nil {
 			t.Fatalf("Run: %v", err)
+		}
+		if len(got) != 3 {
+			t.Errorf("got %d results, want 3", len(got))
 		}
 		for line, r := range got {
 			if r.Outcome != report.Failed || r.Reason != "network_error" || r.Attempts != 2 {
@@ -374,10 +381,13 @@ func TestPoolUnauthorizedIsFatal(t *testing.T) {
 		g.outer = func(int) error {
 			return &graph.Error{Status: http.StatusUnauthorized, Code: "InvalidAuthenticationToken", Message: "Access token has expired."}
 		}
-		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 3})
+		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 8})
 		_, err := runPool(t.Context(), t, p, items(5))
 		if !errors.Is(err, ErrAuth) {
 			t.Fatalf("Run: got %v, want ErrAuth", err)
+		}
+		if g.batches != maxUnauthorized+1 {
+			t.Errorf("%d batches sent, want %d: a 401 after a fresh token is retried, then the run stops", g.batches, maxUnauthorized+1)
 		}
 	})
 }
@@ -404,6 +414,113 @@ func TestPoolInterruptStopsSending(t *testing.T) {
 		}
 		if n := p.Stats().Received.Load() - p.Stats().Finished.Load(); n != p.Stats().Unfinished.Load() {
 			t.Errorf("Unfinished = %d, want received-finished = %d", p.Stats().Unfinished.Load(), n)
+		}
+	})
+}
+
+// TestPoolInterruptStopsBatchesNotYetSent: a batch waiting for the pacer
+// when the interrupt comes is not sent, and Run returns without waiting
+// for the pacer or the grace period.
+func TestPoolInterruptStopsBatchesNotYetSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		g := newFakeGraph(t, nil, func(string, int) (int, string) { return 204, "" })
+		var once sync.Once
+		s := senderFunc(func(c context.Context, reqs []graph.Request) (*graph.BatchResult, error) {
+			once.Do(cancel)
+			return g.Batch(c, reqs)
+		})
+		// At one write per second, the second batch of 5 waits 5s for the pacer.
+		p := New(s, nil, Options{BatchSize: 5, Concurrency: 2, MaxAttempts: 3, MaxRate: 1})
+		start := time.Now()
+		got, err := runPool(ctx, t, p, items(50))
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if g.batches != 1 {
+			t.Errorf("%d batches sent, want 1: a batch not yet on the wire when interrupted was sent", g.batches)
+		}
+		if len(got) != 5 {
+			t.Errorf("got %d results, want the 5 of the batch in flight", len(got))
+		}
+		if d := time.Since(start); d >= time.Second {
+			t.Errorf("Run returned %v after the interrupt, want at once", d)
+		}
+	})
+}
+
+// TestPoolUnknownOutcomeThenRefused: a row whose first attempt was lost
+// (the password may be set) and whose retry is refused says that the
+// password may be in force, and keeps its attempt count so that the
+// secrets file keeps its password.
+func TestPoolUnknownOutcomeThenRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGraph(t, nil, func(string, int) (int, string) { return 404, "" })
+		g.outer = func(batch int) error {
+			if batch == 1 {
+				return errors.New("read: connection reset by peer")
+			}
+			return nil
+		}
+		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 5})
+		got, err := runPool(t.Context(), t, p, items(1))
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		r := got[2]
+		if r.Outcome != report.Failed || r.Reason != "not_found" || r.Attempts != 2 {
+			t.Fatalf("got %s/%s after %d attempts, want failed/not_found after 2", r.Outcome, r.Reason, r.Attempts)
+		}
+		if !strings.Contains(r.ErrorMessage, "may have been set") {
+			t.Errorf("error message %q does not say the password may be set", r.ErrorMessage)
+		}
+		if report.RefusedForGood(r) {
+			t.Error("RefusedForGood: the secrets file would drop a password that may be in force")
+		}
+	})
+}
+
+// TestPoolResumedItem: an item an interrupted run may have sent counts that
+// attempt and is never taken as refused for good.
+func TestPoolResumedItem(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGraph(t, nil, func(string, int) (int, string) { return 403, "" })
+		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 5})
+		its := items(1)
+		its[0].Resumed, its[0].Recorded = true, true
+		got, err := runPool(t.Context(), t, p, its)
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if r := got[2]; r.Attempts != 2 || report.RefusedForGood(r) {
+			t.Errorf("got %d attempts, refused for good %v; want 2 and false", r.Attempts, report.RefusedForGood(r))
+		}
+	})
+}
+
+// TestPoolStrayUnauthorizedIsRetried: a batch refused with 401 now and then
+// (a revoked token) is retried; it does not end the run.
+func TestPoolStrayUnauthorizedIsRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGraph(t, nil, func(string, int) (int, string) { return 204, "" })
+		g.outer = func(batch int) error {
+			if batch%2 == 1 {
+				return &graph.Error{Status: http.StatusUnauthorized, Code: "InvalidAuthenticationToken"}
+			}
+			return nil
+		}
+		p := New(g, nil, Options{BatchSize: 2, Concurrency: 1, MaxAttempts: 3})
+		got, err := runPool(t.Context(), t, p, items(6))
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		for line, r := range got {
+			if r.Outcome != report.Succeeded {
+				t.Errorf("line %d: %s/%s, want succeeded", line, r.Outcome, r.Reason)
+			}
+		}
+		if len(got) != 6 {
+			t.Errorf("got %d results, want 6", len(got))
 		}
 	})
 }

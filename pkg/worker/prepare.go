@@ -30,6 +30,10 @@ type PrepareOptions struct {
 	// ForceChange and RequireMFA are the flags' defaults; a row's own
 	// ForceChangePasswordNextSignIn(WithMfa) cells win over them.
 	ForceChange, RequireMFA bool
+	// Plan makes items without passwords (bulkreset plan sends none): a
+	// random password is not generated, a column password is still
+	// checked against the policy.
+	Plan bool
 	// Generate makes a random password; password.Generate when nil.
 	Generate func(length int) (string, error)
 }
@@ -58,6 +62,11 @@ func NewPreparer(opts PrepareOptions) *Preparer {
 func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 	final := func(o report.Outcome, reason, msg string) (Item, *report.Result, error) {
 		return Item{}, &report.Result{Line: row.Line, User: row.Display(), ObjectID: row.ID, Outcome: o, Reason: reason, ErrorMessage: msg}, nil
+	}
+	if row.Example {
+		// Microsoft's own instructions keep the template's example row
+		// ("you must preserve row 3"): never sent, and not an error.
+		return final(report.Skipped, row.Reason, row.Problem)
 	}
 	if row.Reason != "" {
 		return final(report.Invalid, row.Reason, row.Problem)
@@ -94,6 +103,9 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 		it.Password = row.Password
 	case ModeNone:
 	default:
+		if p.opts.Plan {
+			break
+		}
 		pw, err := p.opts.Generate(p.opts.Length)
 		if err != nil {
 			return Item{}, nil, fmt.Errorf("generating a password: %w", err)

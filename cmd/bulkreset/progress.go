@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/bulkreset/bulkreset/pkg/csvin"
+	"github.com/bulkreset/bulkreset/pkg/report"
+)
+
+// How a run shows its progress on standard error (SPEC.md "Standard error").
+type progressMode int
+
+const (
+	progressNone   progressMode = iota // --quiet, or JSON logs: nothing but log records
+	progressBar                        // standard error is a terminal: a live bar
+	progressStatus                     // text logs, no terminal: a status record every statusInterval
+)
+
+// statusInterval is how often a run without a terminal logs a status line.
+const statusInterval = 10 * time.Second
+
+// barRefresh is how often the bar is redrawn.
+const barRefresh = 200 * time.Millisecond
+
+// rateWindow is how far back the rate, and so the ETA, looks: long enough to
+// smooth over the pacer's bursts, short enough to follow a throttled tenant.
+const rateWindow = 20 * time.Second
+
+// chooseProgress decides how progress is shown. A bar needs a terminal that
+// can move its cursor (TERM=dumb cannot); JSON logs keep every line of
+// standard error a JSON object, so they get neither bar nor status lines.
+func chooseProgress(quiet bool, logFormat string, stderrIsTerminal bool, term string) progressMode {
+	switch {
+	case quiet || logFormat == "json":
+		return progressNone
+	case stderrIsTerminal && term != "dumb":
+		return progressBar
+	default:
+		return progressStatus
+	}
+}
+
+// progressTracker counts finished rows for the progress display. The
+// reporter goroutine adds results; the display reads snapshots from another
+// goroutine.
+type progressTracker struct {
+	done, failed atomic.Int64
+	total        atomic.Int64 // -1 while unknown
+	throttled    func() int64 // 429s seen so far (worker.Pool's counter)
+	started      time.Time
+	now          func() time.Time
+
+	mu      sync.Mutex
+	samples []rateSample // (time, done) over the last rateWindow
+}
+
+type rateSample struct {
+	at   time.Time
+	done int64
+}
+
+// newProgressTracker returns a tracker whose clock starts now. now is the
+// clock (time.Now when nil); throttled may be nil.
+func newProgressTracker(now func() time.Time, throttled func() int64) *progressTracker {
+	if now == nil {
+		now = time.Now
+	}
+	if throttled == nil {
+		throttled = func() int64 { return 0 }
+	}
+	t := &progressTracker{throttled: throttled, now: now, started: now()}
+	t.total.Store(-1)
+	return t
+}
+
+// add counts one finished row. It is safe on a nil tracker.
+func (t *progressTracker) add(r report.Result) {
+	if t == nil {
+		return
+	}
+	t.done.Add(1)
+	if r.Outcome == report.Failed || r.Outcome == report.Invalid {
+		t.failed.Add(1)
+	}
+}
+
+// setTotal records the number of rows of the input, once counted.
+func (t *progressTracker) setTotal(n int64) { t.total.Store(n) }
+
+// progressSnapshot is the state of a run at one moment.
+type progressSnapshot struct {
+	Done, Total, Failed, Throttled int64 // Total is -1 while unknown
+	Elapsed                        time.Duration
+	Rate                           float64       // rows per second; 0 while unknown
+	ETA                            time.Duration // -1 while unknown
+}
+
+// snapshot samples the counters and computes the rate and the ETA.
+func (t *progressTracker) snapshot() progressSnapshot {
+	now := t.now()
+	s := progressSnapshot{
+		Done:      t.done.Load(),
+		Total:     t.total.Load(),
+		Failed:    t.failed.Load(),
+		Throttled: t.throttled(),
+		Elapsed:   max(now.Sub(t.started), 0),
+	}
+	t.mu.Lock()
+	t.samples = append(t.samples, rateSample{now, s.Done})
+	cut := 0
+	for cut < len(t.samples)-1 && now.Sub(t.samples[cut+1].at) >= rateWindow {
+		cut++
+	}
+	t.samples = t.samples[cut:]
+	oldest := t.samples[0]
+	t.mu.Unlock()
+	if oldest.at.Equal(now) || now.Sub(oldest.at) < time.Second {
+		// Too short a window: the average since the start is all we know.
+		oldest = rateSample{t.started, 0}
+	}
+	s.Rate = rowRate(s.Done-oldest.done, now.Sub(oldest.at))
+	s.ETA = eta(s.Done, s.Total, s.Rate)
+	return s
+}
+
+// rowRate is rows per second, 0 when there is not a second of data yet.
+func rowRate(rows int64, over time.Duration) float64 {
+	if over < time.Second || rows < 0 {
+		return 0
+	}
+	return float64(rows) / over.Seconds()
+}
+
+// eta is the time left at rate rows per second, -1 when unknown: no total,
+// or no rate yet.
+func eta(done, total int64, rate float64) time.Duration {
+	switch {
+	case total < 0:
+		return -1
+	case done >= total:
+		return 0
+	case rate <= 0:
+		return -1
+	}
+	sec := float64(total-done) / rate
+	if sec > (100 * 24 * time.Hour).Seconds() {
+		return -1 // a rate too low to mean anything
+	}
+	return time.Duration(math.Ceil(sec)) * time.Second
+}
+
+// counts is "523/1000 rows", or "523 rows" while the total is unknown.
+func (s progressSnapshot) counts() string {
+	if s.Total < 0 {
+		return fmt.Sprintf("%d rows", s.Done)
+	}
+	return fmt.Sprintf("%d/%d rows", s.Done, s.Total)
+}
+
+// details is the rate, the ETA, and the throttled and failed counts.
+func (s progressSnapshot) details() string {
+	var b strings.Builder
+	if s.Rate > 0 {
+		fmt.Fprintf(&b, "%.1f/s", s.Rate)
+	} else {
+		b.WriteString("-/s")
+	}
+	if s.ETA >= 0 {
+		b.WriteString("  ETA " + shortDuration(s.ETA))
+	} else {
+		b.WriteString("  ETA -")
+	}
+	fmt.Fprintf(&b, "  throttled %d", s.Throttled)
+	if s.Failed > 0 {
+		fmt.Fprintf(&b, "  failed %d", s.Failed)
+	}
+	return b.String()
+}
+
+// logAttrs are the snapshot as the attributes of a status record.
+func (s progressSnapshot) logAttrs() []any {
+	attrs := []any{"done", s.Done}
+	if s.Total >= 0 {
+		attrs = append(attrs, "total", s.Total)
+	}
+	attrs = append(attrs, "rows_per_second", math.Round(s.Rate*10)/10)
+	if s.ETA >= 0 {
+		attrs = append(attrs, "eta", shortDuration(s.ETA))
+	}
+	return append(attrs, "throttled", s.Throttled, "failed", s.Failed, "elapsed", shortDuration(s.Elapsed))
+}
+
+// shortDuration is d to the second as a person reads it: 45s, 3m05s, 2h07m.
+func shortDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, s := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%dh%02dm", h, m)
+	case m > 0:
+		return fmt.Sprintf("%dm%02ds", m, s)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+// statusLoop logs a status record every interval until ctx is done: the
+// progress of a run whose standard error is a log file or a pipe.
+func statusLoop(ctx context.Context, logger *slog.Logger, interval time.Duration, t *progressTracker) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			logger.Info("progress", t.snapshot().logAttrs()...)
+		}
+	}
+}
+
+// barDisplay is the live progress bar on a terminal. While it runs, log
+// records are printed above it through its writer, so they never tear it.
+type barDisplay struct {
+	p    *mpb.Progress
+	bar  *mpb.Bar
+	stop chan struct{}
+	done chan struct{}
+}
+
+// startBar draws the bar on w (a terminal) until finish is called.
+func startBar(w io.Writer, t *progressTracker) *barDisplay {
+	p := mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(barRefresh), mpb.WithAutoRefresh())
+	var (
+		mu   sync.Mutex
+		last = t.snapshot()
+	)
+	latest := func() progressSnapshot { mu.Lock(); defer mu.Unlock(); return last }
+	bar := p.New(0, mpb.BarStyle().Lbound("[").Filler("=").Tip(">").Padding(" ").Rbound("]"),
+		mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return "Resetting " + latest().counts() })),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return latest().details() })),
+	)
+	d := &barDisplay{p: p, bar: bar, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		tick := time.NewTicker(barRefresh)
+		defer tick.Stop()
+		update := func() {
+			s := t.snapshot()
+			mu.Lock()
+			last = s
+			mu.Unlock()
+			if s.Total >= 0 {
+				bar.SetTotal(max(s.Total, s.Done), false)
+			}
+			bar.SetCurrent(s.Done)
+		}
+		for {
+			update()
+			select {
+			case <-d.stop:
+				update() // the final counts
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return d
+}
+
+// Write prints p (whole log lines) above the bar.
+func (d *barDisplay) Write(p []byte) (int, error) { return d.p.Write(p) }
+
+// finish draws the bar a last time and stops it: complete when the run
+// finished, else left as it stood (interrupted, or stopped by an error).
+func (d *barDisplay) finish(complete bool) {
+	close(d.stop)
+	<-d.done
+	if complete {
+		d.bar.SetTotal(-1, true) // the total is what was done
+	} else {
+		d.bar.Abort(false)
+	}
+	d.p.Wait()
+}
+
+// countRows counts the rows of the input file, for the progress total, by
+// reading it a second time with the same reader as the run (so blank lines,
+// multi-line cells and an Entra template's preamble count exactly as they
+// do for results). It returns early with ctx's error when the run ends first.
+func countRows(ctx context.Context, path string, opts csvin.Options) (int64, error) {
+	in, err := csvin.Open(path, opts)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	var n int64
+	for {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		_, err := in.Read()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		n++
+	}
+}
+
+// switchWriter is standard error for the logger: plain while no bar is
+// drawn, through the bar (above it) while one is.
+type switchWriter struct {
+	mu  sync.Mutex
+	out io.Writer
+	via io.Writer // nil when no bar is drawn
+}
+
+func (w *switchWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.via != nil {
+		return w.via.Write(p)
+	}
+	return w.out.Write(p)
+}
+
+// route sends writes through via, or straight out when via is nil.
+func (w *switchWriter) route(via io.Writer) {
+	w.mu.Lock()
+	w.via = via
+	w.mu.Unlock()
+}
+
+// runProgress is the progress display of one run.
+type runProgress struct {
+	tracker *progressTracker // nil when nothing is shown
+	bar     *barDisplay
+	lg      *runLog
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+// startProgress starts the display chosen for this run, and counts the
+// input's rows for its total in the background. throttled reads the pool's
+// count of 429s.
+func startProgress(ctx context.Context, e *env, o *resetOptions, lg *runLog, throttled func() int64) *runProgress {
+	mode := chooseProgress(o.quiet, o.logFormat, isTerminal(e.stderr), e.getenv("TERM"))
+	p := &runProgress{lg: lg, done: make(chan struct{})}
+	if mode == progressNone {
+		close(p.done)
+		return p
+	}
+	p.tracker = newProgressTracker(nil, throttled)
+	ctx, p.stop = context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if o.input != "-" { // standard input cannot be read twice
+		wg.Go(func() {
+			n, err := countRows(ctx, o.input, csvin.Options{Name: o.input, Sheet: o.sheet})
+			if err != nil {
+				if ctx.Err() == nil {
+					lg.Debug("counting the input's rows for the progress total", "error", err)
+				}
+				return
+			}
+			p.tracker.setTotal(n)
+		})
+	}
+	switch mode {
+	case progressBar:
+		p.bar = startBar(e.stderr, p.tracker)
+		lg.stderr.route(p.bar)
+	case progressStatus:
+		wg.Go(func() { statusLoop(ctx, lg.Logger, statusInterval, p.tracker) })
+	}
+	go func() {
+		wg.Wait()
+		close(p.done)
+	}()
+	return p
+}
+
+// finish stops the display; complete reports that every row has a result.
+func (p *runProgress) finish(complete bool) {
+	if p.tracker == nil {
+		return
+	}
+	p.stop()
+	<-p.done
+	if p.bar != nil {
+		p.lg.stderr.route(nil)
+		p.bar.finish(complete)
+	}
+}

@@ -1,0 +1,49 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// ErrLocked is returned by Lock when another process holds the lock.
+var ErrLocked = errors.New("in use by another bulkreset run")
+
+// Lock takes an exclusive lock on the outputs of a run, so that a
+// scheduled run overlapping a manual one (or two --resume runs) cannot
+// write the same results and secrets files. The lock is a file beside
+// path, path+".lock", locked with the operating system's advisory lock
+// (flock on unix, LockFileEx on Windows): it is released when the process
+// ends, however it ends, so a crash never leaves a lock behind that would
+// block the resume. Unlock releases it and removes the file.
+func Lock(path string) (unlock func(), err error) {
+	name := path + ".lock"
+	for range 3 {
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if err := lockFile(f); err != nil {
+			f.Close()
+			if errors.Is(err, ErrLocked) {
+				return nil, fmt.Errorf("%s is %w (its lock file is %s)", path, ErrLocked, name)
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		// The holder before us may have removed the file after we opened
+		// it: then our lock is on a file nobody else will open. Lock the
+		// file that is at the path now.
+		fi, err1 := f.Stat()
+		pi, err2 := os.Stat(name)
+		if err1 == nil && err2 == nil && os.SameFile(fi, pi) {
+			return func() {
+				os.Remove(name)
+				unlockFile(f)
+				f.Close()
+			}, nil
+		}
+		unlockFile(f)
+		f.Close()
+	}
+	return nil, fmt.Errorf("lock %s: the lock file keeps changing", path)
+}

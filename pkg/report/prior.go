@@ -1,0 +1,152 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"iter"
+	"maps"
+	"os"
+	"strings"
+)
+
+// Prior is what an interrupted run left in its results and secrets files,
+// as --resume needs it: which input lines are finished (they are not sent
+// again and get no second result row), and the passwords recorded for
+// lines whose outcome is unknown (they are sent again with that same
+// password, so that each user has exactly one password, the one in force).
+// Memory is a few bytes per finished line.
+type Prior struct {
+	done     map[int]uint32 // line -> hash of the user, finished lines
+	refused  map[int]bool   // lines whose reset Graph refused for good
+	recorded map[int]SecretRow
+	finished int
+}
+
+// LoadPrior reads the results file at resultsPath and the secrets file at
+// secretsPath (either may be empty: a file the interrupted run never
+// created), and adds every finished row to summary. A torn last row (the
+// run was killed while writing it) is not finished.
+func LoadPrior(resultsPath, secretsPath string, summary *Summary) (*Prior, error) {
+	p := &Prior{done: map[int]uint32{}, refused: map[int]bool{}, recorded: map[int]SecretRow{}}
+	if err := p.loadResults(resultsPath, summary); err != nil {
+		return nil, err
+	}
+	if secretsPath == "" {
+		return p, nil
+	}
+	return p, p.loadSecrets(secretsPath)
+}
+
+// loadResults reads the finished rows; an empty path reads nothing.
+func (p *Prior) loadResults(resultsPath string, summary *Summary) error {
+	if resultsPath == "" {
+		return nil
+	}
+	f, err := os.Open(resultsPath)
+	if err != nil {
+		return fmt.Errorf("--resume: %w", err)
+	}
+	defer f.Close()
+	rd := NewResultsReader(f)
+	for {
+		r, err := rd.Read()
+		if errors.Is(err, io.EOF) || errors.Is(err, ErrTruncated) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("--resume: results file %s: %w", resultsPath, err)
+		}
+		if _, dup := p.done[r.Line]; dup {
+			return fmt.Errorf("--resume: results file %s has line %d twice; it was not written by one run of this input", resultsPath, r.Line)
+		}
+		p.done[r.Line] = userHash(r.User)
+		if RefusedForGood(r) {
+			p.refused[r.Line] = true
+		}
+		if summary != nil {
+			summary.Add(r)
+		}
+		p.finished++
+	}
+	return nil
+}
+
+// loadSecrets reads the passwords recorded for rows without a result.
+func (p *Prior) loadSecrets(secretsPath string) error {
+	sf, err := os.Open(secretsPath)
+	if err != nil {
+		return fmt.Errorf("--resume: %w", err)
+	}
+	defer sf.Close()
+	srd := NewSecretsReader(sf)
+	for {
+		s, err := srd.Read()
+		if errors.Is(err, io.EOF) || errors.Is(err, ErrTruncated) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("--resume: secrets file %s: %w", secretsPath, err)
+		}
+		if _, ok := p.done[s.Line]; ok {
+			continue
+		}
+		if old, dup := p.recorded[s.Line]; dup && old.Password != s.Password {
+			return fmt.Errorf("--resume: secrets file %s records two passwords for line %d", secretsPath, s.Line)
+		}
+		p.recorded[s.Line] = s
+	}
+	return nil
+}
+
+// Finished returns the number of rows the earlier runs finished.
+func (p *Prior) Finished() int { return p.finished }
+
+// Done reports whether line was finished by an earlier run. It is an error
+// when that run wrote the line for another user: the input changed.
+func (p *Prior) Done(line int, user string) (bool, error) {
+	h, ok := p.done[line]
+	if !ok {
+		return false, nil
+	}
+	if h != userHash(user) {
+		return false, fmt.Errorf("--resume: line %d of the input is not the user the earlier run wrote for it: the input file changed; resume with the same file", line)
+	}
+	return true, nil
+}
+
+// Password returns the password recorded for line by an earlier run whose
+// outcome is unknown, if any. It is an error when it was recorded for
+// another user.
+func (p *Prior) Password(line int, user string) (string, bool, error) {
+	s, ok := p.recorded[line]
+	if !ok {
+		return "", false, nil
+	}
+	if !strings.EqualFold(s.User, user) {
+		return "", false, fmt.Errorf("--resume: line %d of the input is not the user the secrets file records for it: the input file changed; resume with the same file", line)
+	}
+	return s.Password, true, nil
+}
+
+// RefusedForGood reports whether r is a reset Graph refused for good: its
+// one and only attempt was answered with a 4xx other than 429, so the
+// password recorded for the row was never set, and the secrets file need
+// not keep it. After more attempts an earlier one may have set the
+// password (its answer was lost), so the password is kept.
+func RefusedForGood(r Result) bool {
+	return r.Outcome == Failed && r.Attempts == 1 && r.HTTPStatus >= 400 && r.HTTPStatus < 500 && r.HTTPStatus != 429
+}
+
+func userHash(user string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(user)))
+	return h.Sum32()
+}
+
+// RefusedLines yields the lines whose result an earlier run wrote as a
+// refusal (see RefusedForGood).
+func (p *Prior) RefusedLines() iter.Seq[int] {
+	return maps.Keys(p.refused)
+}

@@ -1,0 +1,471 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bulkreset/bulkreset/pkg/csvin"
+	"github.com/bulkreset/bulkreset/pkg/graph"
+	"github.com/bulkreset/bulkreset/pkg/report"
+)
+
+// SyncedPolicy is the --synced choice: what to do with a user synchronised
+// from on-premises Active Directory.
+type SyncedPolicy string
+
+// The synced-user policies.
+const (
+	// SyncedSkip leaves synced users alone (skipped / synced_user): a
+	// passwordProfile PATCH does not write back to on-premises AD.
+	SyncedSkip SyncedPolicy = "skip"
+	// SyncedAttempt sends the reset anyway and reports Graph's answer.
+	SyncedAttempt SyncedPolicy = "attempt"
+)
+
+// Reasons a preflight gives to rows it does not pass on.
+const (
+	ReasonSynced   = "synced_user"
+	ReasonDisabled = "disabled"
+	ReasonGuest    = "guest"
+)
+
+// SyncedAdvice is the error_message of a synced user skipped by preflight.
+const SyncedAdvice = "the user is synchronised from on-premises Active Directory: a password set in the cloud would not reach it. " +
+	"Reset it on-premises, or in the Entra admin center with password writeback enabled"
+
+// PreflightOptions configure a Preflight.
+type PreflightOptions struct {
+	// BatchSize is the number of lookups per $batch, 1 to 20.
+	BatchSize int
+	// Concurrency is the number of lookup batches in flight.
+	Concurrency int
+	// MaxAttempts bounds the lookups per row across throttling and
+	// transient errors.
+	MaxAttempts int
+	// Synced is the policy for on-premises synced users; SyncedSkip when empty.
+	Synced SyncedPolicy
+	// SkipDisabled and SkipGuests skip disabled accounts and guests.
+	SkipDisabled, SkipGuests bool
+	// Logger receives retries; never a secret.
+	Logger *slog.Logger
+	// Jitter returns a number in [0,1) that spreads backoffs; math/rand when nil.
+	Jitter func() float64
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// PreflightStats counts what a Preflight found. Safe for concurrent reads.
+type PreflightStats struct {
+	Reads     atomic.Int64 // GET sub-requests sent, retries included
+	Throttled atomic.Int64 // 429 answers to lookups
+	NotFound  atomic.Int64 // users that do not exist
+	Synced    atomic.Int64 // on-premises synced users
+	Disabled  atomic.Int64 // disabled accounts (skipped or passed on)
+	Guests    atomic.Int64 // guests (skipped or passed on)
+	Passed    atomic.Int64 // items passed on to be reset
+}
+
+// Preflight looks every user up before anything is written, so that
+// missing users cost no write quota, synced users are not sent a reset that
+// would not reach on-premises AD, and each write addresses the user by
+// object id (which avoids every UPN-encoding case). Lookups are GETs in
+// $batch requests: they spend Graph's resource-unit quota, not the write
+// quota (https://learn.microsoft.com/graph/throttling-limits).
+//
+// Items leave in the order they arrived, so that when two rows name the
+// same user (once by UPN, once by object id) the later one is the duplicate.
+type Preflight struct {
+	opts  PreflightOptions
+	send  Sender
+	seen  *csvin.Dedup // object ids passed on or finished; owned by the releasing goroutine
+	stats PreflightStats
+}
+
+// NewPreflight returns a Preflight that sends its lookups through send.
+func NewPreflight(send Sender, opts PreflightOptions) *Preflight {
+	if opts.BatchSize <= 0 || opts.BatchSize > MaxBatchSize {
+		opts.BatchSize = MaxBatchSize
+	}
+	opts.Concurrency = max(opts.Concurrency, 1)
+	opts.MaxAttempts = max(opts.MaxAttempts, 1)
+	if opts.Synced == "" {
+		opts.Synced = SyncedSkip
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = rand.Float64
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Preflight{opts: opts, send: send, seen: csvin.NewDedup()}
+}
+
+// Stats returns the preflight's counters.
+func (p *Preflight) Stats() *PreflightStats { return &p.stats }
+
+// orderedWindow is the least number of lookup batches the preflight holds
+// ahead of the oldest unanswered one.
+const orderedWindow = 64
+
+// Lookups without a Retry-After back off faster than writes: a failed read
+// spent no write quota, and the rows behind it in input order wait for it.
+const (
+	lookupBackoffBase = 250 * time.Millisecond
+	lookupBackoffMax  = 4 * time.Second
+)
+
+// lookupDelay is retryDelay for lookups.
+func lookupDelay(attempt int, retryAfter time.Duration, hasRetryAfter bool, jitter float64) time.Duration {
+	if hasRetryAfter {
+		return max(retryAfter, 0)
+	}
+	d := lookupBackoffBase
+	for i := 1; i < attempt && d < lookupBackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, lookupBackoffMax)
+	jitter = min(max(jitter, 0), 1)
+	return d/2 + time.Duration(float64(d/2)*jitter)
+}
+
+// lookup is one item being looked up.
+type lookup struct {
+	it       *Item
+	attempts int
+	info     *graph.UserInfo // set when found
+	final    *report.Result  // set when the lookup ended the row
+	lastErr  *graph.Error
+	lastNet  string
+}
+
+// lookupBatch is up to BatchSize lookups sent together; done is closed
+// when every lookup in it has an answer (or the run stopped).
+type lookupBatch struct {
+	items []*lookup
+	done  chan struct{}
+}
+
+// Run looks up every item received from in until in is closed, passes the
+// items to reset on to out, in input order, and calls emit with the final
+// result of every other item (from one goroutine at a time). It closes out
+// when it returns. When ctx is cancelled it stops: items not yet passed on
+// get no result. An error (authentication failed) is fatal for the run.
+func (p *Preflight) Run(ctx context.Context, in <-chan Item, out chan<- Item, emit func(report.Result)) error {
+	defer close(out)
+	g, gctx := errgroup.WithContext(ctx)
+	work := make(chan *lookupBatch)
+	// ordered holds the batches in input order; its capacity, with the
+	// batches in flight, bounds how many rows the preflight holds. It is
+	// wide (about 1,300 rows, a minute of writes at Graph's quota) so that
+	// a batch waiting out a Retry-After does not starve the writes behind it.
+	ordered := make(chan *lookupBatch, max(p.opts.Concurrency*4, orderedWindow))
+	for range p.opts.Concurrency {
+		g.Go(func() error {
+			for b := range work {
+				err := p.lookupBatch(gctx, b)
+				close(b.done)
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(work)
+		defer close(ordered)
+		for {
+			b := p.collect(gctx, in)
+			if b == nil {
+				return nil
+			}
+			select {
+			case ordered <- b:
+			case <-gctx.Done():
+				return nil
+			}
+			select {
+			case work <- b:
+			case <-gctx.Done():
+				return nil
+			}
+		}
+	})
+	g.Go(func() error {
+		for b := range ordered {
+			select {
+			case <-b.done:
+			case <-gctx.Done():
+				return nil
+			}
+			if gctx.Err() != nil {
+				return nil // the run stopped: what is left stays unfinished
+			}
+			for _, l := range b.items {
+				if r := p.decide(l); r != nil {
+					emit(*r)
+					continue
+				}
+				select {
+				case out <- *l.it:
+					p.stats.Passed.Add(1)
+				case <-gctx.Done():
+					return nil
+				}
+			}
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// collect takes the next batch from in: it waits for one item, then takes
+// what is waiting, up to BatchSize, lingering briefly for a reader a little
+// slower than the lookups. It returns nil when in is closed and empty or
+// ctx is done.
+func (p *Preflight) collect(ctx context.Context, in <-chan Item) *lookupBatch {
+	var items []*lookup
+	add := func(it Item) { items = append(items, &lookup{it: &it}) }
+	select {
+	case it, ok := <-in:
+		if !ok {
+			return nil
+		}
+		add(it)
+	case <-ctx.Done():
+		return nil
+	}
+	var linger <-chan time.Time
+	for len(items) < p.opts.BatchSize {
+		select {
+		case it, ok := <-in:
+			if !ok {
+				return &lookupBatch{items: items, done: make(chan struct{})}
+			}
+			add(it)
+			continue
+		default:
+		}
+		if linger == nil {
+			t := time.NewTimer(batchLinger)
+			defer t.Stop()
+			linger = t.C
+		}
+		select {
+		case it, ok := <-in:
+			if !ok {
+				return &lookupBatch{items: items, done: make(chan struct{})}
+			}
+			add(it)
+		case <-linger:
+			return &lookupBatch{items: items, done: make(chan struct{})}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return &lookupBatch{items: items, done: make(chan struct{})}
+}
+
+// lookupBatch looks up every item of b, retrying throttled and transient
+// failures after Graph's Retry-After (or a backoff) until each has an
+// answer or its attempts are spent. It returns an error only when the run
+// must stop (authentication failed); when ctx ends it returns nil, leaving
+// lookups unanswered.
+func (p *Preflight) lookupBatch(ctx context.Context, b *lookupBatch) error {
+	pending := b.items
+	unauthorized := 0
+	for len(pending) > 0 {
+		reqs := make([]graph.Request, len(pending))
+		for i, l := range pending {
+			l.attempts++
+			reqs[i] = graph.LookupRequest(strconv.Itoa(i), l.it.target())
+		}
+		p.stats.Reads.Add(int64(len(reqs)))
+		res, err := p.send.Batch(ctx, reqs)
+		now := p.opts.Now()
+		var retry []*lookup
+		var delay time.Duration
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, graph.ErrAuthentication) {
+				return fmt.Errorf("%w: %w", ErrAuth, err)
+			}
+			var gerr *graph.Error
+			if errors.As(err, &gerr) {
+				if gerr.Status == http.StatusUnauthorized {
+					// The client already retried with a fresh token.
+					if unauthorized++; unauthorized > maxUnauthorized {
+						return fmt.Errorf("%w: %w", ErrAuth, err)
+					}
+				} else if !retryable(gerr.Status) {
+					for _, l := range pending {
+						l.fail(gerr)
+					}
+					return nil
+				}
+				if gerr.Status == http.StatusTooManyRequests {
+					p.stats.Throttled.Add(1)
+				}
+				delay = lookupDelay(pending[0].attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
+			} else {
+				delay = lookupDelay(pending[0].attempts, 0, false, p.opts.Jitter())
+			}
+			p.opts.Logger.Warn("user lookup batch failed; retrying it", "rows", len(pending), "first_line", pending[0].it.Line, "error", err)
+			for _, l := range pending {
+				l.lastErr, l.lastNet = gerr, ""
+				if gerr == nil {
+					l.lastNet = err.Error()
+				}
+				retry = p.again(retry, l)
+			}
+		} else {
+			for i, l := range pending {
+				resp, ok := res.Responses[strconv.Itoa(i)]
+				if !ok {
+					l.lastErr, l.lastNet = nil, "no response for this lookup in the $batch answer"
+					retry = p.again(retry, l)
+					delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
+					continue
+				}
+				gerr := resp.Err(now)
+				if gerr == nil {
+					info, perr := graph.ParseUserInfo(resp.Body)
+					if perr != nil {
+						l.lastErr, l.lastNet = nil, perr.Error()
+						retry = p.again(retry, l)
+						delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
+						continue
+					}
+					l.info = &info
+					continue
+				}
+				if gerr.RequestID == "" {
+					gerr.RequestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
+				}
+				if !retryable(gerr.Status) {
+					l.fail(gerr)
+					continue
+				}
+				if gerr.Status == http.StatusTooManyRequests {
+					p.stats.Throttled.Add(1)
+				}
+				l.lastErr, l.lastNet = gerr, ""
+				retry = p.again(retry, l)
+				delay = max(delay, lookupDelay(l.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter()))
+			}
+			unauthorized = 0
+		}
+		pending = retry
+		if len(pending) == 0 {
+			return nil
+		}
+		p.opts.Logger.Debug("retrying user lookups", "rows", len(pending), "first_line", pending[0].it.Line, "after", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		}
+	}
+	return nil
+}
+
+// again keeps l for another lookup, or ends it when its attempts are spent.
+func (p *Preflight) again(retry []*lookup, l *lookup) []*lookup {
+	if l.attempts < p.opts.MaxAttempts {
+		return append(retry, l)
+	}
+	var r report.Result
+	if l.lastErr != nil {
+		r = failedResult(l.lastErr)
+		r.ErrorMessage = fmt.Sprintf("looking the user up: gave up after %d attempts: %s", l.attempts, l.lastErr.Message)
+	} else {
+		r = report.Result{Outcome: report.Failed, Reason: "network_error",
+			ErrorMessage: fmt.Sprintf("looking the user up: gave up after %d attempts: %s", l.attempts, l.lastNet)}
+	}
+	l.final = &r
+	return retry
+}
+
+// fail ends l with Graph's final answer to its lookup.
+func (l *lookup) fail(e *graph.Error) {
+	r := failedResult(e)
+	switch {
+	case e.Status == http.StatusNotFound:
+		r.ErrorMessage = "no such user in the tenant: " + e.Message
+	case e.Status == http.StatusForbidden:
+		r.ErrorMessage = "looking the user up was refused (the app needs User.Read.All, or run with --preflight=false): " + e.Message
+	default:
+		r.ErrorMessage = "looking the user up: " + e.Message
+	}
+	l.final = &r
+}
+
+// decide returns the final result of a looked-up item that is not to be
+// reset, or nil to pass it on (its ObjectID then set). It runs in input
+// order, on one goroutine.
+func (p *Preflight) decide(l *lookup) *report.Result {
+	it := l.it
+	result := func(r report.Result) *report.Result {
+		r.Line, r.User, r.Attempts = it.Line, it.User, l.attempts
+		if r.ObjectID == "" {
+			r.ObjectID = it.ObjectID
+		}
+		r.FinishedAt = p.opts.Now()
+		return &r
+	}
+	if l.final != nil {
+		if l.final.Reason == "not_found" {
+			p.stats.NotFound.Add(1)
+		}
+		return result(*l.final)
+	}
+	if l.info == nil {
+		// Not reachable: every lookup ends with an answer or a final result.
+		return result(report.Result{Outcome: report.Failed, Reason: "network_error", ErrorMessage: "looking the user up: no answer"})
+	}
+	u := *l.info
+	id := strings.ToLower(u.ID)
+	if p.seen.Seen("id:" + id) {
+		return result(report.Result{Outcome: report.Duplicate, ObjectID: id,
+			ErrorMessage: "this user (object id " + id + ") is listed on an earlier line under another name; it is reset once"})
+	}
+	it.ObjectID = id
+	// A user may be several of these at once (a disabled guest): each
+	// is counted, and the first rule that applies skips it.
+	if u.Synced() {
+		p.stats.Synced.Add(1)
+		if p.opts.Synced == SyncedSkip {
+			return result(report.Result{Outcome: report.Skipped, Reason: ReasonSynced, ErrorMessage: SyncedAdvice})
+		}
+	}
+	if u.Disabled() {
+		p.stats.Disabled.Add(1)
+		if p.opts.SkipDisabled {
+			return result(report.Result{Outcome: report.Skipped, Reason: ReasonDisabled, ErrorMessage: "the account is disabled (--skip-disabled)"})
+		}
+	}
+	if u.Guest() {
+		p.stats.Guests.Add(1)
+		if p.opts.SkipGuests {
+			return result(report.Result{Outcome: report.Skipped, Reason: ReasonGuest, ErrorMessage: "the user is a guest (--skip-guests)"})
+		}
+	}
+	return nil
+}
