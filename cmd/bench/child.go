@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,39 +12,54 @@ import (
 	"time"
 )
 
-// launcherEnv makes the bench binary a launcher: it runs its arguments as a
-// child and reports the child's wall time, CPU time and peak RSS from
-// rusage on file descriptor 3.
-//
-// Why a launcher: Go starts children with vfork semantics, and Linux keeps
-// the parent's peak RSS as the child's starting maxrss when it execs
-// (setmax_mm_hiwater_rss in exec_mmap). The bench holds a million-user
-// tenant, so rusage of its direct child would report the bench's memory,
-// not bulkreset's. The launcher is a small fresh process, and its child's
-// maxrss is bulkreset's own.
-const launcherEnv = "BULKRESET_BENCH_LAUNCHER"
+// measurement is how a measured child process ended.
+type measurement struct {
+	exit   int
+	wall   time.Duration
+	maxRSS int64         // bytes; 0 when the platform does not say
+	cpu    time.Duration // user + system
+}
 
-// launch is the launcher's main: it runs args, writes "wall-ns maxrss-KB
-// cpu-ns" to fd 3, and returns the child's exit code.
-func launch(args []string) int {
-	if len(args) == 0 {
-		return 2
+// The peak memory of a child is read from the rusage of its exit
+// (ru_maxrss). On Linux that figure also counts the memory of the process
+// that started it: Go starts children with vfork, and at exec the kernel
+// folds the parent's high-water mark into the child's maxrss
+// (setmax_mm_hiwater_rss). The bench, having run a Graph emulator with a
+// million users, is far larger than what it measures, so it does not start
+// the measured process itself: it starts a fresh copy of itself
+// (measureRunnerEnv set), small, which runs the command and reports its
+// rusage on its standard output.
+const measureRunnerEnv = "BULKRESET_BENCH_MEASURE"
+
+func init() {
+	if os.Getenv(measureRunnerEnv) == "" {
+		return
 	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = withoutEnv(os.Environ(), launcherEnv)
+	// The runner: run the command given after "--", then print its exit
+	// code, wall time, peak RSS and CPU time on a last line of standard
+	// output.
+	args := os.Args[1:]
+	for len(args) > 0 && args[0] != "--" {
+		args = args[1:]
+	}
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "bench runner: no command")
+		os.Exit(2)
+	}
+	cmd := exec.Command(args[1], args[2:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Env = withoutEnv(os.Environ(), measureRunnerEnv)
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
-	if cmd.ProcessState == nil {
-		fmt.Fprintf(os.Stderr, "launcher: %v\n", err)
-		return 1
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		fmt.Fprintf(os.Stderr, "bench runner: %v\n", err)
+		os.Exit(2)
 	}
-	out := os.NewFile(3, "rusage")
 	ps := cmd.ProcessState
-	fmt.Fprintf(out, "%d %d %d\n", wall.Nanoseconds(), maxRSSKB(ps), (ps.UserTime() + ps.SystemTime()).Nanoseconds())
-	out.Close()
-	return cmd.ProcessState.ExitCode()
+	fmt.Printf("\n%s %d %d %d %d\n", measureRunnerEnv, ps.ExitCode(), wall.Nanoseconds(), maxRSS(ps), (ps.UserTime() + ps.SystemTime()).Nanoseconds())
+	os.Exit(0)
 }
 
 func withoutEnv(env []string, name string) []string {
@@ -58,12 +72,39 @@ func withoutEnv(env []string, name string) []string {
 	return out
 }
 
+// runMeasured runs a command, with env added to the environment, through
+// the runner and returns its standard output (without the runner's line),
+// exit code, wall time, peak RSS and CPU time.
+func runMeasured(stdout, stderr *bytes.Buffer, env []string, name string, args ...string) (measurement, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return measurement{}, err
+	}
+	cmd := exec.Command(self, append([]string{"--", name}, args...)...)
+	cmd.Env = append(append(os.Environ(), env...), measureRunnerEnv+"=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, stderr
+	if err := cmd.Run(); err != nil {
+		return measurement{}, fmt.Errorf("bench runner: %w: %s", err, stderr.String())
+	}
+	text := out.String()
+	i := strings.LastIndex(text, "\n"+measureRunnerEnv+" ")
+	if i < 0 {
+		return measurement{}, fmt.Errorf("bench runner: no measurement in its output")
+	}
+	var m measurement
+	var wall, cpu int64
+	if _, err := fmt.Sscanf(text[i+1:], measureRunnerEnv+" %d %d %d %d", &m.exit, &wall, &m.maxRSS, &cpu); err != nil {
+		return measurement{}, fmt.Errorf("bench runner: %w", err)
+	}
+	m.wall, m.cpu = time.Duration(wall), time.Duration(cpu)
+	stdout.WriteString(text[:i])
+	return m, nil
+}
+
 // runResult is what one bulkreset run produced.
 type runResult struct {
-	wall    time.Duration
-	cpu     time.Duration // user + system
-	exit    int
-	rssKB   int64
+	measurement
 	stderr  string
 	results string // path of the results file
 }
@@ -73,42 +114,16 @@ type runResult struct {
 // --quiet, a secrets file.
 func (b *bench) runBulkreset(t *tenant, name string, extra ...string) (runResult, error) {
 	results := filepath.Join(t.dir, name+"-results.csv")
-	args := append([]string{b.bin, "reset", "-i", t.input, "-o", results,
+	args := append([]string{"reset", "-i", t.input, "-o", results,
 		"--secrets", filepath.Join(t.dir, name+"-secrets.csv"), "--yes", "--quiet",
 		"--auth", "client-secret", "--tenant", benchTenant, "--client-id", benchClient,
 		"--graph-url", t.srv.URL, "--authority-host", t.srv.URL}, extra...)
-	self, err := os.Executable()
+	var stdout, stderr bytes.Buffer
+	m, err := runMeasured(&stdout, &stderr, []string{"AZURE_CLIENT_SECRET=" + benchSecret, "SSL_CERT_FILE=" + t.ca}, b.bin, args...)
 	if err != nil {
 		return runResult{}, err
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return runResult{}, err
-	}
-	defer r.Close()
-	cmd := exec.Command(self, args...)
-	cmd.Env = append(os.Environ(), launcherEnv+"=1", "AZURE_CLIENT_SECRET="+benchSecret, "SSL_CERT_FILE="+t.ca)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		return runResult{}, err
-	}
-	w.Close()
-	report, _ := io.ReadAll(r)
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		return runResult{}, err
-	}
-	res := runResult{exit: cmd.ProcessState.ExitCode(), stderr: stderr.String(), results: results}
-	var wall, cpu int64
-	if _, err := fmt.Sscan(string(report), &wall, &res.rssKB, &cpu); err != nil {
-		return res, fmt.Errorf("launcher report %q: %w; stderr:\n%s", report, err, stderr.String())
-	}
-	res.wall, res.cpu = time.Duration(wall), time.Duration(cpu)
-	return res, nil
+	return runResult{measurement: m, stderr: stderr.String(), results: results}, nil
 }
 
 // startCPUProfile profiles the bench process until the returned function is

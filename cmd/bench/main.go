@@ -37,9 +37,6 @@ import (
 )
 
 func main() {
-	if os.Getenv(launcherEnv) != "" {
-		os.Exit(launch(os.Args[1:]))
-	}
 	if err := run(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
@@ -50,7 +47,7 @@ func run() error {
 	bin := flag.String("bin", "bin/bulkreset", "the bulkreset binary to measure")
 	timeScale := flag.Float64("time-scale", 90, "divide the quota's windows and the latencies by this")
 	users := flag.Int("overhead-users", 1_000_000, "users in the local overhead figure")
-	only := flag.String("only", "", "run only these figures (comma-separated: latency, quota, baselines, burst, overhead)")
+	only := flag.String("only", "", "run only these figures (comma-separated: latency, quota, baselines, burst, overhead, check)")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench's own CPU profile (the emulator's side) to this file")
 	flag.Parse()
 	if _, err := os.Stat(*bin); err != nil {
@@ -82,6 +79,7 @@ func run() error {
 		{"baselines", b.quotaBaselines},
 		{"burst", b.withinBurst},
 		{"overhead", b.localOverhead},
+		{"check", b.checkFigure},
 	}
 	start := time.Now()
 	var t table
@@ -94,13 +92,5 @@ func run() error {
 		}
 	}
 	b.logf("done in %v", time.Since(start).Round(time.Second))
-	if err := t.print(os.Stdout, b.legend()); err != nil {
-		return err
-	}
-	if *only == "" || slices.Contains(strings.Split(*only, ","), "check") {
-		if err := runCheckBench(*bin, os.Stdout); err != nil {
-			return fmt.Errorf("check: %w", err)
-		}
-	}
-	return nil
+	return t.print(os.Stdout, b.legend())
 }

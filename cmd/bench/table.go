@@ -33,8 +33,10 @@ func (t *table) print(w io.Writer, legend []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "figure\tclient\tusers\ttime\tusers/s\t429s\treset\tpeak RSS\tCPU\tcompared\tacceptance")
 	for _, r := range t.rows {
-		rate := r.rate
-		if rate == 0 && r.wall > 0 {
+		rate, reset := r.rate, count(r.reset)
+		if r.reset < 0 {
+			rate, reset = float64(r.users)/r.wall.Seconds(), "-"
+		} else if rate == 0 && r.wall > 0 {
 			rate = float64(r.reset) / r.wall.Seconds()
 		}
 		share := "-"
@@ -50,7 +52,7 @@ func (t *table) print(w io.Writer, legend []string) error {
 			cpu = seconds(r.cpu)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.figure, r.client, count(r.users),
-			seconds(r.wall), count(int(rate)), share, count(r.reset), rss, cpu, dash(r.compare), dash(r.accept))
+			seconds(r.wall), count(int(rate)), share, reset, rss, cpu, dash(r.compare), dash(r.accept))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
