@@ -10,6 +10,8 @@ import (
 	"math/rand/v2"
 	"mime"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -271,7 +273,7 @@ func (s *Sim) serveBatch(w http.ResponseWriter, r *http.Request, rc reqIDs, body
 		<-r.Context().Done()
 		dropConnection(w) // never an empty 200
 	default:
-		data, _ := json.Marshal(batchResponse{Responses: out.responses})
+		data := appendBatchResponse(make([]byte, 0, 256*len(out.responses)+32), out.responses)
 		if out.fault == FaultTruncatedJSON {
 			data = data[:len(data)/2]
 		}
@@ -544,7 +546,10 @@ func (s *Sim) execLocked(o op, c opCtx) (int, map[string]string, []byte) {
 	if payload == nil {
 		return status, s.usageHeaders(noContentHeaders(), note), nil
 	}
-	b, _ := json.Marshal(payload)
+	b, ok := payload.(rawJSON)
+	if !ok {
+		b, _ = json.Marshal(payload)
+	}
 	return status, s.usageHeaders(jsonHeaders(), note), b
 }
 
@@ -667,16 +672,51 @@ func (s *Sim) getUserLocked(t target, c opCtx) (int, any, *apiError) {
 		}
 		odataContext = metadataBase + "users(" + strings.Join(names, ",") + ")/$entity"
 	}
-	out := map[string]any{"@odata.context": odataContext}
+	return http.StatusOK, userJSON(u, odataContext, names), nil
+}
+
+// userJSON renders the properties names of u, as json.Marshal renders a map
+// of them (sorted, without duplicates), without reflection: the preflight
+// reads every user once.
+func userJSON(u *User, odataContext string, names []string) rawJSON {
+	names = slices.Clone(names)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	b := make([]byte, 0, 64+len(odataContext)+32*len(names))
+	b = append(b, `{"@odata.context":`...)
+	b = appendJSONString(b, odataContext)
 	for _, name := range names {
 		for _, p := range userProperties {
-			if p.name == name {
-				out[name] = p.value(u)
+			if p.name != name {
+				continue
+			}
+			b = append(b, ',')
+			b = appendJSONString(b, name)
+			b = append(b, ':')
+			switch v := p.value(u).(type) {
+			case string:
+				b = appendJSONString(b, v)
+			case bool:
+				b = strconv.AppendBool(b, v)
+			case []string:
+				b = append(b, '[')
+				for i, s := range v {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = appendJSONString(b, s)
+				}
+				b = append(b, ']')
+			default: // nil
+				b = append(b, "null"...)
 			}
 		}
 	}
-	return http.StatusOK, out, nil
+	return append(b, '}')
 }
+
+// rawJSON is a payload already rendered as JSON.
+type rawJSON []byte
 
 // passwordProfile is the PATCH body's passwordProfile
 // (https://learn.microsoft.com/graph/api/resources/passwordprofile).
