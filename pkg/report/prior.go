@@ -130,13 +130,21 @@ func (p *Prior) Password(line int, user string) (string, bool, error) {
 	return s.Password, true, nil
 }
 
-// RefusedForGood reports whether r is a reset Graph refused for good: its
-// one and only attempt was answered with a 4xx other than 429, so the
-// password recorded for the row was never set, and the secrets file need
-// not keep it. After more attempts an earlier one may have set the
-// password (its answer was lost), so the password is kept.
+// MaybeSetNote begins the error message of a failed row whose password an
+// earlier attempt may have set: that attempt's answer was lost (a dropped
+// connection, a 5xx, a batch answer without the row, an interrupted run),
+// so the secrets file keeps the password.
+const MaybeSetNote = "the password may have been set by an earlier attempt whose outcome is unknown; it is in the secrets file. "
+
+// RefusedForGood reports whether r is a reset Graph refused for good: it
+// was answered with a 4xx other than 429, and no attempt of it had an
+// unknown outcome (its error message does not begin with MaybeSetNote), so
+// the password recorded for the row was never set and the secrets file
+// need not keep it. A 429 is never applied, so attempts it answered do not
+// make the outcome unknown; a lost answer does.
 func RefusedForGood(r Result) bool {
-	return r.Outcome == Failed && r.Attempts == 1 && r.HTTPStatus >= 400 && r.HTTPStatus < 500 && r.HTTPStatus != 429
+	return r.Outcome == Failed && r.HTTPStatus >= 400 && r.HTTPStatus < 500 && r.HTTPStatus != 429 &&
+		!strings.HasPrefix(r.ErrorMessage, MaybeSetNote)
 }
 
 func userHash(user string) uint32 {

@@ -522,7 +522,7 @@ func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time
 // finish emits the final result of it.
 func (p *Pool) finish(emit func(report.Result), it *Item, r report.Result, now time.Time) {
 	if r.Outcome == report.Failed && it.unknown && it.Password != "" {
-		r.ErrorMessage = "the password may have been set by an earlier attempt whose outcome is unknown; it is in the secrets file. " + r.ErrorMessage
+		r.ErrorMessage = report.MaybeSetNote + r.ErrorMessage
 	}
 	r.Line = it.Line
 	r.User = it.User

@@ -1,0 +1,24 @@
+package report
+
+import "testing"
+
+// TestRefusedForGood: a refusal drops the row's password unless an attempt's
+// outcome was unknown; 429s before it do not make the outcome unknown.
+func TestRefusedForGood(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    Result
+		want bool
+	}{
+		{"refused at once", Result{Outcome: Failed, HTTPStatus: 404, Attempts: 1}, true},
+		{"refused after 429s", Result{Outcome: Failed, HTTPStatus: 403, Attempts: 3}, true},
+		{"refused after a lost answer", Result{Outcome: Failed, HTTPStatus: 404, Attempts: 2, ErrorMessage: MaybeSetNote + "not found"}, false},
+		{"throttled to the end", Result{Outcome: Failed, HTTPStatus: 429, Attempts: 5}, false},
+		{"server error", Result{Outcome: Failed, HTTPStatus: 503, Attempts: 5}, false},
+		{"succeeded", Result{Outcome: Succeeded, HTTPStatus: 204, Attempts: 1}, false},
+	} {
+		if got := RefusedForGood(tc.r); got != tc.want {
+			t.Errorf("%s: RefusedForGood = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
