@@ -119,15 +119,9 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request, tenant string) 
 	missing := func(param string) {
 		s.aadError(w, r, http.StatusBadRequest, "invalid_request", 900144, fmt.Sprintf("The request body must contain the following parameter: '%s'.", param))
 	}
-	if r.Method != http.MethodPost {
-		s.aadError(w, r, http.StatusBadRequest, "invalid_request", 900561, fmt.Sprintf("The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
+	if !s.acceptForm(w, r, tenant) {
 		return
 	}
-	if !s.tenantKnown(tenant) {
-		s.aadError(w, r, http.StatusBadRequest, "invalid_request", 90002, tenantNotFound(tenant))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
 		missing("grant_type")
 		return
@@ -137,6 +131,13 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request, tenant string) 
 	switch {
 	case grant == "":
 		missing("grant_type")
+		return
+	case grant == grantDeviceCode || grant == grantDeviceCodeShort || grant == grantRefreshToken:
+		if !strings.EqualFold(clientID, s.opts.ClientID) {
+			s.aadError(w, r, http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", clientID, tenant))
+			return
+		}
+		s.serveDelegatedToken(w, r, form, grant, scope)
 		return
 	case grant != "client_credentials":
 		s.aadError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'.", grant))
@@ -199,6 +200,21 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request, tenant string) 
 		"ext_expires_in": secs,
 		"access_token":   tok,
 	})
+}
+
+// acceptForm checks what every Entra form endpoint checks first, a POST to a
+// known tenant, and limits the body; false means it answered with an error.
+func (s *Sim) acceptForm(w http.ResponseWriter, r *http.Request, tenant string) bool {
+	if r.Method != http.MethodPost {
+		s.aadError(w, r, http.StatusBadRequest, "invalid_request", 900561, fmt.Sprintf("The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
+		return false
+	}
+	if !s.tenantKnown(tenant) {
+		s.aadError(w, r, http.StatusBadRequest, "invalid_request", 90002, tenantNotFound(tenant))
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	return true
 }
 
 // validClientCredentialsScope requires one or more resource scopes, each ending

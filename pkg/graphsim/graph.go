@@ -89,6 +89,9 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			case "oauth2/v2.0/token":
 				s.serveToken(w, r, parts[1])
 				return
+			case "oauth2/v2.0/devicecode":
+				s.serveDeviceCode(w, r, parts[1])
+				return
 			}
 		}
 		rc := startGraphResponse(w, r)
@@ -100,12 +103,14 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 type reqIDs struct {
 	requestID, clientRequestID string
 	priority                   string
+	base                       string // scheme and host the client used, for Location headers
+	delegated                  bool   // the token was issued to a signed-in user
 }
 
 // startGraphResponse sets the headers every Graph response carries: a fresh
 // request-id, and the client's client-request-id echoed (or the request-id).
 func startGraphResponse(w http.ResponseWriter, r *http.Request) reqIDs {
-	rc := reqIDs{requestID: newGUID(), clientRequestID: r.Header.Get("client-request-id"), priority: r.Header.Get("x-ms-throttle-priority")}
+	rc := reqIDs{requestID: newGUID(), clientRequestID: r.Header.Get("client-request-id"), priority: r.Header.Get("x-ms-throttle-priority"), base: baseURL(r)}
 	if rc.clientRequestID == "" {
 		rc.clientRequestID = rc.requestID
 	}
@@ -135,6 +140,7 @@ func (s *Sim) serveGraph(w http.ResponseWriter, r *http.Request, batch bool) {
 
 	s.mu.Lock()
 	aerr := s.authenticateLocked(r.Header.Get("Authorization"))
+	rc.delegated = aerr == nil && s.delegatedLocked(r.Header.Get("Authorization"))
 	if aerr == nil && batch && s.chanceLocked(s.opts.Faults.TokenRevoke) {
 		s.faultLocked(FaultTokenRevoke)
 		aerr = tokenError(msgTokenExpired)
@@ -409,6 +415,8 @@ func (s *Sim) runSubLocked(q subRequest, rc reqIDs, status map[string]int) subRe
 		requestID:       rc.requestID,
 		clientRequestID: headerValue(q.Headers, "client-request-id"),
 		priority:        headerValue(q.Headers, "x-ms-throttle-priority"),
+		base:            rc.base,
+		delegated:       rc.delegated,
 	}
 	if c.clientRequestID == "" {
 		c.clientRequestID = rc.clientRequestID
@@ -483,7 +491,7 @@ func (s *Sim) serveDirect(w http.ResponseWriter, r *http.Request, rc reqIDs, bod
 		body = nil
 	}
 	o := op{method: r.Method, url: rel, contentType: r.Header.Get("Content-Type"), body: body}
-	c := opCtx{requestID: rc.requestID, errorRequestID: rc.requestID, clientRequestID: rc.clientRequestID, priority: rc.priority}
+	c := opCtx{requestID: rc.requestID, errorRequestID: rc.requestID, clientRequestID: rc.clientRequestID, priority: rc.priority, base: rc.base, delegated: rc.delegated}
 	s.mu.Lock()
 	status, header, payload := s.execLocked(o, c)
 	s.mu.Unlock()
@@ -512,6 +520,8 @@ type opCtx struct {
 	clientRequestID string
 	priority        string     // x-ms-throttle-priority, as sent
 	quota           *quotaNote // set by execLocked
+	base            string     // scheme and host of the request, for Location headers
+	delegated       bool       // the caller is a signed-in user, not an application
 }
 
 func jsonHeaders() map[string]string {
@@ -546,11 +556,18 @@ func (s *Sim) execLocked(o op, c opCtx) (int, map[string]string, []byte) {
 	if payload == nil {
 		return status, s.usageHeaders(noContentHeaders(), note), nil
 	}
+	h := jsonHeaders()
+	if a, ok := payload.(answer); ok {
+		payload = a.payload
+		for k, v := range a.header {
+			h[k] = v
+		}
+	}
 	b, ok := payload.(rawJSON)
 	if !ok {
 		b, _ = json.Marshal(payload)
 	}
-	return status, s.usageHeaders(jsonHeaders(), note), b
+	return status, s.usageHeaders(h, note), b
 }
 
 // opLocked runs one operation: request checks, routing, the write quota, then
@@ -583,6 +600,10 @@ func (s *Sim) opLocked(o op, c opCtx) (int, any, *apiError) {
 		return s.patchUserLocked(t, o.body, c)
 	case t.action == actionRevoke && o.method == http.MethodPost:
 		return s.revokeLocked(t, c)
+	case t.action == actionResetPassword && o.method == http.MethodPost:
+		return s.resetPasswordLocked(t, o.body, c)
+	case t.action == actionOperation && o.method == http.MethodGet:
+		return s.getOperationLocked(t, c)
 	}
 	return 0, nil, newAPIError(http.StatusMethodNotAllowed, codeRequestBad, msgMethod)
 }

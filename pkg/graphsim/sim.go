@@ -216,6 +216,15 @@ type Options struct {
 	// FractionalRetryAfter gives quota Retry-After values in milliseconds ("0.249")
 	// instead of whole seconds rounded up ("1").
 	FractionalRetryAfter bool
+	// DelegatedUser is the administrator who signs in with the device code
+	// flow; default admin@TenantDomain.
+	DelegatedUser string
+	// OperationPolls is how many polls a resetPassword operation answers
+	// "running" before it ends.
+	OperationPolls int
+	// NoWriteback fails the resetPassword operations of synchronised users,
+	// as in a tenant without password writeback.
+	NoWriteback bool
 	// Faults are injected at these rates, deterministically for Seed.
 	Faults Faults
 	Seed   int64
@@ -257,7 +266,9 @@ type Stats struct {
 	Throttled        int // 429 answers: quota, injected inner and injected outer
 	Unauthorized     int // 401 answers on Graph routes
 	TokensIssued     int // access tokens issued by the token endpoint
-	Faults           map[FaultKind]int
+	// OperationsStarted counts resetPassword operations accepted (202).
+	OperationsStarted int
+	Faults            map[FaultKind]int
 }
 
 // Sim is an emulated tenant with its Graph and token endpoints. It is safe for
@@ -276,6 +287,7 @@ type Sim struct {
 	tokens  map[string]time.Time // access token -> expiry
 	issued  []string             // every access token issued, for tests that scan outputs for them
 	onHold  func()               // test hook: called when a Timeout fault starts holding a request
+	del     delegatedState       // delegated sign-ins and password-reset operations
 }
 
 // New returns an empty tenant configured by opts.

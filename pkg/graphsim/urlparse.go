@@ -61,7 +61,8 @@ func badRequest(message string) *apiError {
 // target is what a request URL addresses: one user, and perhaps an action on it.
 type target struct {
 	key    string     // the user's id or UPN, as the server sees it
-	action string     // "" or actionRevoke
+	action string     // "", actionRevoke, actionResetPassword or actionOperation
+	sub    string     // the authentication method or operation id of action
 	query  url.Values // decoded query
 }
 
@@ -130,6 +131,10 @@ func parseUserURL(raw string) (target, *apiError) {
 	case strings.EqualFold(after, actionRevoke), strings.EqualFold(after, "microsoft.graph."+actionRevoke):
 		t.action = actionRevoke
 	default:
+		if action, id, ok := parseAuthAction(after); ok {
+			t.action, t.sub = action, id
+			break
+		}
 		seg, _, _ := strings.Cut(after, "/")
 		return target{}, badRequest(fmt.Sprintf(msgSegment, seg))
 	}
