@@ -22,7 +22,7 @@ func registerResetCompletions(cmd *cobra.Command) {
 		"certificate":   files("pem", "pfx", "p12"),
 		"sandbox":       files("json"),
 		"password-mode": words("random", "column", "none"),
-		"synced":        words("skip", "attempt"),
+		"synced":        words("skip", "attempt", "resetpassword"),
 		"auth":          words("auto", "client-secret", "certificate", "managed-identity", "workload-identity", "azure-cli", "device-code", "browser"),
 		"cloud":         words("global", "usgov", "usgov-dod", "china"),
 		"log-format":    words("text", "json"),

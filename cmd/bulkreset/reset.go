@@ -110,6 +110,10 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
   # Azure VM or Arc-enabled server with a managed identity (no secret anywhere):
   bulkreset reset -i users.csv --auth managed-identity --secrets s.csv --yes
 
+  # Users synced from on-premises AD, with password writeback: an administrator
+  # signs in (resetPassword supports delegated permissions only):
+  bulkreset reset -i synced.csv --synced resetpassword --auth device-code --secrets s.csv
+
   # US Government (GCC High) tenant:
   bulkreset reset -i users.csv --cloud usgov --secrets s.csv`,
 		Args: cobra.NoArgs,
@@ -174,7 +178,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.BoolVar(&o.requireMFA, "require-mfa", false, "require MFA before the password change (forceChangePasswordNextSignInWithMfa)")
 	f.BoolVar(&o.revokeSessions, "revoke-sessions", false, "after a successful reset, revoke the user's sign-in sessions (revokeSignInSessions); the revoked column says whether it worked")
 	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users are skipped, and writes address the object id")
-	f.StringVar(&o.synced, "synced", string(worker.SyncedSkip), "users synced from on-premises AD: skip (skipped/synced_user), or attempt the reset anyway (needs --preflight)")
+	f.StringVar(&o.synced, "synced", string(worker.SyncedSkip), "users synced from on-premises AD: skip (skipped/synced_user); attempt the reset anyway; or resetpassword: reset them with the resetPassword action, which password writeback carries on-premises (needs an administrator signed in: --auth device-code, browser or azure-cli)")
 	f.BoolVar(&o.skipDisabled, "skip-disabled", false, "skip disabled accounts (skipped/disabled) instead of resetting them (needs --preflight)")
 	f.BoolVar(&o.skipGuests, "skip-guests", false, "skip guest users (skipped/guest) instead of resetting them (needs --preflight)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "batches in flight")
@@ -245,8 +249,12 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	}
 	switch worker.SyncedPolicy(o.synced) {
 	case worker.SyncedSkip, worker.SyncedAttempt:
+	case worker.SyncedResetPassword:
+		if err := o.validateResetPassword(); err != nil {
+			return err
+		}
 	default:
-		return usagef("--synced must be skip or attempt, not %q", o.synced)
+		return usagef("--synced must be skip, attempt or resetpassword, not %q", o.synced)
 	}
 	if !o.preflight && (o.skipDisabled || o.skipGuests) {
 		return usagef("--skip-disabled and --skip-guests need --preflight (the lookup is what tells a disabled account or a guest)")
@@ -297,6 +305,28 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 		o.authorityHost = e.getenv("AZURE_AUTHORITY_HOST")
 	}
 	return nil
+}
+
+// validateResetPassword checks --synced resetpassword. Graph's resetPassword
+// action supports delegated permissions only
+// (https://learn.microsoft.com/graph/api/authenticationmethod-resetpassword),
+// so an application identity cannot use it; it needs the lookup to know who
+// is synced, and a password to send (hybrid users must be given one).
+func (o *resetOptions) validateResetPassword() error {
+	switch {
+	case !o.preflight:
+		return usagef("--synced resetpassword needs --preflight: the lookup is what tells a synced user")
+	case o.passwordMode == "none":
+		return usagef("--synced resetpassword sets a password, so it cannot be used with --password-mode none")
+	case o.sandbox != "":
+		return usagef("--synced resetpassword needs an administrator signed in, and the sandbox signs in as an application")
+	}
+	switch strings.ToLower(o.auth) {
+	case graph.AuthDeviceCode, graph.AuthBrowser, graph.AuthAzureCLI:
+		return nil
+	}
+	return usagef("--synced resetpassword needs an administrator signed in (--auth device-code, browser or azure-cli, with the Authentication Administrator or Privileged Authentication Administrator role): "+
+		"Graph's resetPassword action supports delegated permissions only, so --auth %s (an application identity) cannot use it", o.auth)
 }
 
 // runReset is `bulkreset reset`.

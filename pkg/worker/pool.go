@@ -55,6 +55,11 @@ type Item struct {
 	// outcome is unknown, so that attempt counts, and the password may be
 	// in force whatever the next answer is.
 	Resumed bool
+	// ResetPassword sends the authentication-methods resetPassword action
+	// instead of a passwordProfile PATCH (a synced user, --synced
+	// resetpassword), and follows its operation until Graph reports it
+	// succeeded or failed.
+	ResetPassword bool
 
 	attempts int
 	unknown  bool // an attempt's outcome is unknown: the password may be set
@@ -66,10 +71,15 @@ type Item struct {
 	revokeAttempts int
 	resetStatus    int
 	resetRequestID string
-	notBefore      time.Time
-	lastErr        *graph.Error // the last Graph error, for the final result
-	lastNet        string       // the last network-level failure, for the final result
-	requestID      string
+	// polling is set once Graph accepted a resetPassword: opPath is the
+	// operation to poll, polls counts the polls.
+	polling   bool
+	opPath    string
+	polls     int
+	notBefore time.Time
+	lastErr   *graph.Error // the last Graph error, for the final result
+	lastNet   string       // the last network-level failure, for the final result
+	requestID string
 }
 
 // Options configure a Pool.
@@ -360,21 +370,32 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 	}
 
 	reqs := make([]graph.Request, len(b))
+	writes := 0
 	for i, it := range b {
-		if it.revoking {
-			it.revokeAttempts++
-			reqs[i] = graph.RevokeSessionsRequest(strconv.Itoa(i), it.target())
+		id := strconv.Itoa(i)
+		switch {
+		case it.polling:
+			it.polls++
+			reqs[i] = graph.OperationRequest(id, it.opPath)
 			continue
+		case it.revoking:
+			it.revokeAttempts++
+			reqs[i] = graph.RevokeSessionsRequest(id, it.target())
+		case it.ResetPassword:
+			it.attempts++
+			reqs[i] = graph.ResetPasswordRequest(id, it.target(), it.Password)
+		default:
+			it.attempts++
+			reqs[i] = graph.PasswordRequest(id, it.target(), graph.PasswordProfile{
+				Password:                             it.Password,
+				ForceChangePasswordNextSignIn:        it.ForceChange,
+				ForceChangePasswordNextSignInWithMfa: it.ForceChangeMFA,
+			})
 		}
-		it.attempts++
-		reqs[i] = graph.PasswordRequest(strconv.Itoa(i), it.target(), graph.PasswordProfile{
-			Password:                             it.Password,
-			ForceChangePasswordNextSignIn:        it.ForceChange,
-			ForceChangePasswordNextSignInWithMfa: it.ForceChangeMFA,
-		})
+		writes++
 	}
 	p.stats.Batches.Add(1)
-	p.stats.Writes.Add(int64(len(b)))
+	p.stats.Writes.Add(int64(writes))
 	res, err := p.send.Batch(ctx, reqs)
 	now := p.opts.Now()
 	if err != nil {
@@ -399,6 +420,10 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 		gerr := resp.Err(now)
 		if gerr == nil {
 			switch {
+			case it.polling:
+				retry = p.polled(emit, retry, it, resp, now)
+			case it.ResetPassword && !it.revoking:
+				retry = p.accepted(emit, retry, it, resp, now)
 			case it.revoking:
 				it.lastErr, it.lastNet = nil, ""
 				p.finishRevoke(emit, it, nil, now)
@@ -420,9 +445,16 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 			it.unknown = true // a server error does not say whether the change was made
 		}
 		if !retryable(gerr.Status) {
-			if it.revoking {
+			switch {
+			case it.polling:
+				// The operation cannot be followed: whether it set the
+				// password is unknown (it.unknown says so).
+				r := failedResult(gerr)
+				r.Reason, r.ErrorMessage = ReasonOperationUnknown, "following the password reset operation failed: "+gerr.Message
+				p.finish(emit, it, r, now)
+			case it.revoking:
 				p.finishRevoke(emit, it, gerr, now)
-			} else {
+			default:
 				p.finish(emit, it, failedResult(gerr), now)
 			}
 			continue
@@ -465,9 +497,14 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 			// row fails with Graph's answer.
 			for _, it := range b {
 				it.lastErr, it.requestID = gerr, gerr.RequestID
-				if it.revoking {
+				switch {
+				case it.polling:
+					r := failedResult(gerr)
+					r.Reason = ReasonOperationUnknown
+					p.finish(emit, it, r, now)
+				case it.revoking:
 					p.finishRevoke(emit, it, gerr, now)
-				} else {
+				default:
 					p.finish(emit, it, failedResult(gerr), now)
 				}
 			}
@@ -506,6 +543,15 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 // again queues it for another attempt after delay, or finishes it when its
 // attempts are spent.
 func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time, emit func(report.Result)) []*Item {
+	if it.polling {
+		if it.polls >= maxOperationPolls {
+			p.finish(emit, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: it.resetStatus,
+				RequestID: it.resetRequestID, ErrorMessage: fmt.Sprintf("the password reset operation gave no final state after %d polls", it.polls)}, now)
+			return retry
+		}
+		it.notBefore = now.Add(max(delay, pollDelay(it.polls, 0)))
+		return append(retry, it)
+	}
 	if it.revoking && it.revokeAttempts >= p.opts.MaxAttempts {
 		p.finishRevoke(emit, it, it.lastErr, now)
 		return retry
@@ -657,4 +703,75 @@ func (h *retryHeap) Pop() any {
 	it := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return it
+}
+
+// Reasons of rows reset through the resetPassword action.
+const (
+	// ReasonOperationFailed: Graph reported the reset operation failed
+	// (for a synced user, typically password writeback).
+	ReasonOperationFailed = "reset_operation_failed"
+	// ReasonOperationUnknown: Graph accepted the reset, but its operation
+	// could not be followed to an end, so whether it applied is unknown.
+	ReasonOperationUnknown = "reset_operation_unknown"
+)
+
+// maxOperationPolls bounds the polls of one reset operation: with
+// pollDelay, about ten minutes.
+const maxOperationPolls = 70
+
+// pollDelay is how long to wait before poll n+1 of an operation: Graph's
+// Retry-After when it gave one, else half a second, doubling up to ten.
+func pollDelay(polls int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return retryAfter
+	}
+	d := 500 * time.Millisecond << min(polls, 5)
+	return min(d, 10*time.Second)
+}
+
+// accepted handles Graph's 202 to a resetPassword: from now on the password
+// may be in force, and the row succeeds only once the operation named by
+// Location reports it succeeded.
+func (p *Pool) accepted(emit func(report.Result), retry []*Item, it *Item, resp graph.Response, now time.Time) []*Item {
+	it.unknown = true
+	it.lastErr, it.lastNet = nil, ""
+	it.resetStatus, it.resetRequestID = resp.Status, it.requestID
+	path, err := graph.OperationPath(resp.Header("Location"))
+	if err != nil {
+		p.finish(emit, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: resp.Status,
+			ErrorMessage: "Graph accepted the password reset but named no operation to follow (" + err.Error() + ")"}, now)
+		return retry
+	}
+	retryAfter, _ := graph.ParseRetryAfter(resp.Header("Retry-After"), now)
+	it.polling, it.opPath, it.polls = true, path, 0
+	it.notBefore = now.Add(pollDelay(0, retryAfter))
+	return append(retry, it)
+}
+
+// polled handles the answer to a poll of a reset operation.
+func (p *Pool) polled(emit func(report.Result), retry []*Item, it *Item, resp graph.Response, now time.Time) []*Item {
+	op, err := graph.ParseOperation(resp.Body)
+	switch {
+	case err != nil:
+		it.lastNet = err.Error()
+		return p.again(retry, it, 0, now, emit)
+	case op.Status == graph.OperationSucceeded:
+		it.polling, it.lastErr, it.lastNet = false, nil, ""
+		if p.opts.RevokeSessions {
+			it.revoking, it.notBefore = true, now
+			return append(retry, it)
+		}
+		p.finish(emit, it, report.Result{Outcome: report.Succeeded, HTTPStatus: it.resetStatus, RequestID: it.resetRequestID}, now)
+		return retry
+	case op.Status == graph.OperationFailed:
+		msg := "the password reset operation failed"
+		if op.Detail != "" {
+			msg += ": " + op.Detail
+		}
+		p.finish(emit, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationFailed, HTTPStatus: it.resetStatus,
+			ErrorCode: "operationFailed", RequestID: it.resetRequestID, ErrorMessage: msg}, now)
+		return retry
+	}
+	p.opts.Logger.Debug("reset operation in progress", "line", it.Line, "status", op.Status, "poll", it.polls)
+	return p.again(retry, it, 0, now, emit)
 }

@@ -30,6 +30,10 @@ const (
 	SyncedSkip SyncedPolicy = "skip"
 	// SyncedAttempt sends the reset anyway and reports Graph's answer.
 	SyncedAttempt SyncedPolicy = "attempt"
+	// SyncedResetPassword resets synced users through the
+	// authentication-methods resetPassword action, which password
+	// writeback carries to on-premises AD; it needs delegated sign-in.
+	SyncedResetPassword SyncedPolicy = "resetpassword"
 )
 
 // Reasons a preflight gives to rows it does not pass on.
@@ -41,7 +45,8 @@ const (
 
 // SyncedAdvice is the error_message of a synced user skipped by preflight.
 const SyncedAdvice = "the user is synchronised from on-premises Active Directory: a password set in the cloud would not reach it. " +
-	"Reset it on-premises, or in the Entra admin center with password writeback enabled"
+	"Reset it on-premises, in the Entra admin center with password writeback enabled, " +
+	"or rerun with --synced resetpassword signed in as an administrator (--auth device-code)"
 
 // PreflightOptions configure a Preflight.
 type PreflightOptions struct {
@@ -451,8 +456,11 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 	// is counted, and the first rule that applies skips it.
 	if u.Synced() {
 		p.stats.Synced.Add(1)
-		if p.opts.Synced == SyncedSkip {
+		switch p.opts.Synced {
+		case SyncedSkip:
 			return result(report.Result{Outcome: report.Skipped, Reason: ReasonSynced, ErrorMessage: SyncedAdvice})
+		case SyncedResetPassword:
+			it.ResetPassword = true
 		}
 	}
 	if u.Disabled() {
