@@ -508,6 +508,17 @@ type pipelineResult struct {
 // worker pool for reset, planSink for plan.
 type sender func(ctx context.Context, items <-chan worker.Item, emit func(report.Result)) error
 
+// resultQueue is how many results may wait for the results file's writer.
+// When that file fails (a full disk), the results still queued are logged
+// instead ("result not written to the results file"), with the line, user,
+// outcome and Graph's request-id.
+const resultQueue = 1024
+
+// resultsFlushRows bounds the rows the results writer holds in memory: at
+// most these many results are lost to the file (and logged instead) when
+// it fails, however busy the run.
+const resultsFlushRows = 64
+
 // ReasonWouldReset is the reason of a plan row that reset would send.
 const ReasonWouldReset = "would_reset"
 
@@ -569,13 +580,34 @@ func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, p
 
 	// The reporter: the only writer of the results file. It runs until
 	// stopRep, then writes what is queued and flushes.
-	resCh := make(chan report.Result, 1024)
+	resCh := make(chan report.Result, resultQueue)
 	stopRep, repDone := make(chan struct{}), make(chan struct{})
 	var (
 		written  int64
 		writeErr error
 		refused  = map[int]bool{}
+		// pending are the rows given to the results writer since its last
+		// flush: they are in the file only once it flushes.
+		pending []report.Result
 	)
+	notWritten := func(r report.Result) {
+		// The run is stopping; say what could not be recorded, so that
+		// the log holds every result the file lacks.
+		logger.Error("result not written to the results file", "line", r.Line, "user", r.User,
+			"outcome", r.Outcome, "reason", r.Reason, "request_id", r.RequestID)
+	}
+	settle := func(err error) {
+		if err != nil {
+			writeErr = err
+			for _, p := range pending {
+				notWritten(p)
+			}
+			stopRun(fmt.Errorf("writing the results file: %w", writeErr))
+		} else {
+			written += int64(len(pending))
+		}
+		pending = pending[:0]
+	}
 	handle := func(r report.Result) {
 		summary.Add(r)
 		progress.add(r)
@@ -584,19 +616,19 @@ func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, p
 			refused[r.Line] = true
 		}
 		if writeErr != nil {
-			// The run is stopping; say what could not be recorded.
-			logger.Error("result not written to the results file", "line", r.Line, "user", r.User,
-				"outcome", r.Outcome, "reason", r.Reason, "request_id", r.RequestID)
+			notWritten(r)
 			return
 		}
-		if writeErr = out.results.Write(r); writeErr == nil && len(resCh) == 0 {
-			writeErr = out.results.Flush()
+		pending = append(pending, r)
+		before := out.results.Flushes()
+		switch err := out.results.Write(r); {
+		case err != nil:
+			settle(err)
+		case out.results.Flushes() != before:
+			settle(nil)
+		case len(resCh) == 0 || len(pending) >= resultsFlushRows:
+			settle(out.results.Flush())
 		}
-		if writeErr != nil {
-			stopRun(fmt.Errorf("writing the results file: %w", writeErr))
-			return
-		}
-		written++
 	}
 	go func() {
 		defer close(repDone)
@@ -611,7 +643,7 @@ func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, p
 						handle(r)
 					default:
 						if writeErr == nil {
-							writeErr = out.results.Flush()
+							settle(out.results.Flush())
 						}
 						return
 					}

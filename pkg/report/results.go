@@ -68,6 +68,9 @@ type Results struct {
 	csv *csv.Writer  // encodes into buf
 	err error        // the first error of w, sticky
 	rec [12]string   // reused by Write
+	// flushes counts the successful flushes, so that a caller can tell
+	// when the rows it wrote have reached w (see Flushes).
+	flushes int64
 }
 
 // resultsFlushAt is the buffered size at which Write flushes by itself.
@@ -161,8 +164,14 @@ func (r *Results) Flush() error {
 		r.err = fmt.Errorf("write results: %w", err)
 		return r.err
 	}
+	r.flushes++
 	return nil
 }
+
+// Flushes returns how many times the buffered rows were written to the
+// underlying writer, by Flush or by a Write whose buffer was full: when it
+// moved on, every row written before is in the file.
+func (r *Results) Flushes() int64 { return r.flushes }
 
 // CreateResultsFile creates the results file at path, refusing to overwrite
 // an existing file (the results of an earlier run are evidence). The path

@@ -209,7 +209,11 @@ func (p *Pool) Run(ctx context.Context, items <-chan Item, emit func(report.Resu
 	for range p.opts.Concurrency {
 		g.Go(func() error {
 			for b := range batches {
-				retry, err := p.sendBatch(startCtx, gctx, b, emit)
+				// A fatal error elsewhere (gctx) stops new batches, but
+				// one already on the wire runs to its answer, so that its
+				// rows get results: cancelling it would leave users reset
+				// with no result.
+				retry, err := p.sendBatch(startCtx, sendCtx, b, emit)
 				back <- batchDone{n: len(b), retry: retry}
 				if err != nil {
 					return err
