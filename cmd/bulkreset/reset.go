@@ -713,9 +713,9 @@ func openInput(e *env, o *resetOptions) (*csvin.Reader, error) {
 		err error
 	)
 	if o.input == "-" {
-		in, err = csvin.NewReader(e.stdin, csvin.Options{Name: "stdin.csv"})
+		in, err = csvin.NewReader(e.stdin, csvin.Options{Name: "stdin.csv", DefaultTenant: o.tenant})
 	} else {
-		in, err = csvin.Open(o.input, csvin.Options{Name: o.input, Sheet: o.sheet})
+		in, err = csvin.Open(o.input, csvin.Options{Name: o.input, Sheet: o.sheet, DefaultTenant: o.tenant})
 	}
 	if err != nil {
 		return nil, usagef("input %s: %w", o.input, err)
