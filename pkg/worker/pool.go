@@ -55,6 +55,10 @@ type Item struct {
 	// outcome is unknown, so that attempt counts, and the password may be
 	// in force whatever the next answer is.
 	Resumed bool
+	// Tenant is the tenant of the user, for an input with a TenantId
+	// column; "" otherwise. A Router sends the item through its tenant's
+	// lane.
+	Tenant string
 
 	attempts int
 	unknown  bool // an attempt's outcome is unknown: the password may be set
