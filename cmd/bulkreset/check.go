@@ -202,7 +202,7 @@ func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode work
 		case col == csvin.ColumnPassword && mode != worker.ModeColumn:
 			note = "; ignored in --password-mode " + string(mode)
 		case col == csvin.ColumnTenant:
-			note = "; one sign-in and one quota per tenant, an empty cell is $AZURE_TENANT_ID's tenant"
+			note = "; one sign-in and one quota per tenant; an empty cell is the tenant of --tenant ($AZURE_TENANT_ID)"
 		}
 		fmt.Fprintf(tw, "%s\t%s <- %s%s\n", label, col, where, note)
 	}

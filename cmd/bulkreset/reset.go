@@ -187,7 +187,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.StringVar(&o.priority, "priority", "normal", "x-ms-throttle-priority of the requests: low, normal or high (when Graph throttles, low goes first)")
 	f.IntVar(&o.maxAttempts, "max-attempts", 8, "attempts per row across throttling and transient errors")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when standard input is not a terminal)")
-	f.StringVar(&o.tenant, "tenant", "", "tenant id or domain (default $AZURE_TENANT_ID)")
+	f.StringVar(&o.tenant, "tenant", "", "tenant id or domain (default $AZURE_TENANT_ID); with a TenantId column in the input, the tenant of its empty cells")
 	f.StringVar(&o.clientID, "client-id", "", "application (client) id (default $AZURE_CLIENT_ID)")
 	f.StringVar(&o.auth, "auth", "auto", "auto, client-secret, certificate, managed-identity, workload-identity, azure-cli, device-code, browser")
 	f.StringVar(&o.certificate, "certificate", "", "certificate file, PEM or PKCS#12 (default $AZURE_CLIENT_CERTIFICATE_PATH; password from $AZURE_CLIENT_CERTIFICATE_PASSWORD)")

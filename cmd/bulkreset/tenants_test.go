@@ -433,3 +433,17 @@ func TestManyTenantsWrongSecretIsFatal(t *testing.T) {
 		t.Errorf("%d changes, want none", n)
 	}
 }
+
+// check shows the TenantId column and counts rows without a tenant.
+func TestCheckShowsTenantColumn(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in.csv")
+	os.WriteFile(in, []byte("UPN,Tenant ID\na@contoso.example,contoso.example\nb@contoso.example,\nc@contoso.example,common\n"), 0o600)
+	res := runCLI(t, t.Context(), func(string) string { return "" }, "check", "-i", in)
+	out := res.stdout + res.stderr
+	if !strings.Contains(out, `tenantId <- "Tenant ID" (column 2)`) {
+		t.Errorf("check does not show the tenant column:\n%s", out)
+	}
+	if res.code != exitRowsFailed || !strings.Contains(out, "missing_tenant") || !strings.Contains(out, "bad_value") {
+		t.Errorf("exit %d; want %d with missing_tenant and bad_value rows:\n%s", res.code, exitRowsFailed, out)
+	}
+}
