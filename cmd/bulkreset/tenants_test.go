@@ -447,3 +447,38 @@ func TestCheckShowsTenantColumn(t *testing.T) {
 		t.Errorf("exit %d; want %d with missing_tenant and bad_value rows:\n%s", res.code, exitRowsFailed, out)
 	}
 }
+
+// plan looks users up in each row's tenant and writes the tenant column
+// too; nothing is written to any tenant.
+func TestManyTenantsPlan(t *testing.T) {
+	customers := partnerTenants(3)[:2]
+	p := startPartner(t, graphsim.Options{}, customers)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.csv"), filepath.Join(dir, "plan.csv")
+	csv := "UPN,TenantId\n" +
+		customers[0].users[0].UPN + "," + customers[0].domain + "\n" +
+		customers[0].users[0].UPN + "," + customers[1].domain + "\n" + // not a user of the second tenant
+		"shared.admin@partner.example," + customers[1].id + "\n"
+	os.WriteFile(in, []byte(csv), 0o600)
+	res := runCLI(t, t.Context(), p.getenv(""), "plan", "-i", in, "-o", out, "--discard-passwords", "--graph-url", p.srv.URL, "--authority-host", p.srv.URL)
+	if res.code != exitRowsFailed {
+		t.Fatalf("exit %d, want %d (one user not found); stderr:\n%s", res.code, exitRowsFailed, res.stderr)
+	}
+	got := readResults(t, out)
+	want := map[int][3]string{
+		2: {string(report.Succeeded), "would_reset", customers[0].domain},
+		3: {string(report.Failed), "not_found", customers[1].domain},
+		4: {string(report.Succeeded), "would_reset", customers[1].id},
+	}
+	for line, w := range want {
+		g := got[line]
+		if string(g.Outcome) != w[0] || g.Reason != w[1] || g.Tenant != w[2] {
+			t.Errorf("line %d: %s/%s tenant %q; want %s/%s tenant %q", line, g.Outcome, g.Reason, g.Tenant, w[0], w[1], w[2])
+		}
+	}
+	for d, sim := range p.sims {
+		if n := sim.Stats().Writes; n != 0 {
+			t.Errorf("tenant %s: %d writes in a plan", d, n)
+		}
+	}
+}
