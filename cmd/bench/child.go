@@ -113,13 +113,19 @@ type runResult struct {
 // administrator would from a scheduled task: client-secret auth, --yes,
 // --quiet, a secrets file.
 func (b *bench) runBulkreset(t *tenant, name string, extra ...string) (runResult, error) {
-	results := filepath.Join(t.dir, name+"-results.csv")
-	args := append([]string{"reset", "-i", t.input, "-o", results,
-		"--secrets", filepath.Join(t.dir, name+"-secrets.csv"), "--yes", "--quiet",
-		"--auth", "client-secret", "--tenant", benchTenant, "--client-id", benchClient,
-		"--graph-url", t.srv.URL, "--authority-host", t.srv.URL}, extra...)
+	return b.runReset(t.srv.URL, t.ca, t.dir, t.input, name, append([]string{"--tenant", benchTenant}, extra...)...)
+}
+
+// runReset is runBulkreset for any emulator at url whose certificate is in
+// ca, and any input, in dir; the tenant, when one, is in extra.
+func (b *bench) runReset(url, ca, dir, input, name string, extra ...string) (runResult, error) {
+	results := filepath.Join(dir, name+"-results.csv")
+	args := append([]string{"reset", "-i", input, "-o", results,
+		"--secrets", filepath.Join(dir, name+"-secrets.csv"), "--yes", "--quiet",
+		"--auth", "client-secret", "--client-id", benchClient,
+		"--graph-url", url, "--authority-host", url}, extra...)
 	var stdout, stderr bytes.Buffer
-	m, err := runMeasured(&stdout, &stderr, []string{"AZURE_CLIENT_SECRET=" + benchSecret, "SSL_CERT_FILE=" + t.ca}, b.bin, args...)
+	m, err := runMeasured(&stdout, &stderr, []string{"AZURE_CLIENT_SECRET=" + benchSecret, "SSL_CERT_FILE=" + ca}, b.bin, args...)
 	if err != nil {
 		return runResult{}, err
 	}

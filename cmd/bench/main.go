@@ -47,7 +47,7 @@ func run() error {
 	bin := flag.String("bin", "bin/bulkreset", "the bulkreset binary to measure")
 	timeScale := flag.Float64("time-scale", 90, "divide the quota's windows and the latencies by this")
 	users := flag.Int("overhead-users", 1_000_000, "users in the local overhead figure")
-	only := flag.String("only", "", "run only these figures (comma-separated: latency, quota, baselines, burst, overhead, check)")
+	only := flag.String("only", "", "run only these figures (comma-separated: latency, quota, baselines, burst, overhead, check, tenants)")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench's own CPU profile (the emulator's side) to this file")
 	flag.Parse()
 	if _, err := os.Stat(*bin); err != nil {
@@ -82,6 +82,7 @@ func run() error {
 		{"burst", b.withinBurst},
 		{"overhead", b.localOverhead},
 		{"check", b.checkFigure},
+		{"tenants", b.manyTenants},
 	}
 	start := time.Now()
 	var t table

@@ -48,15 +48,25 @@ func startTenant(opts graphsim.Options, n int) (*tenant, error) {
 		t.close()
 		return nil, err
 	}
-	if t.srv, err = sim.Start(); err != nil {
-		t.close()
-		return nil, err
-	}
-	if err := os.WriteFile(t.ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: t.srv.Certificate.Raw}), 0o644); err != nil {
+	if t.srv, err = serve(sim.Start, t.ca); err != nil {
 		t.close()
 		return nil, err
 	}
 	return t, nil
+}
+
+// serve starts an emulator and writes its certificate to ca, for the
+// child's SSL_CERT_FILE.
+func serve(start func() (*graphsim.Server, error), ca string) (*graphsim.Server, error) {
+	srv, err := start()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate.Raw}), 0o644); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return srv, nil
 }
 
 // benchUsers are n members p0000001@loadtest.example, ...: names that random

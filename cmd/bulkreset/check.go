@@ -87,7 +87,8 @@ func runCheck(e *env, o *checkOptions) error {
 	if o.input == "-" && o.sheet != "" {
 		return usagef("--sheet is for a workbook file; standard input is read as CSV")
 	}
-	in, err := openInput(e, &resetOptions{input: o.input, sheet: o.sheet})
+	// An empty TenantId cell takes the default tenant, as in reset.
+	in, err := openInput(e, &resetOptions{input: o.input, sheet: o.sheet, tenant: e.getenv("AZURE_TENANT_ID")})
 	if err != nil {
 		return err
 	}
@@ -181,7 +182,7 @@ func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode work
 		fmt.Fprintf(tw, "Delimiter\t%s\n", describeDelimiter(info.Delimiter))
 	}
 	first := true
-	for _, col := range []string{csvin.ColumnUPN, csvin.ColumnID, csvin.ColumnPassword, csvin.ColumnForceChange, csvin.ColumnForceChangeMFA} {
+	for _, col := range []string{csvin.ColumnUPN, csvin.ColumnID, csvin.ColumnPassword, csvin.ColumnForceChange, csvin.ColumnForceChangeMFA, csvin.ColumnTenant} {
 		header, ok := info.Columns[col]
 		if !ok {
 			continue
@@ -200,6 +201,8 @@ func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode work
 			note = "; wins over the UPN when a row has both"
 		case col == csvin.ColumnPassword && mode != worker.ModeColumn:
 			note = "; ignored in --password-mode " + string(mode)
+		case col == csvin.ColumnTenant:
+			note = "; one sign-in and one quota per tenant; an empty cell is the tenant of --tenant ($AZURE_TENANT_ID)"
 		}
 		fmt.Fprintf(tw, "%s\t%s <- %s%s\n", label, col, where, note)
 	}

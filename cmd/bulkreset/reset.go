@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/spf13/cobra"
 
 	"github.com/bulkreset/bulkreset/pkg/csvin"
@@ -65,6 +66,9 @@ type resetOptions struct {
 	requestTimeout   time.Duration
 	verbose          bool
 	cloudSet         bool // --cloud was given: it beats $AZURE_AUTHORITY_HOST
+	// columns are the optional columns of the results, plan and secrets
+	// files: the tenant column for an input with a TenantId column.
+	columns report.Columns
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -187,7 +191,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.StringVar(&o.priority, "priority", "normal", "x-ms-throttle-priority of the requests: low, normal or high (when Graph throttles, low goes first)")
 	f.IntVar(&o.maxAttempts, "max-attempts", 8, "attempts per row across throttling and transient errors")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when standard input is not a terminal)")
-	f.StringVar(&o.tenant, "tenant", "", "tenant id or domain (default $AZURE_TENANT_ID)")
+	f.StringVar(&o.tenant, "tenant", "", "tenant id or domain (default $AZURE_TENANT_ID); with a TenantId column in the input, the tenant of its empty cells")
 	f.StringVar(&o.clientID, "client-id", "", "application (client) id (default $AZURE_CLIENT_ID)")
 	f.StringVar(&o.auth, "auth", "auto", "auto, client-secret, certificate, managed-identity, workload-identity, azure-cli, device-code, browser")
 	f.StringVar(&o.certificate, "certificate", "", "certificate file, PEM or PKCS#12 (default $AZURE_CLIENT_CERTIFICATE_PATH; password from $AZURE_CLIENT_CERTIFICATE_PASSWORD)")
@@ -358,6 +362,11 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	if o.passwordMode == "column" && !in.Info().HasPassword {
 		return usagef("--password-mode column needs a Password column in %s", o.input)
 	}
+	if in.Info().HasTenant {
+		if err := o.useTenantColumn(e); err != nil {
+			return err
+		}
+	}
 
 	httpClient, err := newHTTPClient(e, o.concurrency)
 	if err != nil {
@@ -368,7 +377,7 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 		return err
 	}
 	defer target.Close() // also closed before the summary; Close is idempotent
-	if err := target.client.SignIn(ctx); err != nil {
+	if err := target.signIn(ctx); err != nil {
 		if ctx.Err() != nil {
 			return exitError{exitInterrupted}
 		}
@@ -403,14 +412,7 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	if out.secrets != nil {
 		rec = out.secrets
 	}
-	pool := worker.New(target.client, rec, worker.Options{
-		BatchSize:      o.batchSize,
-		Concurrency:    o.concurrency,
-		MaxAttempts:    o.maxAttempts,
-		MaxRate:        o.maxRate,
-		RevokeSessions: o.revokeSessions,
-		Logger:         logger,
-	})
+	pool := worker.New(target.client, rec, poolOptions(o, logger))
 	prep := worker.NewPreparer(worker.PrepareOptions{
 		Mode:        worker.Mode(o.passwordMode),
 		Length:      o.passwordLength,
@@ -420,19 +422,16 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	})
 	var pre *worker.Preflight
 	if o.preflight {
-		pre = worker.NewPreflight(target.client, worker.PreflightOptions{
-			BatchSize:    o.batchSize,
-			Concurrency:  o.concurrency,
-			MaxAttempts:  o.maxAttempts,
-			Synced:       worker.SyncedPolicy(o.synced),
-			SkipDisabled: o.skipDisabled,
-			SkipGuests:   o.skipGuests,
-			Logger:       logger,
-		})
+		pre = worker.NewPreflight(target.client, preflightOptions(o, logger))
 	}
 	send := pool.Run
 	if o.plan {
 		send = planSink(o)
+	}
+	var router *worker.Router // a multi-tenant run: one lane per tenant
+	if target.tenants != nil {
+		router = target.tenants.router(o, rec, logger)
+		send, pre = router.Run, nil
 	}
 
 	what := "reset started"
@@ -443,6 +442,9 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 		"password_mode", o.passwordMode, "results", o.output, "secrets", summary.SecretsPath, "resume", o.resume,
 		"preflight", o.preflight, "revoke_sessions", o.revokeSessions, "version", buildVersion())
 	throttled := func() int64 {
+		if router != nil {
+			return router.Throttled()
+		}
 		n := pool.Stats().Throttled.Load()
 		if pre != nil {
 			n += pre.Stats().Throttled.Load()
@@ -456,7 +458,12 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	st := pool.Stats()
 	summary.Writes = int(st.Writes.Load())
 	summary.Throttled = int(throttled())
-	logNotes(logger, o, pre, pool)
+	if router != nil {
+		summary.Writes = int(router.Writes())
+		logTenantNotes(logger, o, router)
+	} else {
+		logNotes(logger, o, pre, pool)
+	}
 	if err := out.close(); err != nil && res.fatal == nil {
 		res.fatal = err
 	}
@@ -492,6 +499,31 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 		return exitError{code}
 	}
 	return nil
+}
+
+// poolOptions are the worker pool's options, from the flags.
+func poolOptions(o *resetOptions, logger *slog.Logger) worker.Options {
+	return worker.Options{
+		BatchSize:      o.batchSize,
+		Concurrency:    o.concurrency,
+		MaxAttempts:    o.maxAttempts,
+		MaxRate:        o.maxRate,
+		RevokeSessions: o.revokeSessions,
+		Logger:         logger,
+	}
+}
+
+// preflightOptions are the preflight's options, from the flags.
+func preflightOptions(o *resetOptions, logger *slog.Logger) worker.PreflightOptions {
+	return worker.PreflightOptions{
+		BatchSize:    o.batchSize,
+		Concurrency:  o.concurrency,
+		MaxAttempts:  o.maxAttempts,
+		Synced:       worker.SyncedPolicy(o.synced),
+		SkipDisabled: o.skipDisabled,
+		SkipGuests:   o.skipGuests,
+		Logger:       logger,
+	}
 }
 
 // pipelineResult is how a run ended.
@@ -775,9 +807,9 @@ func openInput(e *env, o *resetOptions) (*csvin.Reader, error) {
 		err error
 	)
 	if o.input == "-" {
-		in, err = csvin.NewReader(e.stdin, csvin.Options{Name: "stdin.csv"})
+		in, err = csvin.NewReader(e.stdin, csvin.Options{Name: "stdin.csv", DefaultTenant: o.tenant})
 	} else {
-		in, err = csvin.Open(o.input, csvin.Options{Name: o.input, Sheet: o.sheet})
+		in, err = csvin.Open(o.input, csvin.Options{Name: o.input, Sheet: o.sheet, DefaultTenant: o.tenant})
 	}
 	if err != nil {
 		return nil, usagef("input %s: %w", o.input, err)
@@ -866,7 +898,7 @@ func openOutputs(e *env, o *resetOptions, summary *report.Summary) (_ *outputs, 
 		return nil, err
 	}
 	if o.secrets != "" {
-		s, err := report.CreateSecrets(o.secrets)
+		s, err := report.CreateSecretsColumns(o.secrets, o.columns)
 		if errors.Is(err, os.ErrExist) {
 			return nil, usagef("%w", err)
 		}
@@ -891,7 +923,7 @@ func openOutputs(e *env, o *resetOptions, summary *report.Summary) (_ *outputs, 
 		}
 		out.resultsFile, w = f, f
 	}
-	results, err := report.NewResults(w)
+	results, err := report.NewResultsColumns(w, o.columns)
 	if err != nil {
 		return nil, fatalError{fmt.Errorf("results file: %w", err)}
 	}
@@ -915,25 +947,25 @@ func openForResume(out *outputs, o *resetOptions, summary *report.Summary) error
 			return fatalError{err}
 		}
 		out.resultsFile = f
-		if out.results, err = report.NewResults(f); err != nil {
+		if out.results, err = report.NewResultsColumns(f, o.columns); err != nil {
 			return fatalError{err}
 		}
 	} else {
-		f, err := report.OpenResultsAppend(o.output)
+		f, err := report.OpenResultsAppendColumns(o.output, o.columns)
 		if err != nil {
 			return fatalError{err}
 		}
 		out.resultsFile = f
-		out.results = report.AppendResults(f)
+		out.results = report.AppendResultsColumns(f, o.columns)
 	}
 	switch {
 	case o.secrets == "":
 	case secretsPath == "":
-		if out.secrets, err = report.CreateSecrets(o.secrets); err != nil {
+		if out.secrets, err = report.CreateSecretsColumns(o.secrets, o.columns); err != nil {
 			return fatalError{err}
 		}
 	default:
-		if out.secrets, err = report.OpenSecretsAppend(o.secrets); err != nil {
+		if out.secrets, err = report.OpenSecretsAppendColumns(o.secrets, o.columns); err != nil {
 			return fatalError{err}
 		}
 	}
@@ -1043,6 +1075,9 @@ type target struct {
 	tenant   string
 	graphURL string
 	close    func()
+	// tenants is set for a multi-tenant run (client is then nil): each
+	// tenant is signed in to on its first row.
+	tenants *tenantSet
 }
 
 // Close releases the target (stops an in-process sandbox). Calls after
@@ -1057,29 +1092,65 @@ func (t *target) Close() {
 // connect builds the credential and the Graph client, for a real tenant or
 // the sandbox.
 func connect(e *env, o *resetOptions, hc *http.Client, lg *runLog) (*target, error) {
+	if o.columns.Tenant {
+		return connectTenants(e, o, hc, lg)
+	}
 	if o.sandbox != "" {
 		return connectSandbox(o, lg.Logger)
 	}
+	cloud, graphURL, err := endpoints(o)
+	if err != nil {
+		return nil, err
+	}
+	ao := authOptions(e, o, o.tenant, cloud, hc)
+	ao.DeviceCodeMessage = func(_ context.Context, msg string) error {
+		if lg.json {
+			lg.Warn(msg) // the sign-in instruction, as a JSON record
+			return nil
+		}
+		_, err := fmt.Fprintln(lg.stderr, msg)
+		return err
+	}
+	cred, err := graph.NewCredential(ao)
+	if err != nil {
+		return nil, usagef("authentication: %w", err)
+	}
+	client, err := graph.NewClient(clientOptions(o, graphURL, cred, hc))
+	if err != nil {
+		return nil, fatalError{err}
+	}
+	return &target{client: client, tenant: o.tenant, graphURL: graphURL}, nil
+}
+
+// endpoints resolves --cloud, --graph-url and --authority-host, and checks
+// them.
+func endpoints(o *resetOptions) (graph.Cloud, string, error) {
 	cloud, err := graph.LookupCloud(o.cloud)
 	if err != nil {
-		return nil, usagef("--cloud: %w", err)
+		return graph.Cloud{}, "", usagef("--cloud: %w", err)
 	}
 	graphURL := cloud.GraphURL
 	if o.graphURL != "" {
 		u, err := graph.CheckEndpoint(o.graphURL)
 		if err != nil {
-			return nil, usagef("--graph-url: %w", err)
+			return graph.Cloud{}, "", usagef("--graph-url: %w", err)
 		}
 		graphURL = u.String()
 	}
 	if o.authorityHost != "" {
 		if _, err := graph.CheckEndpoint(o.authorityHost); err != nil {
-			return nil, usagef("--authority-host: %w", err)
+			return graph.Cloud{}, "", usagef("--authority-host: %w", err)
 		}
 	}
-	cred, err := graph.NewCredential(graph.AuthOptions{
+	return cloud, graphURL, nil
+}
+
+// authOptions are the credential's options for tenant, from the flags and
+// the environment.
+func authOptions(e *env, o *resetOptions, tenant string, cloud graph.Cloud, hc *http.Client) graph.AuthOptions {
+	return graph.AuthOptions{
 		Kind:                o.auth,
-		TenantID:            o.tenant,
+		TenantID:            tenant,
 		ClientID:            o.clientID,
 		ClientSecret:        e.getenv("AZURE_CLIENT_SECRET"),
 		CertificatePath:     o.certificate,
@@ -1088,19 +1159,12 @@ func connect(e *env, o *resetOptions, hc *http.Client, lg *runLog) (*target, err
 		AuthorityHost:       o.authorityHost,
 		Cloud:               cloud,
 		Transport:           hc,
-		DeviceCodeMessage: func(_ context.Context, msg string) error {
-			if lg.json {
-				lg.Warn(msg) // the sign-in instruction, as a JSON record
-				return nil
-			}
-			_, err := fmt.Fprintln(lg.stderr, msg)
-			return err
-		},
-	})
-	if err != nil {
-		return nil, usagef("authentication: %w", err)
 	}
-	client, err := graph.NewClient(graph.ClientOptions{
+}
+
+// clientOptions are the Graph client's options.
+func clientOptions(o *resetOptions, graphURL string, cred azcore.TokenCredential, hc *http.Client) graph.ClientOptions {
+	return graph.ClientOptions{
 		GraphURL:   graphURL,
 		Credential: cred,
 		Scope:      strings.TrimSuffix(graphURL, "/") + "/.default",
@@ -1110,9 +1174,5 @@ func connect(e *env, o *resetOptions, hc *http.Client, lg *runLog) (*target, err
 		// Sent on every request (https://learn.microsoft.com/graph/throttling-limits#request-headers):
 		// when Graph must throttle, low-priority requests go first.
 		Priority: o.priority,
-	})
-	if err != nil {
-		return nil, fatalError{err}
 	}
-	return &target{client: client, tenant: o.tenant, graphURL: graphURL}, nil
 }

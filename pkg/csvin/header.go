@@ -13,6 +13,9 @@ const (
 	ColumnPassword       = "password"
 	ColumnForceChange    = "forceChangePasswordNextSignIn"
 	ColumnForceChangeMFA = "forceChangePasswordNextSignInWithMfa"
+	// ColumnTenant is the optional tenant of each row's user (a tenant id
+	// or a verified domain), for a partner resetting users of many tenants.
+	ColumnTenant = "tenantId"
 )
 
 // Indexes of the columns in columnSet.
@@ -22,6 +25,7 @@ const (
 	colPassword
 	colForceChange
 	colForceChangeMFA
+	colTenant
 	numColumns
 )
 
@@ -39,6 +43,8 @@ var columnNames = [numColumns]struct {
 	colPassword:       {ColumnPassword, []string{"password", "passwordprofile"}},
 	colForceChange:    {ColumnForceChange, []string{"forcechangepasswordnextsignin"}},
 	colForceChangeMFA: {ColumnForceChangeMFA, []string{"forcechangepasswordnextsigninwithmfa"}},
+	// "Directory ID" is what the Entra admin center calls the tenant id.
+	colTenant: {ColumnTenant, []string{"tenantid", "tenant", "tenantdomain", "tenantname", "directoryid"}},
 }
 
 // expectedUserColumns is what HeaderError offers in place of a user column.

@@ -26,6 +26,9 @@ const (
 	ReasonInvalidID    = "invalid_id"
 	ReasonBadValue     = "bad_value"
 	ReasonMalformedRow = "malformed_row"
+	// ReasonMissingTenant marks a row whose TenantId cell is empty when no
+	// default tenant (--tenant) was given.
+	ReasonMissingTenant = "missing_tenant"
 	// ReasonExampleRow marks the example row of an Entra bulk-operation
 	// template ("Example: chris@contoso.com"), which people forget to
 	// delete (Microsoft even asks to keep it when adding one user). It is
@@ -72,6 +75,11 @@ type Row struct {
 	// Example marks the Entra template's example row (Reason
 	// ReasonExampleRow).
 	Example bool
+	// Tenant is the tenant of the user, from the TenantId column (or
+	// Options.DefaultTenant for an empty cell): a tenant id (a GUID, lower
+	// case) or a domain name (lower case). It is "" when the input has no
+	// TenantId column, or the row's tenant is not valid.
+	Tenant string
 }
 
 // Target returns what identifies the user to Graph: the ID if set, else the
@@ -94,14 +102,23 @@ func (r Row) Display() string {
 
 // Key returns the row's duplicate key, "id:"+ID or "upn:"+UPN in lower case
 // (UPNs compare without regard to case), or "" for a row without a user.
+// A row with a Tenant has the tenant in its key too ("tenant\x00id:..."):
+// the same user name in two tenants is two users. A tenant given once by
+// its id and once by a domain name counts as two tenants.
 func (r Row) Key() string {
+	var k string
 	switch {
 	case r.ID != "":
-		return "id:" + r.ID
+		k = "id:" + r.ID
 	case r.UPN != "":
-		return "upn:" + strings.ToLower(r.UPN)
+		k = "upn:" + strings.ToLower(r.UPN)
+	default:
+		return ""
 	}
-	return ""
+	if r.Tenant != "" {
+		return r.Tenant + "\x00" + k
+	}
+	return k
 }
 
 // Options tune how an input is read.
@@ -114,6 +131,11 @@ type Options struct {
 	// case; "" is the first visible sheet. A sheet the workbook does not
 	// have is a *SheetError; a Sheet for a text input is an error too.
 	Sheet string
+	// DefaultTenant is the tenant of a row whose TenantId cell is empty
+	// (the --tenant flag); with none, such a row is invalid
+	// (ReasonMissingTenant). It is not used for an input without a
+	// TenantId column.
+	DefaultTenant string
 }
 
 // Info describes what the reader found in the input.
@@ -137,6 +159,8 @@ type Info struct {
 	Positions map[string]int
 	// HasPassword reports a Password column.
 	HasPassword bool
+	// HasTenant reports a TenantId column: the rows name their tenants.
+	HasTenant bool
 	// Ignored lists the headers of the columns not used.
 	Ignored []string
 }
@@ -150,6 +174,8 @@ type Reader struct {
 	nfields int        // cells per record; 0 until known
 	pending *rawRecord // a record read while looking for the header
 	dataAt  int        // first line after the header
+	// defaultTenant is Options.DefaultTenant.
+	defaultTenant string
 	// workbook is set for a workbook's sheet, whose rows have no quoting
 	// to break and end at their last non-empty cell: a short row is not
 	// malformed, and cells past the header's are ignored like any
@@ -228,7 +254,7 @@ func NewReader(src io.Reader, opts Options) (*Reader, error) {
 		return nil, fmt.Errorf("csvin: %s: %w", displayName(opts.Name), err)
 	}
 	p := newParser(text, 0)
-	r := &Reader{src: p, info: Info{Encoding: enc, Format: FormatCSV}}
+	r := &Reader{src: p, info: Info{Encoding: enc, Format: FormatCSV}, defaultTenant: opts.DefaultTenant}
 	if err := r.readCSVHeader(p, opts); err != nil {
 		return nil, err
 	}
@@ -373,6 +399,7 @@ func (r *Reader) useHeader(rec rawRecord) error {
 		r.info.Positions = cs.positions()
 		r.info.Ignored = cs.ignored
 		r.info.HasPassword = cs.index[colPassword] >= 0
+		r.info.HasTenant = cs.index[colTenant] >= 0
 		return nil
 	}
 	if len(rec.fields) > 0 && looksLikeData(rec.fields[0]) {
@@ -383,7 +410,7 @@ func (r *Reader) useHeader(rec rawRecord) error {
 		for i := 1; i < len(rec.fields); i++ {
 			r.info.Ignored = append(r.info.Ignored, fmt.Sprintf("column %d", i+1))
 		}
-		r.cols = [numColumns]int{colUPN: 0, colID: -1, colPassword: -1, colForceChange: -1, colForceChangeMFA: -1}
+		r.cols = [numColumns]int{colUPN: 0, colID: -1, colPassword: -1, colForceChange: -1, colForceChangeMFA: -1, colTenant: -1}
 		if rec.problem == "" {
 			r.nfields = len(rec.fields)
 		}
@@ -481,6 +508,12 @@ func (r *Reader) row(rec rawRecord) Row {
 		}
 		return ""
 	}
+	// The tenant first, so that a row invalid for another reason still
+	// shows its tenant in the results.
+	var tenantProblem string
+	if r.info.HasTenant {
+		row.Tenant, tenantProblem = r.tenant(trim(cell(colTenant)))
+	}
 	upn, id := trim(cell(colUPN)), trim(cell(colID))
 	if r.workbook {
 		upn, id = plainNumber(upn), plainNumber(id)
@@ -521,8 +554,37 @@ func (r *Reader) row(rec rawRecord) Row {
 		}
 		*b.dst = v
 	}
+	if tenantProblem != "" {
+		row.ForceChange, row.ForceChangeMFA = nil, nil
+		row.Reason, row.Problem = ReasonBadValue, tenantProblem
+		if trim(cell(colTenant)) == "" && r.defaultTenant == "" {
+			row.Reason = ReasonMissingTenant
+		}
+		return row
+	}
 	row.Password = cell(colPassword)
 	return row
+}
+
+// tenant returns the tenant of a row whose TenantId cell is v, normalized,
+// or a problem for a person.
+func (r *Reader) tenant(v string) (string, string) {
+	column := r.info.Columns[ColumnTenant]
+	if v == "" {
+		if r.defaultTenant == "" {
+			return "", "the tenant is missing: " + column + " is empty, and no default tenant was given (--tenant or AZURE_TENANT_ID)"
+		}
+		t, problem := CheckTenant(r.defaultTenant)
+		if problem != "" {
+			return "", column + " is empty, and the default tenant (--tenant) " + problem
+		}
+		return t, ""
+	}
+	t, problem := CheckTenant(v)
+	if problem != "" {
+		return "", column + " " + problem
+	}
+	return t, ""
 }
 
 // userColumns names the user columns of the header, for messages.

@@ -68,7 +68,7 @@ func openWorkbook(path string, opts Options) (*Reader, error) {
 		return nil, fmt.Errorf("csvin: %s: sheet %q: %w", name, sheet, err)
 	}
 	src := &xlsxSource{wb: wb, rows: rows}
-	r := &Reader{src: src, file: src, workbook: true, info: Info{Format: FormatXLSX, Sheet: sheet}}
+	r := &Reader{src: src, file: src, workbook: true, info: Info{Format: FormatXLSX, Sheet: sheet}, defaultTenant: opts.DefaultTenant}
 	if err := r.readWorkbookHeader(); err != nil {
 		src.Close()
 		return nil, err

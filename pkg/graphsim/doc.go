@@ -86,6 +86,15 @@
 //   - The server speaks HTTP/1.1 only, so that the connection-drop faults are
 //     exact.
 //
+// # Several tenants
+//
+// [Multi] serves several Sims from one host, as Graph serves every tenant:
+// the token endpoint's {tenant} picks the Sim that issues the token, and a
+// Graph request goes to the Sim that issued its token, so each tenant has
+// its own directory, record of changes and quotas. A tenant no Sim knows is
+// AADSTS90002; a Sim with another ClientID stands for a tenant where the
+// app is not consented (AADSTS700016).
+//
 // # Faults
 //
 // [Faults] holds one rate in [0,1] per fault kind. Faults apply to $batch

@@ -34,7 +34,10 @@ type Server struct {
 }
 
 // Start serves the Sim on 127.0.0.1 on a free port until Close.
-func (s *Sim) Start() (*Server, error) {
+func (s *Sim) Start() (*Server, error) { return serve(s.Handler()) }
+
+// serve serves h on 127.0.0.1 over TLS on a free port until Close.
+func serve(h http.Handler) (*Server, error) {
 	cert, leaf, err := selfSignedCert(time.Now())
 	if err != nil {
 		return nil, err
@@ -51,7 +54,7 @@ func (s *Sim) Start() (*Server, error) {
 	var http1 http.Protocols
 	http1.SetHTTP1(true)
 	srv := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
 		Protocols:         &http1,

@@ -25,9 +25,14 @@ func CompactSecrets(path string, keep func(SecretRow) bool) (kept int, err error
 	}
 	defer in.Close()
 
+	rd := NewSecretsReader(in)
+	cols, err := rd.Columns() // the new file keeps the old one's columns
+	if err != nil {
+		return 0, fmt.Errorf("compact secrets file: %w", err)
+	}
 	tmp := path + ".compact"
 	os.Remove(tmp) // a leftover of a crash during an earlier compaction
-	out, err := CreateSecrets(tmp)
+	out, err := CreateSecretsColumns(tmp, cols)
 	if err != nil {
 		return 0, fmt.Errorf("compact secrets file: %w", err)
 	}
@@ -37,13 +42,12 @@ func CompactSecrets(path string, keep func(SecretRow) bool) (kept int, err error
 			os.Remove(tmp)
 		}
 	}()
-	rd := NewSecretsReader(in)
 	var batch []SecretRow
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := out.write(mustEncode(batch))
+		err := out.write(mustEncode(batch, cols.Tenant))
 		batch = batch[:0]
 		return err
 	}
@@ -84,8 +88,8 @@ func CompactSecrets(path string, keep func(SecretRow) bool) (kept int, err error
 }
 
 // mustEncode encodes rows read back from a secrets file, which encode.
-func mustEncode(rows []SecretRow) []byte {
-	b, err := encodeSecrets(rows)
+func mustEncode(rows []SecretRow, tenant bool) []byte {
+	b, err := encodeSecrets(rows, tenant)
 	if err != nil {
 		panic(err) // rows read from a secrets file always encode
 	}

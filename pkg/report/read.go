@@ -69,19 +69,36 @@ type record struct {
 // record ahead, because only the next read tells whether a record was the
 // last one and whether the file ended with a newline.
 type recordReader struct {
-	tail    *tailReader
-	csv     *csv.Reader
-	header  []string
-	started bool
-	next    *record // the record read ahead, nil at EOF
-	done    bool
+	tail     *tailReader
+	csv      *csv.Reader
+	header   []string
+	optional []string // trailing columns a file may have after header, all or none
+	cols     Columns  // the optional columns found, once started
+	started  bool
+	next     *record // the record read ahead, nil at EOF
+	done     bool
 }
 
-func newRecordReader(r io.Reader, header []string) *recordReader {
+// newRecordReader returns a reader of a file whose header is header,
+// optionally followed by the optional columns (all of them or none).
+func newRecordReader(r io.Reader, header []string, optional ...string) *recordReader {
 	tail := &tailReader{r: r}
 	cr := csv.NewReader(tail)
-	cr.FieldsPerRecord = len(header)
-	return &recordReader{tail: tail, csv: cr, header: header}
+	// 0: every record must have as many fields as the header, whichever
+	// of the accepted headers it is.
+	cr.FieldsPerRecord = 0
+	return &recordReader{tail: tail, csv: cr, header: header, optional: optional}
+}
+
+// columns starts the reader, if not started yet, and returns the optional
+// columns found in the header.
+func (rr *recordReader) columns() (Columns, error) {
+	if !rr.started {
+		if err := rr.start(); err != nil {
+			return Columns{}, err
+		}
+	}
+	return rr.cols, nil
 }
 
 // readOne reads one record, or returns nil at EOF.
@@ -126,7 +143,10 @@ func (rr *recordReader) start() error {
 		rr.done = true
 		return &ParseError{Line: h.line, Err: ErrTruncated}
 	}
-	if h.err != nil || !slices.Equal(h.fields, rr.header) {
+	full := append(slices.Clone(rr.header), rr.optional...)
+	if h.err == nil && len(rr.optional) > 0 && slices.Equal(h.fields, full) {
+		rr.cols.Tenant = slices.Contains(rr.optional, TenantColumn)
+	} else if h.err != nil || !slices.Equal(h.fields, rr.header) {
 		// The header found is not quoted back: in a secrets file a
 		// malformed first line could be a password.
 		rr.done = true

@@ -49,8 +49,9 @@ type Result struct {
 	Revoked      *bool   // whether sessions were revoked; nil when not attempted
 	RequestID    string  // Graph's request-id, for a support case
 	FinishedAt   time.Time
-	// Tenant is reserved for multi-tenant runs. It is not a column yet: the
-	// header is fixed by SPEC.md.
+	// Tenant is the tenant of the user, for an input with a TenantId
+	// column; it is written only to a file made with Columns{Tenant: true}
+	// (SPEC.md's header stays as it is for every other input).
 	Tenant string
 }
 
@@ -67,7 +68,8 @@ type Results struct {
 	buf bytes.Buffer // whole rows not yet written to w
 	csv *csv.Writer  // encodes into buf
 	err error        // the first error of w, sticky
-	rec [12]string   // reused by Write
+	rec [13]string   // reused by Write
+	n   int          // cells written per row: 12, or 13 with the tenant
 	// flushes counts the successful flushes, so that a caller can tell
 	// when the rows it wrote have reached w (see Flushes).
 	flushes int64
@@ -79,8 +81,13 @@ const resultsFlushAt = 64 << 10
 // NewResults returns a Results writing to w, and writes and flushes the
 // header so that the file is valid even if no row ever follows.
 func NewResults(w io.Writer) (*Results, error) {
-	r := AppendResults(w)
-	if err := r.csv.Write(ResultsHeader); err != nil {
+	return NewResultsColumns(w, Columns{})
+}
+
+// NewResultsColumns is NewResults for a file with the optional columns c.
+func NewResultsColumns(w io.Writer, c Columns) (*Results, error) {
+	r := AppendResultsColumns(w, c)
+	if err := r.csv.Write(c.resultsHeader()); err != nil {
 		return nil, fmt.Errorf("write results header: %w", err)
 	}
 	if err := r.Flush(); err != nil {
@@ -93,7 +100,13 @@ func NewResults(w io.Writer) (*Results, error) {
 // for --resume, where w already holds the header and earlier rows (see
 // OpenResultsAppend).
 func AppendResults(w io.Writer) *Results {
-	r := &Results{w: w}
+	return AppendResultsColumns(w, Columns{})
+}
+
+// AppendResultsColumns is AppendResults for a file with the optional
+// columns c.
+func AppendResultsColumns(w io.Writer, c Columns) *Results {
+	r := &Results{w: w, n: len(c.resultsHeader())}
 	r.csv = csv.NewWriter(&r.buf)
 	return r
 }
@@ -102,7 +115,7 @@ func AppendResults(w io.Writer) *Results {
 // cell is escaped against spreadsheet formulas. An error from the
 // underlying writer is sticky: every later Write and Flush returns it.
 func (r *Results) Write(res Result) error {
-	rec := r.rec[:]
+	rec := r.rec[:r.n]
 	rec[0] = strconv.Itoa(res.Line)
 	rec[1] = res.User
 	rec[2] = res.ObjectID
@@ -123,6 +136,9 @@ func (r *Results) Write(res Result) error {
 	rec[11] = ""
 	if !res.FinishedAt.IsZero() {
 		rec[11] = res.FinishedAt.UTC().Format(timeLayout)
+	}
+	if len(rec) > len(ResultsHeader) {
+		rec[12] = res.Tenant
 	}
 	// Every cell, numbers included: a number never begins with a formula
 	// character unless it is negative, and then the quote is still right.
@@ -194,7 +210,13 @@ func CreateResultsFile(path string) (*os.File, error) {
 // crash gets its header. Read the file with ReadResults before, to learn
 // which lines are done; a torn row it reports is one to do again.
 func OpenResultsAppend(path string) (*os.File, error) {
-	f, err := openAppend(path, ResultsHeader, 0)
+	return OpenResultsAppendColumns(path, Columns{})
+}
+
+// OpenResultsAppendColumns is OpenResultsAppend for a file with the
+// optional columns c: its header must be that of c.
+func OpenResultsAppendColumns(path string, c Columns) (*os.File, error) {
+	f, err := openAppend(path, c.resultsHeader(), 0)
 	if err != nil {
 		return nil, fmt.Errorf("open results file for --resume: %w", err)
 	}
@@ -206,10 +228,15 @@ type ResultsReader struct {
 	rr *recordReader
 }
 
-// NewResultsReader returns a reader of the results file r.
+// NewResultsReader returns a reader of the results file r. It reads a file
+// with or without the optional trailing tenant column.
 func NewResultsReader(r io.Reader) *ResultsReader {
-	return &ResultsReader{rr: newRecordReader(r, ResultsHeader)}
+	return &ResultsReader{rr: newRecordReader(r, ResultsHeader, TenantColumn)}
 }
+
+// Columns reads the header, if not read yet, and returns the optional
+// columns the file has.
+func (r *ResultsReader) Columns() (Columns, error) { return r.rr.columns() }
 
 // Read returns the next row; io.EOF after the last. Errors are *ParseError
 // with the line of the file. A torn last row is reported as a *ParseError
@@ -226,7 +253,7 @@ func (r *ResultsReader) Read() (Result, error) {
 // error it returns the rows before the failing one with the error; a caller
 // resuming a run may accept a torn last row: errors.Is(err, ErrTruncated).
 func ReadResults(r io.Reader) ([]Result, error) {
-	return readAll(newRecordReader(r, ResultsHeader), parseResult)
+	return readAll(newRecordReader(r, ResultsHeader, TenantColumn), parseResult)
 }
 
 func parseResult(rec *record) (Result, error) {
@@ -245,6 +272,9 @@ func parseResult(rec *record) (Result, error) {
 		ErrorCode:    f[6],
 		ErrorMessage: f[7],
 		RequestID:    f[10],
+	}
+	if len(f) > len(ResultsHeader) {
+		res.Tenant = f[12]
 	}
 	var err error
 	if res.Line, err = strconv.Atoi(f[0]); err != nil || res.Line < 0 {

@@ -28,6 +28,10 @@ type SecretRow struct {
 	Line     int
 	User     string
 	Password string
+	// Tenant is the tenant of the user, for an input with a TenantId
+	// column: a password is of no use without knowing whose it is. It is
+	// written only to a file with Columns{Tenant: true}.
+	Tenant string
 }
 
 // String returns the line and the user, never the password.
@@ -60,10 +64,11 @@ type File interface {
 // syncs once and then releases all those callers, so that durability does
 // not cap throughput.
 type Secrets struct {
-	f    File
-	reqs chan *commit  // Record -> committer; unbuffered
-	quit chan struct{} // closed by Close
-	done chan struct{} // closed when the committer has returned
+	f      File
+	tenant bool          // the file has the tenant column
+	reqs   chan *commit  // Record -> committer; unbuffered
+	quit   chan struct{} // closed by Close
+	done   chan struct{} // closed when the committer has returned
 
 	mu  sync.Mutex
 	err error // the first write or sync error; sticky
@@ -82,11 +87,18 @@ type commit struct {
 // header (CreateSecrets and OpenSecretsAppend see to that). It starts the
 // committer goroutine: call Close when done.
 func NewSecrets(f File) *Secrets {
+	return NewSecretsColumns(f, Columns{})
+}
+
+// NewSecretsColumns is NewSecrets for a file whose header has the optional
+// columns c.
+func NewSecretsColumns(f File, c Columns) *Secrets {
 	s := &Secrets{
-		f:    f,
-		reqs: make(chan *commit),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		f:      f,
+		tenant: c.Tenant,
+		reqs:   make(chan *commit),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	go s.commitLoop()
 	return s
@@ -95,6 +107,12 @@ func NewSecrets(f File) *Secrets {
 // CreateSecrets creates the secrets file at path with mode 0600, refusing an
 // existing file, and writes and syncs its header before it returns.
 func CreateSecrets(path string) (_ *Secrets, err error) {
+	return CreateSecretsColumns(path, Columns{})
+}
+
+// CreateSecretsColumns is CreateSecrets for a file with the optional
+// columns c.
+func CreateSecretsColumns(path string, c Columns) (_ *Secrets, err error) {
 	if path == "" || path == "-" {
 		return nil, errors.New("the secrets must go to a file, not standard output")
 	}
@@ -116,7 +134,7 @@ func CreateSecrets(path string) (_ *Secrets, err error) {
 	if err := f.Chmod(0o600); err != nil {
 		return nil, fmt.Errorf("create secrets file: %w", err)
 	}
-	if _, err := f.Write(headerLine(SecretsHeader)); err != nil {
+	if _, err := f.Write(headerLine(c.secretsHeader())); err != nil {
 		return nil, fmt.Errorf("create secrets file: %w", err)
 	}
 	if err := f.Sync(); err != nil {
@@ -125,7 +143,7 @@ func CreateSecrets(path string) (_ *Secrets, err error) {
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("create secrets file: sync its directory: %w", err)
 	}
-	return NewSecrets(f), nil
+	return NewSecretsColumns(f, c), nil
 }
 
 // OpenSecretsAppend opens the secrets file of an interrupted run for
@@ -135,7 +153,13 @@ func CreateSecrets(path string) (_ *Secrets, err error) {
 // password was never sent. Read the file with ReadSecrets first to reuse the
 // passwords already recorded.
 func OpenSecretsAppend(path string) (*Secrets, error) {
-	f, err := openAppend(path, SecretsHeader, 0o600)
+	return OpenSecretsAppendColumns(path, Columns{})
+}
+
+// OpenSecretsAppendColumns is OpenSecretsAppend for a file with the
+// optional columns c: its header must be that of c.
+func OpenSecretsAppendColumns(path string, c Columns) (*Secrets, error) {
+	f, err := openAppend(path, c.secretsHeader(), 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open secrets file for --resume: %w", err)
 	}
@@ -143,7 +167,7 @@ func OpenSecretsAppend(path string) (*Secrets, error) {
 		f.Close()
 		return nil, fmt.Errorf("open secrets file for --resume: %w", err)
 	}
-	return NewSecrets(f), nil
+	return NewSecretsColumns(f, c), nil
 }
 
 // Record appends rows to the file and returns nil only once they are
@@ -170,7 +194,7 @@ func (s *Secrets) Record(ctx context.Context, rows []SecretRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	data, err := encodeSecrets(rows)
+	data, err := encodeSecrets(rows, s.tenant)
 	if err != nil {
 		return err
 	}
@@ -272,8 +296,9 @@ func (s *Secrets) write(data []byte) error {
 }
 
 // encodeSecrets encodes rows as CSV, escaping the user and leaving the
-// password as it is. No error names the password.
-func encodeSecrets(rows []SecretRow) ([]byte, error) {
+// password as it is, with the tenant column when tenant is set. No error
+// names the password.
+func encodeSecrets(rows []SecretRow, tenant bool) ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	for _, r := range rows {
@@ -285,7 +310,11 @@ func encodeSecrets(rows []SecretRow) ([]byte, error) {
 			// read back would differ from the one set.
 			return nil, fmt.Errorf("record passwords: line %d: the password contains a line break", r.Line)
 		}
-		_ = w.Write([]string{strconv.Itoa(r.Line), escapeCell(r.User), r.Password}) // cannot fail: a bytes.Buffer
+		rec := []string{strconv.Itoa(r.Line), escapeCell(r.User), r.Password}
+		if tenant {
+			rec = append(rec, escapeCell(r.Tenant))
+		}
+		_ = w.Write(rec) // cannot fail: a bytes.Buffer
 	}
 	w.Flush()
 	return b.Bytes(), nil
@@ -299,8 +328,12 @@ type SecretsReader struct {
 
 // NewSecretsReader returns a reader of the secrets file r.
 func NewSecretsReader(r io.Reader) *SecretsReader {
-	return &SecretsReader{rr: newRecordReader(r, SecretsHeader)}
+	return &SecretsReader{rr: newRecordReader(r, SecretsHeader, TenantColumn)}
 }
+
+// Columns reads the header, if not read yet, and returns the optional
+// columns the file has.
+func (r *SecretsReader) Columns() (Columns, error) { return r.rr.columns() }
 
 // Read returns the next row; io.EOF after the last. Errors are *ParseError;
 // a torn last row (see ErrTruncated) is reported instead of io.EOF.
@@ -317,7 +350,7 @@ func (r *SecretsReader) Read() (SecretRow, error) {
 // error; a torn last row was never sent, so errors.Is(err, ErrTruncated)
 // may be accepted when resuming.
 func ReadSecrets(r io.Reader) ([]SecretRow, error) {
-	return readAll(newRecordReader(r, SecretsHeader), parseSecret)
+	return readAll(newRecordReader(r, SecretsHeader, TenantColumn), parseSecret)
 }
 
 func parseSecret(rec *record) (SecretRow, error) {
@@ -330,5 +363,9 @@ func parseSecret(rec *record) (SecretRow, error) {
 	if f[2] == "" {
 		return SecretRow{}, &ParseError{Line: rec.line, Column: "password", Err: errors.New("empty password")}
 	}
-	return SecretRow{Line: line, User: unescapeCell(f[1]), Password: f[2]}, nil
+	row := SecretRow{Line: line, User: unescapeCell(f[1]), Password: f[2]}
+	if len(f) > len(SecretsHeader) {
+		row.Tenant = unescapeCell(f[3])
+	}
+	return row, nil
 }

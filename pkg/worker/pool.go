@@ -60,6 +60,10 @@ type Item struct {
 	// resetpassword), and follows its operation until Graph reports it
 	// succeeded or failed.
 	ResetPassword bool
+	// Tenant is the tenant of the user, for an input with a TenantId
+	// column; "" otherwise. A Router sends the item through its tenant's
+	// lane.
+	Tenant string
 
 	attempts int
 	unknown  bool // an attempt's outcome is unknown: the password may be set

@@ -61,7 +61,7 @@ func NewPreparer(opts PrepareOptions) *Preparer {
 // sent, its final result. An error (the random source failed) is fatal.
 func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 	final := func(o report.Outcome, reason, msg string) (Item, *report.Result, error) {
-		return Item{}, &report.Result{Line: row.Line, User: row.Display(), ObjectID: row.ID, Outcome: o, Reason: reason, ErrorMessage: msg}, nil
+		return Item{}, &report.Result{Line: row.Line, User: row.Display(), ObjectID: row.ID, Outcome: o, Reason: reason, ErrorMessage: msg, Tenant: row.Tenant}, nil
 	}
 	if row.Example {
 		// Microsoft's own instructions keep the template's example row
@@ -72,7 +72,11 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 		return final(report.Invalid, row.Reason, row.Problem)
 	}
 	if p.seen.Seen(row.Key()) {
-		return final(report.Duplicate, "", "this user appears on an earlier line; it is reset once")
+		msg := "this user appears on an earlier line; it is reset once"
+		if row.Tenant != "" {
+			msg = "this user appears on an earlier line for the same tenant; it is reset once"
+		}
+		return final(report.Duplicate, "", msg)
 	}
 	it := Item{
 		Line:           row.Line,
@@ -81,6 +85,7 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 		ObjectID:       row.ID,
 		ForceChange:    p.opts.ForceChange,
 		ForceChangeMFA: p.opts.RequireMFA,
+		Tenant:         row.Tenant,
 	}
 	if row.ForceChange != nil {
 		it.ForceChange = *row.ForceChange

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/bulkreset/bulkreset/pkg/graph"
+	"github.com/bulkreset/bulkreset/pkg/worker"
+)
+
+// An input with a TenantId column resets users of many tenants (README
+// "Many tenants"): one multi-tenant app registration signs in to each
+// tenant with the same client id and secret or certificate, and each
+// tenant gets its own token, Graph client, preflight and pacer, because
+// Graph's quotas are per application and tenant. The tenants run at once.
+
+// useTenantColumn prepares a run for an input with a TenantId column: the
+// results, plan and secrets files get the trailing tenant column, and the
+// sign-in must be one that can switch tenants.
+func (o *resetOptions) useTenantColumn(e *env) error {
+	o.columns.Tenant = true
+	if o.sandbox != "" {
+		return usagef("--sandbox serves one tenant: remove the TenantId column, or run against real tenants")
+	}
+	kind, err := tenantAuthKind(e, o)
+	if err != nil {
+		return err
+	}
+	o.auth = kind
+	if o.clientID == "" {
+		return usagef("a TenantId column needs --client-id (or AZURE_CLIENT_ID): the multi-tenant app registration that signs in to each tenant")
+	}
+	return nil
+}
+
+// tenantAuthKind is the --auth kind of a multi-tenant run: an application
+// credential, which signs in to any tenant that consented to the app.
+// Managed identities and the Azure CLI sign in to their own tenant only,
+// and the interactive kinds would ask a person once per tenant.
+func tenantAuthKind(e *env, o *resetOptions) (string, error) {
+	switch kind := strings.ToLower(strings.TrimSpace(o.auth)); kind {
+	case graph.AuthClientSecret, graph.AuthCertificate, graph.AuthWorkloadIdentity:
+		return kind, nil
+	case "", graph.AuthAuto:
+		switch {
+		case e.getenv("AZURE_CLIENT_SECRET") != "":
+			return graph.AuthClientSecret, nil
+		case o.certificate != "":
+			return graph.AuthCertificate, nil
+		case e.getenv("AZURE_FEDERATED_TOKEN_FILE") != "":
+			return graph.AuthWorkloadIdentity, nil
+		}
+		return "", usagef("a TenantId column needs an app credential that can sign in to every tenant: AZURE_CLIENT_SECRET, a certificate (--certificate) or a federated token (AZURE_FEDERATED_TOKEN_FILE), with --client-id")
+	default:
+		return "", usagef("--auth %s signs in to one tenant only; a TenantId column needs --auth client-secret, certificate or workload-identity with a multi-tenant app registration", kind)
+	}
+}
+
+// tenantSet signs in to the tenants of a multi-tenant run as the rows
+// name them.
+type tenantSet struct {
+	e        *env
+	o        *resetOptions
+	hc       *http.Client
+	lg       *runLog
+	cloud    graph.Cloud
+	graphURL string
+}
+
+// connectTenants checks the endpoints of a multi-tenant run; no tenant is
+// signed in to before its first row.
+func connectTenants(e *env, o *resetOptions, hc *http.Client, lg *runLog) (*target, error) {
+	cloud, graphURL, err := endpoints(o)
+	if err != nil {
+		return nil, err
+	}
+	// Every tenant's requests go to the one Graph host: keep enough idle
+	// connections for a few tenants' batches in flight.
+	if tr, ok := hc.Transport.(*http.Transport); ok {
+		tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, 8*o.concurrency)
+	}
+	ts := &tenantSet{e: e, o: o, hc: hc, lg: lg, cloud: cloud, graphURL: graphURL}
+	// A credential for a tenant that is only checked, not used: a missing
+	// secret or an unreadable certificate is a usage error now, not a
+	// failure of every tenant later.
+	if _, err := ts.credential("organizations"); err != nil {
+		return nil, usagef("authentication: %w", err)
+	}
+	return &target{tenant: "per row (TenantId column)", graphURL: graphURL, tenants: ts}, nil
+}
+
+// credential is the app's credential in tenant.
+func (ts *tenantSet) credential(tenant string) (azcore.TokenCredential, error) {
+	return graph.NewCredential(authOptions(ts.e, ts.o, tenant, ts.cloud, ts.hc))
+}
+
+// client signs in to tenant and returns its Graph client. A refusal that
+// concerns this tenant only is a *worker.TenantError.
+func (ts *tenantSet) client(ctx context.Context, tenant string) (*graph.Client, error) {
+	cred, err := ts.credential(tenant)
+	if err != nil {
+		return nil, fatalError{fmt.Errorf("authentication for tenant %s: %w", tenant, err)}
+	}
+	client, err := graph.NewClient(clientOptions(ts.o, ts.graphURL, cred, ts.hc))
+	if err != nil {
+		return nil, fatalError{err}
+	}
+	if err := client.SignIn(ctx); err != nil {
+		if te := tenantSignInError(tenant, ts.o.clientID, err); te != nil {
+			return nil, te
+		}
+		return nil, err
+	}
+	return client, nil
+}
+
+// tenantSignInError returns the failure of one tenant for a sign-in that
+// Entra refused for reasons of that tenant (the tenant does not exist, the
+// app is not consented or is disabled there, a Conditional Access policy
+// of the tenant blocks it), or nil for any other failure (a wrong secret
+// fails every tenant alike, a network failure is no tenant's): those end
+// the run. Codes: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+func tenantSignInError(tenant, clientID string, err error) *worker.TenantError {
+	ee, ok := graph.AsEntraError(err)
+	if !ok {
+		return nil
+	}
+	te := &worker.TenantError{Tenant: tenant, Err: err}
+	for _, c := range ee.Codes {
+		te.Code = fmt.Sprintf("AADSTS%d", c)
+		switch c {
+		case 90002:
+			te.Message = fmt.Sprintf("tenant %s was not found (check the TenantId cell, and that it is in the cloud of --cloud)", tenant)
+		case 700016, 7000229, 65001:
+			te.Message = fmt.Sprintf("the app %s is not consented in tenant %s: an administrator of that tenant must grant it admin consent", clientID, tenant)
+		case 7000112:
+			te.Message = fmt.Sprintf("the app %s is disabled in tenant %s", clientID, tenant)
+		case 500011:
+			te.Message = fmt.Sprintf("Microsoft Graph is not available to the app in tenant %s", tenant)
+		case 53003:
+			te.Message = fmt.Sprintf("a Conditional Access policy of tenant %s blocks the app's sign-in", tenant)
+		default:
+			continue
+		}
+		if ee.Description != "" {
+			te.Message += " (Entra: " + ee.Description + ")"
+		}
+		return te
+	}
+	return nil
+}
+
+// router makes the Router of a multi-tenant run: each tenant's lane signs
+// in on the tenant's first row and has its own pool (pacer), preflight and
+// token; the secrets file and the results file stay shared.
+func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.Logger) *worker.Router {
+	open := func(ctx context.Context, tenant string) (*worker.Lane, error) {
+		client, err := ts.client(ctx, tenant)
+		if err != nil {
+			return nil, err
+		}
+		lane := &worker.Lane{}
+		tl := logger.With("tenant", tenant)
+		if o.plan {
+			lane.Send = planSink(o)
+		} else {
+			pool := worker.New(client, worker.TenantRecorder(rec, tenant), poolOptions(o, tl))
+			lane.Send, lane.Stats = pool.Run, pool.Stats()
+		}
+		if o.preflight {
+			lane.Preflight = worker.NewPreflight(client, preflightOptions(o, tl))
+		}
+		return lane, nil
+	}
+	return worker.NewRouter(open, worker.RouterOptions{Logger: logger})
+}
+
+// logTenantNotes says, after a multi-tenant run, what each tenant's lane
+// did, and the totals logNotes gives for one tenant.
+func logTenantNotes(logger *slog.Logger, o *resetOptions, r *worker.Router) {
+	tenants, lanes := r.Lanes()
+	var synced, notRevoked int64
+	for i, l := range lanes {
+		attrs := []any{"tenant", tenants[i]}
+		if l.Stats != nil {
+			attrs = append(attrs, "writes", l.Stats.Writes.Load(), "succeeded", l.Stats.Succeeded.Load(), "throttled", l.Stats.Throttled.Load())
+			notRevoked += l.Stats.NotRevoked.Load()
+		}
+		if l.Preflight != nil {
+			ps := l.Preflight.Stats()
+			attrs = append(attrs, "reads", ps.Reads.Load(), "not_found", ps.NotFound.Load())
+			synced += ps.Synced.Load()
+		}
+		logger.Info("tenant finished", attrs...)
+	}
+	if synced > 0 && o.synced == string(worker.SyncedSkip) {
+		logger.Warn(fmt.Sprintf("%d users synced from on-premises AD were skipped: reset them on-premises (see error_message)", synced), "synced", synced)
+	}
+	if notRevoked > 0 {
+		logger.Warn(fmt.Sprintf("%d users were reset but their sessions could not be revoked: see the rows with revoked=false", notRevoked), "not_revoked", notRevoked)
+	}
+}
+
+// signIn gets the token of a single-tenant run now, so that a credential
+// that does not work is reported before anything is read or written. A
+// multi-tenant run signs in to each tenant on its first row.
+func (t *target) signIn(ctx context.Context) error {
+	if t.tenants != nil {
+		return nil
+	}
+	return t.client.SignIn(ctx)
+}

@@ -1,0 +1,40 @@
+package report
+
+import "slices"
+
+// Columns says which optional trailing columns a results, plan or secrets
+// file has. The zero value is SPEC.md's fixed header, byte for byte; the
+// optional columns extend it for inputs that need them (README "Many
+// tenants"), so that scripts written for the fixed header keep working on
+// every file of a single-tenant run.
+type Columns struct {
+	// Tenant appends a "tenant" column: the tenant of the row's user. It
+	// is set when, and only when, the input has a TenantId column.
+	Tenant bool
+}
+
+// TenantColumn is the name of the optional trailing tenant column.
+const TenantColumn = "tenant"
+
+// resultsHeader returns the header of a results file with these columns.
+func (c Columns) resultsHeader() []string {
+	if c.Tenant {
+		return append(slices.Clone(ResultsHeader), TenantColumn)
+	}
+	return ResultsHeader
+}
+
+// secretsHeader returns the header of a secrets file with these columns.
+func (c Columns) secretsHeader() []string {
+	if c.Tenant {
+		return append(slices.Clone(SecretsHeader), TenantColumn)
+	}
+	return SecretsHeader
+}
+
+// ResultsHeaderFor returns the header of a results (or plan) file with the
+// columns c.
+func ResultsHeaderFor(c Columns) []string { return slices.Clone(c.resultsHeader()) }
+
+// SecretsHeaderFor returns the header of a secrets file with the columns c.
+func SecretsHeaderFor(c Columns) []string { return slices.Clone(c.secretsHeader()) }
