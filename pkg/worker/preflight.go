@@ -432,6 +432,12 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 		if r.ObjectID == "" {
 			r.ObjectID = it.ObjectID
 		}
+		if r.Outcome == report.Failed && it.Resumed && it.Password != "" {
+			// An interrupted run may have set the password recorded for
+			// this row: the secrets file must keep it, whatever the
+			// lookup says now (a user renamed since, a 403).
+			r.ErrorMessage = report.MaybeSetNote + r.ErrorMessage
+		}
 		r.FinishedAt = p.opts.Now()
 		return &r
 	}

@@ -138,3 +138,39 @@ func TestPreflightDecides(t *testing.T) {
 		}
 	})
 }
+
+// TestPreflightResumedRowKeepsItsPassword: a row an interrupted run may have
+// reset, whose lookup now fails (the user was renamed since), keeps its
+// recorded password in the secrets file; a fresh row's does not.
+func TestPreflightResumedRowKeepsItsPassword(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		send := senderFunc(func(_ context.Context, reqs []graph.Request) (*graph.BatchResult, error) {
+			res := &graph.BatchResult{Responses: map[string]graph.Response{}}
+			for _, r := range reqs {
+				res.Responses[r.ID] = graph.Response{ID: r.ID, Status: 404, Headers: map[string]string{"Content-Type": "application/json"},
+					Body: []byte(`{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist"}}`)}
+			}
+			return res, nil
+		})
+		in := make(chan Item, 2)
+		in <- Item{Line: 2, User: "renamed@contoso.com", Target: "renamed@contoso.com", Password: "Pw-0001-Aa1!", Recorded: true, Resumed: true}
+		in <- Item{Line: 3, User: "missing@contoso.com", Target: "missing@contoso.com", Password: "Pw-0002-Aa1!"}
+		close(in)
+		out := make(chan Item)
+		go func() {
+			for range out {
+				t.Error("a user that does not exist was passed on")
+			}
+		}()
+		got := map[int]report.Result{}
+		if err := NewPreflight(send, PreflightOptions{}).Run(t.Context(), in, out, func(r report.Result) { got[r.Line] = r }); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if r := got[2]; r.Reason != "not_found" || !strings.HasPrefix(r.ErrorMessage, report.MaybeSetNote) || report.RefusedForGood(r) {
+			t.Errorf("resumed row: %s/%s %q; want not_found, saying its password may be set, and kept", r.Outcome, r.Reason, r.ErrorMessage)
+		}
+		if r := got[3]; !report.RefusedForGood(r) {
+			t.Errorf("fresh row: %s/%s %q; want refused for good (its password was never sent)", r.Outcome, r.Reason, r.ErrorMessage)
+		}
+	})
+}
