@@ -159,6 +159,9 @@ func tenantSignInError(tenant, clientID string, err error) *worker.TenantError {
 // in on the tenant's first row and has its own pool (pacer), preflight and
 // token; the secrets file and the results file stay shared.
 func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.Logger) *worker.Router {
+	// One set of object ids for every lane: a tenant named two ways gets
+	// two lanes, and its users must still be reset once.
+	ids := worker.NewObjectIDs()
 	open := func(ctx context.Context, tenant string) (*worker.Lane, error) {
 		client, err := ts.client(ctx, tenant)
 		if err != nil {
@@ -173,7 +176,9 @@ func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.L
 			lane.Send, lane.Stats = pool.Run, pool.Stats()
 		}
 		if o.preflight {
-			lane.Preflight = worker.NewPreflight(client, preflightOptions(o, tl))
+			po := preflightOptions(o, tl)
+			po.ObjectIDs = ids
+			lane.Preflight = worker.NewPreflight(client, po)
 		}
 		return lane, nil
 	}

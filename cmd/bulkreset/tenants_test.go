@@ -96,7 +96,9 @@ func partnerTenants(n int) []customer {
 		users := graphsim.GenerateUsers(n, domain)
 		// The same UPN lives in every tenant (a consultant's guest-like
 		// account, or a clash of names): different users.
-		users = append(users, graphsim.User{UPN: "shared.admin@partner.example", Kind: graphsim.KindMember})
+		// Object ids are unique across tenants (the emulator would derive
+		// the same one from the same UPN).
+		users = append(users, graphsim.User{ID: fmt.Sprintf("5a5a5a5a-0000-4000-8000-00000000000%d", i), UPN: "shared.admin@partner.example", Kind: graphsim.KindMember})
 		return customer{id: fmt.Sprintf("%d%d%d%d%d%d%d%d-0000-4000-8000-00000000000%d", i, i, i, i, i, i, i, i, i), domain: domain, users: users}
 	}
 	return []customer{mk(1, "contoso.example"), mk(2, "fabrikam.example"), mk(3, "tailspin.example")}
@@ -480,5 +482,35 @@ func TestManyTenantsPlan(t *testing.T) {
 		if n := sim.Stats().Writes; n != 0 {
 			t.Errorf("tenant %s: %d writes in a plan", d, n)
 		}
+	}
+}
+
+// TestManyTenantsOneTenantTwoNames: a tenant named by its id on one line and
+// by its domain on another gets two lanes, but its user is reset once: the
+// lanes' preflights share the object ids they have passed on.
+func TestManyTenantsOneTenantTwoNames(t *testing.T) {
+	tenants := partnerTenants(3)[:1]
+	p := startPartner(t, graphsim.Options{}, tenants)
+	c := tenants[0]
+	u := c.users[0].UPN
+	dir := t.TempDir()
+	in := writeFile(t, dir, "in.csv", "UserPrincipalName,TenantId\n"+u+","+c.domain+"\n"+u+","+c.id+"\n")
+	out, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
+	res := runCLI(t, t.Context(), p.getenv(""), append(p.args(in, out, secrets), "--auth", "client-secret")...)
+	if res.code != exitOK {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitOK, res.stderr)
+	}
+	var outcomes []string
+	for _, r := range readResults(t, out) {
+		outcomes = append(outcomes, string(r.Outcome))
+	}
+	slices.Sort(outcomes)
+	if fmt.Sprint(outcomes) != "[duplicate succeeded]" {
+		t.Errorf("outcomes %v, want one succeeded and one duplicate", outcomes)
+	}
+	got, _ := p.sims[c.domain].User(u)
+	pws := readSecrets(t, secrets)
+	if got.PasswordSets != 1 || len(pws) != 1 || pws[strings.ToLower(u)] != got.Password {
+		t.Errorf("%d password sets, %d passwords recorded; want 1 and 1, the one in force", got.PasswordSets, len(pws))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +68,28 @@ type PreflightOptions struct {
 	Jitter func() float64
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ObjectIDs, when set, is shared with the preflights of other
+	// tenants' lanes (see ObjectIDs); otherwise the Preflight has its own.
+	ObjectIDs *ObjectIDs
+}
+
+// ObjectIDs remembers the object ids passed on to be reset, safely for the
+// preflights of several lanes at once. Object ids are unique across
+// tenants, so a user whose tenant is named two ways in one input (its id on
+// one line, a domain on another) is still reset once.
+type ObjectIDs struct {
+	mu   sync.Mutex
+	seen *csvin.Dedup
+}
+
+// NewObjectIDs returns an empty set.
+func NewObjectIDs() *ObjectIDs { return &ObjectIDs{seen: csvin.NewDedup()} }
+
+// Seen records id and reports whether it was recorded before.
+func (o *ObjectIDs) Seen(id string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.seen.Seen("id:" + id)
 }
 
 // PreflightStats counts what a Preflight found. Safe for concurrent reads.
@@ -92,7 +115,7 @@ type PreflightStats struct {
 type Preflight struct {
 	opts  PreflightOptions
 	send  Sender
-	seen  *csvin.Dedup // object ids passed on or finished; owned by the releasing goroutine
+	seen  *ObjectIDs // object ids passed on or finished
 	stats PreflightStats
 }
 
@@ -115,7 +138,11 @@ func NewPreflight(send Sender, opts PreflightOptions) *Preflight {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Preflight{opts: opts, send: send, seen: csvin.NewDedup()}
+	seen := opts.ObjectIDs
+	if seen == nil {
+		seen = NewObjectIDs()
+	}
+	return &Preflight{opts: opts, send: send, seen: seen}
 }
 
 // Stats returns the preflight's counters.
@@ -453,9 +480,9 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 	}
 	u := *l.info
 	id := strings.ToLower(u.ID)
-	if p.seen.Seen("id:" + id) {
+	if p.seen.Seen(id) {
 		return result(report.Result{Outcome: report.Duplicate, ObjectID: id,
-			ErrorMessage: "this user (object id " + id + ") is listed on an earlier line under another name; it is reset once"})
+			ErrorMessage: "this user (object id " + id + ") is listed on another line under another name (or its tenant under another name); it is reset once"})
 	}
 	it.ObjectID = id
 	// A user may be several of these at once (a disabled guest): each
