@@ -356,6 +356,10 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 		return err
 	}
 	defer in.Close()
+	if worker.SyncedPolicy(o.synced) == worker.SyncedResetPassword && (!o.forceChange || o.requireMFA) {
+		logger.Warn("--synced resetpassword: Graph's resetPassword action always makes the user change the password at next sign-in and cannot require MFA first, " +
+			"so --force-change=false and --require-mfa (and the input's force-change columns) apply to cloud users only, not to synced users")
+	}
 	if in.Info().HasPassword && o.passwordMode == "random" {
 		logger.Warn("the input has a Password column; it is ignored in --password-mode random (use --password-mode column to set those passwords)")
 	}

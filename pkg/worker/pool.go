@@ -372,20 +372,29 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 		}
 		return b, fmt.Errorf("recording passwords before sending them: %w", err)
 	}
-	ticket, err := p.pacer.Wait(startCtx, len(b))
-	if err != nil {
-		return b, nil // cancelled: the items stay unfinished
+	// Polls of reset operations are reads (resource units, not the write
+	// quota): the pacer neither counts them nor learns from their answers.
+	writes := 0
+	for _, it := range b {
+		if !it.polling {
+			writes++
+		}
+	}
+	var ticket Ticket
+	if writes > 0 {
+		var err error
+		if ticket, err = p.pacer.Wait(startCtx, writes); err != nil {
+			return b, nil // cancelled: the items stay unfinished
+		}
 	}
 
 	reqs := make([]graph.Request, len(b))
-	writes := 0
 	for i, it := range b {
 		id := strconv.Itoa(i)
 		switch {
 		case it.polling:
 			it.polls++
 			reqs[i] = graph.OperationRequest(id, it.opPath)
-			continue
 		case it.revoking:
 			it.revokeAttempts++
 			reqs[i] = graph.RevokeSessionsRequest(id, it.target())
@@ -400,17 +409,20 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 				ForceChangePasswordNextSignInWithMfa: it.ForceChangeMFA,
 			})
 		}
-		writes++
 	}
 	p.stats.Batches.Add(1)
 	p.stats.Writes.Add(int64(writes))
 	res, err := p.send.Batch(ctx, reqs)
 	now := p.opts.Now()
 	if err != nil {
-		p.pacer.Done(ticket, outerAnswer(err))
+		if writes > 0 {
+			p.pacer.Done(ticket, outerAnswer(err))
+		}
 		return p.batchFailed(ctx, b, err, now, emit)
 	}
-	p.pacer.Done(ticket, batchAnswer(res, now))
+	if writes > 0 {
+		p.pacer.Done(ticket, batchAnswer(writeAnswers(res, b), now))
+	}
 
 	for i, it := range b {
 		resp, ok := res.Responses[strconv.Itoa(i)]
@@ -779,7 +791,35 @@ func (p *Pool) polled(emit func(report.Result), retry []*Item, it *Item, resp gr
 		p.finish(emit, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationFailed, HTTPStatus: it.resetStatus,
 			ErrorCode: "operationFailed", RequestID: it.resetRequestID, ErrorMessage: msg}, now)
 		return retry
+	case op.Status != graph.OperationNotStarted && op.Status != graph.OperationRunning:
+		// A state this tool does not know (skipped, unknownFutureValue):
+		// the operation is not running, and did not say it succeeded.
+		p.finish(emit, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: it.resetStatus,
+			RequestID: it.resetRequestID, ErrorMessage: fmt.Sprintf("the password reset operation ended in the state %q", op.Status)}, now)
+		return retry
 	}
 	p.opts.Logger.Debug("reset operation in progress", "line", it.Line, "status", op.Status, "poll", it.polls)
-	return p.again(retry, it, 0, now, emit)
+	retryAfter, _ := graph.ParseRetryAfter(resp.Header("Retry-After"), now)
+	return p.again(retry, it, retryAfter, now, emit)
+}
+
+// writeAnswers is res without the answers to polls of reset operations, for
+// the pacer, which paces writes.
+func writeAnswers(res *graph.BatchResult, b []*Item) *graph.BatchResult {
+	polls := false
+	for _, it := range b {
+		polls = polls || it.polling
+	}
+	if !polls {
+		return res
+	}
+	w := *res
+	w.Responses = make(map[string]graph.Response, len(res.Responses))
+	for i, it := range b {
+		id := strconv.Itoa(i)
+		if r, ok := res.Responses[id]; ok && !it.polling {
+			w.Responses[id] = r
+		}
+	}
+	return &w
 }

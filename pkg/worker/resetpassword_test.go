@@ -144,3 +144,13 @@ func TestResetPasswordOperationNeverEnds(t *testing.T) {
 		t.Errorf("got %s/%s after %d polls, want failed/%s after %d", r.Outcome, r.Reason, g.polls, ReasonOperationUnknown, maxOperationPolls)
 	}
 }
+
+// TestResetPasswordOperationInAnUnknownState: a state that is neither
+// running nor an end the tool knows stops the polling at once.
+func TestResetPasswordOperationInAnUnknownState(t *testing.T) {
+	g := &opGraph{t: t, location: opLocation, script: []string{"running", "skipped"}}
+	r := runOp(t, g, false)
+	if r.Outcome != report.Failed || r.Reason != ReasonOperationUnknown || g.polls != 2 || !strings.Contains(r.ErrorMessage, "skipped") {
+		t.Errorf("got %s/%s (%s) after %d polls, want failed/%s after 2", r.Outcome, r.Reason, r.ErrorMessage, g.polls, ReasonOperationUnknown)
+	}
+}
