@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bulkreset/bulkreset/internal/wirejson"
 )
 
 const (
@@ -684,18 +686,18 @@ func userJSON(u *User, odataContext string, names []string) rawJSON {
 	names = slices.Compact(names)
 	b := make([]byte, 0, 64+len(odataContext)+32*len(names))
 	b = append(b, `{"@odata.context":`...)
-	b = appendJSONString(b, odataContext)
+	b = wirejson.AppendString(b, odataContext)
 	for _, name := range names {
 		for _, p := range userProperties {
 			if p.name != name {
 				continue
 			}
 			b = append(b, ',')
-			b = appendJSONString(b, name)
+			b = wirejson.AppendString(b, name)
 			b = append(b, ':')
 			switch v := p.value(u).(type) {
 			case string:
-				b = appendJSONString(b, v)
+				b = wirejson.AppendString(b, v)
 			case bool:
 				b = strconv.AppendBool(b, v)
 			case []string:
@@ -704,7 +706,7 @@ func userJSON(u *User, odataContext string, names []string) rawJSON {
 					if i > 0 {
 						b = append(b, ',')
 					}
-					b = appendJSONString(b, s)
+					b = wirejson.AppendString(b, s)
 				}
 				b = append(b, ']')
 			default: // nil
