@@ -1,0 +1,112 @@
+package graph
+
+import (
+	"strings"
+
+	"github.com/bulkreset/bulkreset/internal/wirejson"
+)
+
+// scanBatchItems reads a $batch answer of the usual shape,
+// {"responses":[{"id":"1","status":204,"headers":{...},"body":{...}},...]},
+// in one pass without reflection, appending its items to items. It reports
+// false for anything else (malformed JSON, a missing or odd id or status,
+// a key written in another case, a key given twice, ...), and the caller
+// then reads the answer with decodeBatchItems, whose reading is the
+// reference: FuzzScanBatchItems holds the two to the same result.
+func scanBatchItems(body []byte, items []batchItem) ([]batchItem, bool) {
+	s := wirejson.NewScanner(body)
+	found := false
+	ok := s.Object(func(key string) bool {
+		switch {
+		case key == "responses" && !found:
+			found = true
+			return s.Array(func() bool {
+				resp, ok := scanResponse(s)
+				items = append(items, batchItem{resp: resp})
+				return ok
+			})
+		case strings.EqualFold(key, "responses"):
+			return false // given twice, or in another case that encoding/json would take
+		}
+		_, ok := s.Skip()
+		return ok
+	})
+	return items, ok && found && s.End()
+}
+
+// responseKeys are the keys of a sub-response.
+var responseKeys = []string{"id", "status", "headers", "body"}
+
+// scanResponse reads one sub-response; it must have an id and a status
+// from 100 to 599.
+func scanResponse(s *wirejson.Scanner) (Response, bool) {
+	var r Response
+	seen, ok := scanFields(s, responseKeys, func(field int) (ok bool) {
+		switch field {
+		case 0:
+			r.ID, ok = s.String()
+		case 1:
+			r.Status, ok = s.Int()
+		case 2:
+			r.Headers, ok = scanHeaders(s)
+		case 3:
+			var raw []byte
+			if raw, ok = s.Skip(); ok && string(raw) != "null" {
+				r.Body = raw
+			}
+		}
+		return ok
+	})
+	if !ok || seen&3 != 3 || r.Status < 100 || r.Status > 599 {
+		return r, false
+	}
+	if r.Headers == nil {
+		r.Headers = map[string]string{}
+	}
+	return r, true
+}
+
+// scanFields reads an object whose known keys are names, calling field
+// with a name's index before its value, which field must consume; other
+// keys are skipped. It returns the set of names seen, a bit each, and
+// false when a name is given twice or in another case (encoding/json
+// would take it for the name).
+func scanFields(s *wirejson.Scanner, names []string, field func(int) bool) (seen int, ok bool) {
+	ok = s.Object(func(key string) bool {
+		for i, name := range names {
+			if key == name && seen&(1<<i) == 0 {
+				seen |= 1 << i
+				return field(i)
+			}
+			if strings.EqualFold(key, name) {
+				return false
+			}
+		}
+		_, ok := s.Skip()
+		return ok
+	})
+	return seen, ok
+}
+
+// scanHeaders reads a sub-response's headers: an object whose values are
+// strings, or numbers and other literals kept as written (e.g.
+// "Retry-After": 5), or null.
+func scanHeaders(s *wirejson.Scanner) (map[string]string, bool) {
+	if s.Null() {
+		return nil, true
+	}
+	h := make(map[string]string, 4)
+	return h, s.Object(func(key string) bool {
+		if s.Peek() == '"' {
+			v, ok := s.String()
+			h[key] = v
+			return ok
+		}
+		raw, ok := s.Skip()
+		if string(raw) == "null" {
+			raw = nil
+		}
+		h[key] = string(raw)
+		return ok
+	})
+}
