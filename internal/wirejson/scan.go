@@ -13,6 +13,8 @@ package wirejson
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -76,13 +78,77 @@ func (s *Scanner) String() (string, bool) {
 	if plain {
 		return string(raw[1 : len(raw)-1]), true
 	}
-	// Escapes or bytes that are not valid UTF-8: encoding/json's own
-	// unquoting (which also replaces invalid UTF-8 with U+FFFD).
-	var v string
-	if json.Unmarshal(raw, &v) != nil {
-		return "", false
+	return unquote(raw[1 : len(raw)-1]), true
+}
+
+// unquote decodes the inside of a checked JSON string as encoding/json
+// does: escapes resolved, a surrogate pair joined, and a lone surrogate or
+// a byte that is not valid UTF-8 replaced with U+FFFD.
+func unquote(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		c := b[i]
+		switch {
+		case c == '\\':
+			e := b[i+1]
+			i += 2
+			switch e {
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				r := hex4(b[i:])
+				i += 4
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if i+6 <= len(b) && b[i] == '\\' && b[i+1] == 'u' {
+						r2 = hex4(b[i+2:])
+					}
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						r = dec
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				out = utf8.AppendRune(out, r)
+			default: // '"', '\\', '/'
+				out = append(out, e)
+			}
+		case c < utf8.RuneSelf:
+			out = append(out, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			out = utf8.AppendRune(out, r)
+			i += size
+		}
 	}
-	return v, true
+	return string(out)
+}
+
+// hex4 reads the four hexadecimal digits of a checked \u escape.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		default:
+			c = c - 'A' + 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // stringSpan consumes a string and returns it with its quotes; plain
@@ -167,6 +233,28 @@ func (s *Scanner) skip(depth int) bool {
 // when value does, or the object is malformed.
 func (s *Scanner) Object(value func(key string) bool) bool {
 	return s.object(true, value)
+}
+
+// Fields reads an object whose known keys are names, calling field
+// with a name's index before its value, which field must consume; other
+// keys are skipped. It returns the set of names seen, a bit each, and
+// false when a name is given twice or in another case (encoding/json
+// would take it for the name).
+func (s *Scanner) Fields(names []string, field func(int) bool) (seen int, ok bool) {
+	ok = s.Object(func(key string) bool {
+		for i, name := range names {
+			if key == name && seen&(1<<i) == 0 {
+				seen |= 1 << i
+				return field(i)
+			}
+			if strings.EqualFold(key, name) {
+				return false
+			}
+		}
+		_, ok := s.Skip()
+		return ok
+	})
+	return seen, ok
 }
 
 // object is Object; without decode, keys are checked but not decoded, and

@@ -41,7 +41,7 @@ var responseKeys = []string{"id", "status", "headers", "body"}
 // from 100 to 599.
 func scanResponse(s *wirejson.Scanner) (Response, bool) {
 	var r Response
-	seen, ok := scanFields(s, responseKeys, func(field int) (ok bool) {
+	seen, ok := s.Fields(responseKeys, func(field int) (ok bool) {
 		switch field {
 		case 0:
 			r.ID, ok = s.String()
@@ -64,28 +64,6 @@ func scanResponse(s *wirejson.Scanner) (Response, bool) {
 		r.Headers = map[string]string{}
 	}
 	return r, true
-}
-
-// scanFields reads an object whose known keys are names, calling field
-// with a name's index before its value, which field must consume; other
-// keys are skipped. It returns the set of names seen, a bit each, and
-// false when a name is given twice or in another case (encoding/json
-// would take it for the name).
-func scanFields(s *wirejson.Scanner, names []string, field func(int) bool) (seen int, ok bool) {
-	ok = s.Object(func(key string) bool {
-		for i, name := range names {
-			if key == name && seen&(1<<i) == 0 {
-				seen |= 1 << i
-				return field(i)
-			}
-			if strings.EqualFold(key, name) {
-				return false
-			}
-		}
-		_, ok := s.Skip()
-		return ok
-	})
-	return seen, ok
 }
 
 // scanHeaders reads a sub-response's headers: an object whose values are

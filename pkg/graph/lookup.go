@@ -68,7 +68,7 @@ var userInfoKeys = []string{"id", "userPrincipalName", "accountEnabled", "onPrem
 func scanUserInfo(body []byte) (UserInfo, bool) {
 	var u UserInfo
 	s := wirejson.NewScanner(body)
-	_, ok := scanFields(s, userInfoKeys, func(field int) (ok bool) {
+	_, ok := s.Fields(userInfoKeys, func(field int) (ok bool) {
 		switch field {
 		case 0:
 			ok = scanNullableString(s, &u.ID)
