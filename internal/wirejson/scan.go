@@ -70,13 +70,24 @@ func (s *Scanner) End() bool {
 
 // String reads a JSON string and returns it decoded as encoding/json
 // decodes it into a Go string.
-func (s *Scanner) String() (string, bool) {
+func (s *Scanner) String() (string, bool) { return s.StringOf(nil) }
+
+// StringOf is String, but when the string is one of common it returns
+// that element, without allocating: for the header names and values, and
+// the methods, that every item of a batch repeats.
+func (s *Scanner) StringOf(common []string) (string, bool) {
 	raw, plain, ok := s.stringSpan()
 	if !ok {
 		return "", false
 	}
 	if plain {
-		return string(raw[1 : len(raw)-1]), true
+		v := raw[1 : len(raw)-1]
+		for _, c := range common {
+			if string(v) == c {
+				return c, true
+			}
+		}
+		return string(v), true
 	}
 	return unquote(raw[1 : len(raw)-1]), true
 }
@@ -212,7 +223,7 @@ func (s *Scanner) skip(depth int) bool {
 		_, _, ok := s.stringSpan()
 		return ok
 	case c == '{':
-		return s.object(false, func(string) bool { return s.skip(depth + 1) })
+		return s.object(false, nil, func(string) bool { return s.skip(depth + 1) })
 	case c == '[':
 		return s.Array(func() bool { return s.skip(depth + 1) })
 	case c == '-' || c >= '0' && c <= '9':
@@ -232,7 +243,12 @@ func (s *Scanner) skip(depth int) bool {
 // just before the key's value, which value must consume; it reports false
 // when value does, or the object is malformed.
 func (s *Scanner) Object(value func(key string) bool) bool {
-	return s.object(true, value)
+	return s.object(true, nil, value)
+}
+
+// ObjectOf is Object, with keys read by StringOf(common).
+func (s *Scanner) ObjectOf(common []string, value func(key string) bool) bool {
+	return s.object(true, common, value)
 }
 
 // Fields reads an object whose known keys are names, calling field
@@ -241,7 +257,7 @@ func (s *Scanner) Object(value func(key string) bool) bool {
 // false when a name is given twice or in another case (encoding/json
 // would take it for the name).
 func (s *Scanner) Fields(names []string, field func(int) bool) (seen int, ok bool) {
-	ok = s.Object(func(key string) bool {
+	ok = s.ObjectOf(names, func(key string) bool {
 		for i, name := range names {
 			if key == name && seen&(1<<i) == 0 {
 				seen |= 1 << i
@@ -259,7 +275,7 @@ func (s *Scanner) Fields(names []string, field func(int) bool) (seen int, ok boo
 
 // object is Object; without decode, keys are checked but not decoded, and
 // value is given "".
-func (s *Scanner) object(decode bool, value func(key string) bool) bool {
+func (s *Scanner) object(decode bool, common []string, value func(key string) bool) bool {
 	if !s.Byte('{') {
 		return false
 	}
@@ -270,7 +286,7 @@ func (s *Scanner) object(decode bool, value func(key string) bool) bool {
 		var key string
 		var ok bool
 		if decode {
-			key, ok = s.String()
+			key, ok = s.StringOf(common)
 		} else {
 			_, _, ok = s.stringSpan()
 		}

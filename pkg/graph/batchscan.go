@@ -66,6 +66,15 @@ func scanResponse(s *wirejson.Scanner) (Response, bool) {
 	return r, true
 }
 
+// Header names and values that most sub-responses carry, kept as constants
+// rather than allocated again for every item (see wirejson.StringOf).
+var (
+	commonHeaderNames = []string{"Cache-Control", "Content-Type", "OData-Version", "x-ms-resource-unit",
+		"x-ms-throttle-limit-percentage", "Retry-After", "request-id", "client-request-id", "Date", "Location"}
+	commonHeaderValues = []string{"no-cache", "4.0", "1", "application/json",
+		"application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"}
+)
+
 // scanHeaders reads a sub-response's headers: an object whose values are
 // strings, or numbers and other literals kept as written (e.g.
 // "Retry-After": 5), or null.
@@ -74,9 +83,9 @@ func scanHeaders(s *wirejson.Scanner) (map[string]string, bool) {
 		return nil, true
 	}
 	h := make(map[string]string, 4)
-	return h, s.Object(func(key string) bool {
+	return h, s.ObjectOf(commonHeaderNames, func(key string) bool {
 		if s.Peek() == '"' {
-			v, ok := s.String()
+			v, ok := s.StringOf(commonHeaderValues)
 			h[key] = v
 			return ok
 		}

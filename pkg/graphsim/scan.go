@@ -20,6 +20,15 @@ import (
 // subRequestKeys are the keys of a $batch request item.
 var subRequestKeys = []string{"id", "method", "url", "headers", "body", "dependsOn"}
 
+// Methods, header names and values that most batch items carry, kept as
+// constants rather than allocated again for every item (see
+// wirejson.StringOf).
+var (
+	commonMethods      = []string{"GET", "PATCH", "POST"}
+	commonHeaderNames  = []string{"Content-Type", "content-type", "x-ms-throttle-priority", "client-request-id"}
+	commonHeaderValues = []string{"application/json", "Low", "Normal", "High"}
+)
+
 // scanBatchRequests reads {"requests":[...]} in one pass. It reports false
 // for anything it does not read exactly as json.Unmarshal into a
 // batchRequest would (malformed JSON, nulls, values of another type, keys
@@ -45,13 +54,13 @@ func scanSubRequest(s *wirejson.Scanner) (subRequest, bool) {
 		case 0:
 			q.ID, ok = s.String()
 		case 1:
-			q.Method, ok = s.String()
+			q.Method, ok = s.StringOf(commonMethods)
 		case 2:
 			q.URL, ok = s.String()
 		case 3:
 			q.Headers = map[string]string{}
-			ok = s.Object(func(key string) bool {
-				v, ok := s.String()
+			ok = s.ObjectOf(commonHeaderNames, func(key string) bool {
+				v, ok := s.StringOf(commonHeaderValues)
 				q.Headers[key] = v
 				return ok
 			})
