@@ -43,6 +43,12 @@ fuzz:
 	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzParseRetryAfter -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzUserPath -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/password -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/wirejson -run '^$$' -fuzz FuzzScanner -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/wirejson -run '^$$' -fuzz FuzzAppendString -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzScanBatchItems -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzParseUserInfo -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/graphsim -run '^$$' -fuzz FuzzScanBatchRequests -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/graphsim -run '^$$' -fuzz FuzzScanPatch -fuzztime $(FUZZTIME)
 
 # Static binaries for every platform, version stamped, with checksums; then
 # checked: format and architecture, static linking, the stamped version (the

@@ -237,10 +237,7 @@ func (c *Client) Batch(ctx context.Context, reqs []Request) (*BatchResult, error
 		}
 		wire.Requests[i] = w
 	}
-	body, err := json.Marshal(wire)
-	if err != nil {
-		return nil, fmt.Errorf("graph: %w: encoding the batch failed (%T)", ErrInvalidRequest, err)
-	}
+	body := appendBatchRequest(make([]byte, 0, 512*len(reqs)), wire.Requests)
 	res, err := c.send(ctx, http.MethodPost, "/$batch", body)
 	if err != nil {
 		return nil, err
@@ -321,6 +318,51 @@ func hasHeader(h map[string]string, name string) bool {
 // unreadable item only becomes an anomaly, so that one odd item does not
 // cost the others.
 func parseBatch(body []byte, reqs []Request) (*BatchResult, error) {
+	items, ok := scanBatchItems(body, make([]batchItem, 0, len(reqs)))
+	if !ok {
+		var err error
+		if items, err = decodeBatchItems(body); err != nil {
+			return nil, err
+		}
+	}
+	requested := make(map[string]bool, len(reqs))
+	for _, r := range reqs {
+		requested[r.ID] = true
+	}
+	out := &BatchResult{Responses: make(map[string]Response, len(reqs))}
+	for _, it := range items {
+		id := it.resp.ID
+		switch {
+		case it.anomaly != "":
+			out.Anomalies = append(out.Anomalies, it.anomaly)
+			continue
+		case !requested[id]:
+			out.Anomalies = append(out.Anomalies, fmt.Sprintf("response for unknown id %q ignored", id))
+			continue
+		case hasResponse(out.Responses, id):
+			out.Anomalies = append(out.Anomalies, fmt.Sprintf("duplicate response for id %q ignored (the first is kept)", id))
+			continue
+		}
+		out.Responses[id] = it.resp
+	}
+	for _, r := range reqs {
+		if !hasResponse(out.Responses, r.ID) {
+			out.Anomalies = append(out.Anomalies, fmt.Sprintf("no response for id %q", r.ID))
+		}
+	}
+	return out, nil
+}
+
+// batchItem is one sub-response as read: a response, or why none could be
+// read from it.
+type batchItem struct {
+	resp    Response
+	anomaly string
+}
+
+// decodeBatchItems reads the items of a $batch answer with encoding/json:
+// the reference reading, for whatever scanBatchItems does not read.
+func decodeBatchItems(body []byte) ([]batchItem, error) {
 	var env struct {
 		Responses *[]json.RawMessage `json:"responses"`
 	}
@@ -330,11 +372,7 @@ func parseBatch(body []byte, reqs []Request) (*BatchResult, error) {
 	if env.Responses == nil {
 		return nil, fmt.Errorf("%w: no responses array", ErrMalformedResponse)
 	}
-	requested := make(map[string]bool, len(reqs))
-	for _, r := range reqs {
-		requested[r.ID] = true
-	}
-	out := &BatchResult{Responses: make(map[string]Response, len(reqs))}
+	items := make([]batchItem, 0, len(*env.Responses))
 	for i, raw := range *env.Responses {
 		var w wireResponse
 		if err := json.Unmarshal(raw, &w); err != nil || w.ID == nil || w.Status == nil || *w.Status < 100 || *w.Status > 599 {
@@ -345,19 +383,10 @@ func parseBatch(body []byte, reqs []Request) (*BatchResult, error) {
 			if json.Unmarshal(raw, &only) == nil && only.ID != "" {
 				id = only.ID
 			}
-			out.Anomalies = append(out.Anomalies, fmt.Sprintf("response %d (id %q) has no valid id or status; ignored", i, id))
+			items = append(items, batchItem{anomaly: fmt.Sprintf("response %d (id %q) has no valid id or status; ignored", i, id)})
 			continue
 		}
-		id := *w.ID
-		switch {
-		case !requested[id]:
-			out.Anomalies = append(out.Anomalies, fmt.Sprintf("response for unknown id %q ignored", id))
-			continue
-		case hasResponse(out.Responses, id):
-			out.Anomalies = append(out.Anomalies, fmt.Sprintf("duplicate response for id %q ignored (the first is kept)", id))
-			continue
-		}
-		resp := Response{ID: id, Status: *w.Status, Headers: make(map[string]string, len(w.Headers))}
+		resp := Response{ID: *w.ID, Status: *w.Status, Headers: make(map[string]string, len(w.Headers))}
 		for k, v := range w.Headers {
 			var s string
 			if json.Unmarshal(v, &s) != nil {
@@ -368,14 +397,9 @@ func parseBatch(body []byte, reqs []Request) (*BatchResult, error) {
 		if len(w.Body) > 0 && string(w.Body) != "null" {
 			resp.Body = w.Body
 		}
-		out.Responses[id] = resp
+		items = append(items, batchItem{resp: resp})
 	}
-	for _, r := range reqs {
-		if !hasResponse(out.Responses, r.ID) {
-			out.Anomalies = append(out.Anomalies, fmt.Sprintf("no response for id %q", r.ID))
-		}
-	}
-	return out, nil
+	return items, nil
 }
 
 // hasResponse reports whether m has an entry for id.

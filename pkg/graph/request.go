@@ -151,14 +151,7 @@ type passwordBody struct {
 
 // graphJSON encodes the body as Graph expects it.
 func (b passwordBody) graphJSON() ([]byte, error) {
-	type profile struct {
-		Password                             string `json:"password,omitempty"`
-		ForceChangePasswordNextSignIn        bool   `json:"forceChangePasswordNextSignIn"`
-		ForceChangePasswordNextSignInWithMfa bool   `json:"forceChangePasswordNextSignInWithMfa"`
-	}
-	return json.Marshal(struct {
-		PasswordProfile profile `json:"passwordProfile"`
-	}{PasswordProfile: profile(b.PasswordProfile)})
+	return appendPasswordBody(make([]byte, 0, 128+len(b.PasswordProfile.Password)), b.PasswordProfile), nil
 }
 
 // MarshalJSON refuses, like PasswordProfile.MarshalJSON.

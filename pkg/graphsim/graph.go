@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bulkreset/bulkreset/internal/wirejson"
 )
 
 const (
@@ -305,15 +307,22 @@ func dropConnection(w http.ResponseWriter) {
 // https://github.com/microsoftgraph/microsoft-graph-docs/issues/4449), an id,
 // method and url on each, and dependsOn naming earlier requests only.
 func parseBatch(body []byte) ([]subRequest, *apiError) {
-	var b batchRequest
-	if err := json.Unmarshal(body, &b); err != nil || len(b.Requests) == 0 {
+	reqs, ok := scanBatchRequests(body)
+	if !ok {
+		var b batchRequest
+		if json.Unmarshal(body, &b) != nil {
+			return nil, badRequest(msgBatchFormat)
+		}
+		reqs = b.Requests
+	}
+	if len(reqs) == 0 {
 		return nil, badRequest(msgBatchFormat)
 	}
-	if len(b.Requests) > maxBatchRequests {
+	if len(reqs) > maxBatchRequests {
 		return nil, badRequest(msgBatchLimit)
 	}
-	seen := make(map[string]bool, len(b.Requests))
-	for _, q := range b.Requests {
+	seen := make(map[string]bool, len(reqs))
+	for _, q := range reqs {
 		if q.ID == "" || q.Method == "" || q.URL == "" {
 			return nil, badRequest(msgBatchFormat)
 		}
@@ -328,7 +337,7 @@ func parseBatch(body []byte) ([]subRequest, *apiError) {
 		}
 		seen[id] = true
 	}
-	return b.Requests, nil
+	return reqs, nil
 }
 
 // batchOutcome is what runBatchLocked decided: a fault that changes the whole
@@ -705,18 +714,18 @@ func userJSON(u *User, odataContext string, names []string) rawJSON {
 	names = slices.Compact(names)
 	b := make([]byte, 0, 64+len(odataContext)+32*len(names))
 	b = append(b, `{"@odata.context":`...)
-	b = appendJSONString(b, odataContext)
+	b = wirejson.AppendString(b, odataContext)
 	for _, name := range names {
 		for _, p := range userProperties {
 			if p.name != name {
 				continue
 			}
 			b = append(b, ',')
-			b = appendJSONString(b, name)
+			b = wirejson.AppendString(b, name)
 			b = append(b, ':')
 			switch v := p.value(u).(type) {
 			case string:
-				b = appendJSONString(b, v)
+				b = wirejson.AppendString(b, v)
 			case bool:
 				b = strconv.AppendBool(b, v)
 			case []string:
@@ -725,7 +734,7 @@ func userJSON(u *User, odataContext string, names []string) rawJSON {
 					if i > 0 {
 						b = append(b, ',')
 					}
-					b = appendJSONString(b, s)
+					b = wirejson.AppendString(b, s)
 				}
 				b = append(b, ']')
 			default: // nil
@@ -748,16 +757,9 @@ type passwordProfile struct {
 }
 
 func (s *Sim) patchUserLocked(t target, body []byte, c opCtx) (int, any, *apiError) {
-	var patch map[string]json.RawMessage
-	if err := json.Unmarshal(body, &patch); err != nil {
-		return 0, nil, badRequest(msgUnreadableJSON)
-	}
-	var rawProfile json.RawMessage
-	for k, v := range patch {
-		if !strings.EqualFold(k, "passwordProfile") {
-			return 0, nil, newAPIError(http.StatusNotImplemented, codeNotImplemented, "graphsim: only passwordProfile updates are emulated.")
-		}
-		rawProfile = v
+	patch, aerr := readPatch(body)
+	if aerr != nil {
+		return 0, nil, aerr
 	}
 	// The write quota is evaluated before the request reaches the directory, so
 	// a write to a missing user costs a token too.
@@ -768,16 +770,13 @@ func (s *Sim) patchUserLocked(t target, body []byte, c opCtx) (int, any, *apiErr
 	if u == nil {
 		return 0, nil, notFound(t.key)
 	}
-	if rawProfile == nil {
+	if !patch.present {
 		return http.StatusNoContent, nil, nil // nothing to change
 	}
-	if string(bytes.TrimSpace(rawProfile)) == "null" {
-		return 0, nil, newAPIError(http.StatusBadRequest, codeRequestBad, "Invalid value specified for property 'passwordProfile' of resource 'User'.")
+	if patch.bad != nil {
+		return 0, nil, patch.bad
 	}
-	var pp passwordProfile
-	if err := json.Unmarshal(rawProfile, &pp); err != nil {
-		return 0, nil, badRequest(msgUnreadableJSON)
-	}
+	pp := patch.profile
 	switch {
 	case u.Kind == KindAdmin:
 		return 0, nil, newAPIError(http.StatusForbidden, codeDenied, msgDenied)
