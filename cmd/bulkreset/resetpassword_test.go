@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -163,5 +164,71 @@ func TestSyncedResetPasswordNeedsDelegatedSignIn(t *testing.T) {
 	}
 	if st := tn.sim.Stats(); st.Batches != 0 || st.TokensIssued != 0 {
 		t.Errorf("a usage error signed in or sent requests: %+v", st)
+	}
+}
+
+// TestSyncedResetPasswordInterruptedWhilePolling: a run interrupted after
+// Graph accepted the resets leaves operations that end on their own (the
+// passwords take effect); --resume sends the same recorded passwords again
+// and finishes: one password per user, the one in force, every row once.
+func TestSyncedResetPasswordInterruptedWhilePolling(t *testing.T) {
+	var users []graphsim.User
+	var csv strings.Builder
+	csv.WriteString("UserPrincipalName\n")
+	for i := range 6 {
+		u := graphsim.User{ID: fmt.Sprintf("5e1d0000-0000-4000-8000-%012d", i), UPN: fmt.Sprintf("sync%02d@%s", i, testDomain), Kind: graphsim.KindSynced}
+		users = append(users, u)
+		csv.WriteString(u.UPN + "\n")
+	}
+	ctx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	var accepted int
+	tn := startTenant(t, graphsim.Options{
+		OperationDelay: 200 * time.Millisecond,
+		// Interrupt once every synced user's reset was accepted: the run
+		// is then waiting on the operations.
+		OperationAccepted: func() {
+			if accepted++; accepted == len(users) {
+				interrupt()
+			}
+		},
+	}, users)
+	dir := t.TempDir()
+	in, results, secrets := writeFile(t, dir, "in.csv", csv.String()), filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
+	args := append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes", "--synced", "resetpassword"}, tn.delegatedArgs()...)
+	if res := runCLI(t, ctx, tn.getenv(nil), args...); res.code != exitInterrupted {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitInterrupted, res.stderr)
+	}
+	if n := len(readResults(t, results)); n != 0 {
+		t.Errorf("%d rows written before their operations ended, want 0", n)
+	}
+	res := runCLI(t, t.Context(), tn.getenv(nil), append(args, "--resume")...)
+	if res.code != exitOK {
+		t.Fatalf("--resume: exit code %d, want %d; stderr:\n%s", res.code, exitOK, res.stderr)
+	}
+	rows, pws := readResults(t, results), readSecrets(t, secrets)
+	perUser := map[string]map[string]bool{}
+	for _, c := range tn.sim.Changes() {
+		if perUser[c.UPN] == nil {
+			perUser[c.UPN] = map[string]bool{}
+		}
+		perUser[c.UPN][c.Password] = true
+	}
+	for _, u := range users {
+		got, _ := tn.sim.User(u.UPN)
+		if len(perUser[u.UPN]) != 1 || pws[strings.ToLower(u.UPN)] != got.Password {
+			t.Errorf("%s: %d passwords set; the one in force is the recorded one: %v", u.UPN, len(perUser[u.UPN]), pws[strings.ToLower(u.UPN)] == got.Password)
+		}
+	}
+	if len(rows) != len(users) {
+		t.Errorf("%d result rows, want %d", len(rows), len(users))
+	}
+	for line, r := range rows {
+		if r.Outcome != report.Succeeded || r.Attempts != 2 {
+			t.Errorf("line %d: %s/%s after %d attempts, want succeeded after 2 (the interrupted one counts)", line, r.Outcome, r.Reason, r.Attempts)
+		}
+	}
+	if st := tn.sim.Stats(); st.OperationsStarted != 2*len(users) {
+		t.Errorf("%d operations, want %d (each user once per run)", st.OperationsStarted, 2*len(users))
 	}
 }

@@ -273,6 +273,9 @@ func (s *Sim) resetPasswordLocked(t target, body []byte, c opCtx) (int, any, *ap
 	o := &pwOperation{id: newGUID(), userID: u.ID, password: *req.NewPassword, status: OperationNotStarted, created: now, last: now}
 	s.del.ops[o.id] = o
 	s.stats.OperationsStarted++
+	if f := s.opts.OperationAccepted; f != nil {
+		f()
+	}
 	loc := c.base + "/v1.0/users/" + u.ID + "/authentication/operations/" + o.id + "?aadgdc=SIM01&aadgsu=ssprprod-a"
 	return http.StatusAccepted, answer{
 		payload: map[string]any{"@odata.context": metadataBase + "microsoft.graph.passwordResetResponse", "newPassword": nil},
@@ -302,26 +305,14 @@ func (s *Sim) getOperationLocked(t target, c opCtx) (int, any, *apiError) {
 		return 0, nil, notFound(t.sub)
 	}
 	now := s.now()
+	s.settleOperationsLocked()
 	if o.status == OperationNotStarted || o.status == OperationRunning {
 		o.polls++
 		o.last = now
-		switch {
-		case o.polls <= s.opts.OperationPolls:
+		if o.polls <= s.opts.OperationPolls || s.opts.OperationDelay > 0 {
 			o.status = OperationRunning
-		case u.Kind == KindSynced && s.opts.NoWriteback:
-			o.status, o.detail = OperationFailed, msgNoWriteback
-		default:
-			o.status = OperationSucceeded
-			u.Password = o.password
-			u.PasswordSets++
-			u.ForceChangePasswordNextSignIn = true // "prompted to change their password on their next sign in"
-			s.changes = append(s.changes, Change{
-				UserID: u.ID, UPN: u.UPN, Password: o.password,
-				ForceChangePasswordNextSignIn:        true,
-				ForceChangePasswordNextSignInWithMfa: u.ForceChangePasswordNextSignInWithMfa,
-				At:                                   now, RequestID: c.requestID,
-			})
-			s.stats.WritesApplied++
+		} else {
+			s.endOperationLocked(o, u, now, c.requestID)
 		}
 	}
 	var detail any
@@ -337,4 +328,43 @@ func (s *Sim) getOperationLocked(t target, c opCtx) (int, any, *apiError) {
 		"resourceLocation":   nil,
 		"statusDetail":       detail,
 	}, nil
+}
+
+// endOperationLocked ends o at the time at: it fails for a synced user
+// without password writeback, and otherwise succeeds and sets the password
+// (the user is "prompted to change their password on their next sign in").
+func (s *Sim) endOperationLocked(o *pwOperation, u *User, at time.Time, requestID string) {
+	o.last = at
+	if u.Kind == KindSynced && s.opts.NoWriteback {
+		o.status, o.detail = OperationFailed, msgNoWriteback
+		return
+	}
+	o.status = OperationSucceeded
+	u.Password = o.password
+	u.PasswordSets++
+	u.ForceChangePasswordNextSignIn = true
+	s.changes = append(s.changes, Change{
+		UserID: u.ID, UPN: u.UPN, Password: o.password,
+		ForceChangePasswordNextSignIn:        true,
+		ForceChangePasswordNextSignInWithMfa: u.ForceChangePasswordNextSignInWithMfa,
+		At:                                   at, RequestID: requestID,
+	})
+	s.stats.WritesApplied++
+}
+
+// settleOperationsLocked ends the operations whose OperationDelay has
+// passed, whether or not anyone polled them.
+func (s *Sim) settleOperationsLocked() {
+	if s.opts.OperationDelay <= 0 || len(s.del.ops) == 0 {
+		return
+	}
+	now := s.now()
+	for _, o := range s.del.ops {
+		due := o.created.Add(s.opts.OperationDelay)
+		if (o.status == OperationNotStarted || o.status == OperationRunning) && !now.Before(due) {
+			if u := s.byID[o.userID]; u != nil {
+				s.endOperationLocked(o, u, due, "")
+			}
+		}
+	}
 }

@@ -220,8 +220,16 @@ type Options struct {
 	// flow; default admin@TenantDomain.
 	DelegatedUser string
 	// OperationPolls is how many polls a resetPassword operation answers
-	// "running" before it ends.
+	// "running" before it ends, when OperationDelay is 0.
 	OperationPolls int
+	// OperationDelay, when above 0, ends each resetPassword operation that
+	// long after it was accepted, whether or not anyone polls it (as Entra
+	// does): a client interrupted while polling leaves the password set.
+	OperationDelay time.Duration
+	// OperationAccepted, when set, is called each time a resetPassword is
+	// accepted, with the emulator locked (it must not call the Sim): a test
+	// hook, to interrupt a client while its operations run.
+	OperationAccepted func()
 	// NoWriteback fails the resetPassword operations of synchronised users,
 	// as in a tenant without password writeback.
 	NoWriteback bool
@@ -388,6 +396,7 @@ func (s *Sim) AddUsers(users []User) error {
 func (s *Sim) User(idOrUPN string) (User, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settleOperationsLocked()
 	u := s.lookupLocked(idOrUPN)
 	if u == nil {
 		return User{}, false
@@ -407,6 +416,7 @@ func (s *Sim) lookupLocked(key string) *User {
 func (s *Sim) Users() []User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settleOperationsLocked()
 	out := make([]User, len(s.order))
 	for i, u := range s.order {
 		out[i] = *u
@@ -418,6 +428,7 @@ func (s *Sim) Users() []User {
 func (s *Sim) Changes() []Change {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settleOperationsLocked()
 	return append([]Change(nil), s.changes...)
 }
 
