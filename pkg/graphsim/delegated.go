@@ -38,7 +38,7 @@ const (
 )
 
 // delegatedState is the emulator's record of delegated sign-ins and
-// password-reset operations. Guarded by Sim.mu; maps made on first use.
+// password-reset operations. Guarded by Sim.mu.
 type delegatedState struct {
 	users   map[string]string       // delegated access token -> signed-in UPN
 	devices map[string]int          // device code -> polls so far
@@ -54,13 +54,8 @@ type pwOperation struct {
 	created, last        time.Time
 }
 
-func (d *delegatedState) init() {
-	if d.users == nil {
-		d.users = map[string]string{}
-		d.devices = map[string]int{}
-		d.refresh = map[string]string{}
-		d.ops = map[string]*pwOperation{}
-	}
+func newDelegatedState() delegatedState {
+	return delegatedState{users: map[string]string{}, devices: map[string]int{}, refresh: map[string]string{}, ops: map[string]*pwOperation{}}
 }
 
 // Operation statuses (https://learn.microsoft.com/graph/api/resources/longrunningoperation).
@@ -70,6 +65,9 @@ const (
 	OperationSucceeded  = "succeeded"
 	OperationFailed     = "failed"
 )
+
+// delegatedOID is the object id of the administrator who signs in.
+const delegatedOID = "61616161-6161-4161-a161-616161616161"
 
 // delegatedUser is the administrator who signs in on the device.
 func (s *Sim) delegatedUser() string {
@@ -97,7 +95,6 @@ func (s *Sim) serveDeviceCode(w http.ResponseWriter, r *http.Request, tenant str
 	device := newToken()
 	user := strings.ToUpper(newToken()[:9])
 	s.mu.Lock()
-	s.del.init()
 	s.del.devices[device] = 0
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -121,7 +118,6 @@ func (s *Sim) serveDelegatedToken(w http.ResponseWriter, r *http.Request, form m
 		return ""
 	}
 	s.mu.Lock()
-	s.del.init()
 	var user string
 	switch grant {
 	case grantDeviceCode, grantDeviceCodeShort:
@@ -162,18 +158,17 @@ func (s *Sim) serveDelegatedToken(w http.ResponseWriter, r *http.Request, form m
 	s.stats.TokensIssued++
 	s.mu.Unlock()
 
-	oid := formatGUID([]byte(strings.Repeat("a", 16)), 0x40)
 	authority := baseURL(r) + "/" + s.opts.TenantID + "/v2.0"
 	claims, _ := json.Marshal(map[string]any{
 		"aud": s.opts.ClientID, "iss": authority, "iat": now.Unix(), "nbf": now.Unix(),
-		"exp": now.Add(time.Hour).Unix(), "name": "Administrator", "oid": oid, "sub": oid,
+		"exp": now.Add(time.Hour).Unix(), "name": "Administrator", "oid": delegatedOID, "sub": delegatedOID,
 		"preferred_username": user, "tid": s.opts.TenantID, "ver": "2.0",
 	})
 	enc := base64.RawURLEncoding.EncodeToString
 	// An unsigned id token: MSAL reads its claims to know the account and
 	// does not verify it; nothing here is a credential.
 	idToken := enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc(claims) + "."
-	clientInfo, _ := json.Marshal(map[string]string{"uid": oid, "utid": s.opts.TenantID})
+	clientInfo, _ := json.Marshal(map[string]string{"uid": delegatedOID, "utid": s.opts.TenantID})
 	var granted []string
 	for _, sc := range strings.Fields(scope) {
 		if !oidcScopes[sc] {
@@ -196,8 +191,7 @@ func (s *Sim) serveDelegatedToken(w http.ResponseWriter, r *http.Request, form m
 // delegatedLocked reports whether the bearer token in authz was issued to a
 // signed-in user (delegated) rather than to the application itself.
 func (s *Sim) delegatedLocked(authz string) bool {
-	_, tok, _ := strings.Cut(strings.TrimSpace(authz), " ")
-	_, ok := s.del.users[strings.TrimSpace(tok)]
+	_, ok := s.del.users[bearerToken(authz)]
 	return ok
 }
 
@@ -268,7 +262,6 @@ func (s *Sim) resetPasswordLocked(t target, body []byte, c opCtx) (int, any, *ap
 	case !passwordAllowed(*req.NewPassword, u, s.opts.TenantDomain):
 		return 0, nil, newAPIError(http.StatusBadRequest, codeRequestBad, msgComplexity)
 	}
-	s.del.init()
 	now := s.now()
 	o := &pwOperation{id: newGUID(), userID: u.ID, password: *req.NewPassword, status: OperationNotStarted, created: now, last: now}
 	s.del.ops[o.id] = o
@@ -299,7 +292,6 @@ func (s *Sim) getOperationLocked(t target, c opCtx) (int, any, *apiError) {
 	if u == nil {
 		return 0, nil, notFound(t.key)
 	}
-	s.del.init()
 	o := s.del.ops[strings.ToLower(t.sub)]
 	if o == nil || o.userID != u.ID {
 		return 0, nil, notFound(t.sub)

@@ -195,11 +195,19 @@ func tokenError(message string) *apiError {
 	return e
 }
 
+// bearerToken is the token of an Authorization header "Bearer TOKEN", or "".
+func bearerToken(authz string) string {
+	scheme, tok, _ := strings.Cut(strings.TrimSpace(authz), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
 // authenticateLocked checks an Authorization header against the issued tokens.
 func (s *Sim) authenticateLocked(authz string) *apiError {
-	scheme, tok, _ := strings.Cut(strings.TrimSpace(authz), " ")
-	tok = strings.TrimSpace(tok)
-	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
+	tok := bearerToken(authz)
+	if tok == "" {
 		return tokenError(msgTokenEmpty)
 	}
 	exp, ok := s.tokens[tok]

@@ -329,6 +329,7 @@ func New(opts Options) *Sim {
 		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		quota:  newQuotas(opts),
 		tokens: make(map[string]time.Time),
+		del:    newDelegatedState(),
 	}
 }
 

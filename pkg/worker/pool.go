@@ -776,11 +776,7 @@ const maxOperationPolls = 70
 // pollDelay is how long to wait before poll n+1 of an operation: Graph's
 // Retry-After when it gave one, else half a second, doubling up to ten.
 func pollDelay(polls int, retryAfter time.Duration) time.Duration {
-	if retryAfter > 0 {
-		return retryAfter
-	}
-	d := 500 * time.Millisecond << min(polls, 5)
-	return min(d, 10*time.Second)
+	return backoff(500*time.Millisecond, 10*time.Second, polls+1, retryAfter, retryAfter > 0, 1)
 }
 
 // accepted handles Graph's 202 to a resetPassword: from now on the password

@@ -161,16 +161,7 @@ const (
 
 // lookupDelay is retryDelay for lookups.
 func lookupDelay(attempt int, retryAfter time.Duration, hasRetryAfter bool, jitter float64) time.Duration {
-	if hasRetryAfter {
-		return max(retryAfter, 0)
-	}
-	d := lookupBackoffBase
-	for i := 1; i < attempt && d < lookupBackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, lookupBackoffMax)
-	jitter = min(max(jitter, 0), 1)
-	return d/2 + time.Duration(float64(d/2)*jitter)
+	return backoff(lookupBackoffBase, lookupBackoffMax, attempt, retryAfter, hasRetryAfter, jitter)
 }
 
 // lookup is one item being looked up.

@@ -33,14 +33,21 @@ func retryable(status int) bool {
 // backoffBase up to backoffMax, and jitter in [0,1) spreads it over its upper
 // half so that rows failed together are not resent together.
 func retryDelay(attempt int, retryAfter time.Duration, hasRetryAfter bool, jitter float64) time.Duration {
+	return backoff(backoffBase, backoffMax, attempt, retryAfter, hasRetryAfter, jitter)
+}
+
+// backoff is the delay policy of every retry here: Retry-After when Graph
+// gave one, else base doubled per attempt after the first, up to most, with
+// jitter in [0,1] spreading it over its upper half (1: the full delay).
+func backoff(base, most time.Duration, attempt int, retryAfter time.Duration, hasRetryAfter bool, jitter float64) time.Duration {
 	if hasRetryAfter {
 		return max(retryAfter, 0)
 	}
-	d := backoffBase
-	for i := 1; i < attempt && d < backoffMax; i++ {
+	d := base
+	for i := 1; i < attempt && d < most; i++ {
 		d *= 2
 	}
-	d = min(d, backoffMax)
+	d = min(d, most)
 	jitter = min(max(jitter, 0), 1)
 	return d/2 + time.Duration(float64(d/2)*jitter)
 }
