@@ -82,6 +82,19 @@ type Row struct {
 	Tenant string
 }
 
+// String describes the row without its password.
+func (r Row) String() string {
+	s := fmt.Sprintf("line %d %s", r.Line, r.Display())
+	if r.Reason != "" {
+		s += " (" + r.Reason + ")"
+	}
+	return s
+}
+
+// Format makes every fmt verb (%v, %+v, %#v, %s, %d, …) use String, so that
+// no verb prints the row field by field, password included.
+func (r Row) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
+
 // Target returns what identifies the user to Graph: the ID if set, else the
 // UPN.
 func (r Row) Target() string {

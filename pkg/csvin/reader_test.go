@@ -677,3 +677,19 @@ func TestStreamOfAWorkbook(t *testing.T) {
 		}
 	}
 }
+
+// TestRowNeverShowsItsPassword: no fmt verb prints a Row's password.
+func TestRowNeverShowsItsPassword(t *testing.T) {
+	const pw = "Sekr3t!Pa55word-xyz"
+	r := Row{Line: 3, UPN: "adele@contoso.com", Password: pw}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%d", "%t", "%x", "%q"} {
+		for _, out := range []string{fmt.Sprintf(f, r), fmt.Sprintf(f, &r), fmt.Sprintf(f, []Row{r})} {
+			if strings.Contains(out, pw) || strings.Contains(out, fmt.Sprintf("%x", pw)) {
+				t.Errorf("%s shows the password", f)
+			}
+		}
+	}
+	if got := fmt.Sprint(r); !strings.Contains(got, "adele@contoso.com") || !strings.Contains(got, "line 3") {
+		t.Errorf("%q does not say which row it is", got)
+	}
+}

@@ -42,6 +42,10 @@ func (r SecretRow) String() string {
 // GoString is String, so that %#v does not show the password either.
 func (r SecretRow) GoString() string { return r.String() }
 
+// Format makes every fmt verb (%v, %s, %d, %t, %x, …) use String: without
+// it, verbs String does not serve print the row field by field.
+func (r SecretRow) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
+
 // LogValue implements slog.LogValuer without the password.
 func (r SecretRow) LogValue() slog.Value {
 	return slog.GroupValue(slog.Int("line", r.Line), slog.String("user", r.User), slog.String("password", "[redacted]"))

@@ -12,7 +12,7 @@ func TestItemNeverShowsItsPassword(t *testing.T) {
 	const pw = "Sekr3t!Pa55word-xyz"
 	it := Item{Line: 7, User: "adele@contoso.com", Target: "adele@contoso.com", Password: pw}
 	var outs []string
-	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%d", "%t", "%x", "%q"} {
 		outs = append(outs, fmt.Sprintf(f, it), fmt.Sprintf(f, &it), fmt.Sprintf(f, []Item{it}))
 	}
 	var buf bytes.Buffer
@@ -23,7 +23,7 @@ func TestItemNeverShowsItsPassword(t *testing.T) {
 		if strings.Contains(o, pw) {
 			t.Errorf("output shows the password: %s", strings.ReplaceAll(o, pw, "<PASSWORD>"))
 		}
-		if !strings.Contains(o, "adele@contoso.com") {
+		if !strings.Contains(o, "adele@contoso.com") && !strings.Contains(o, fmt.Sprintf("%x", "adele@contoso.com")) {
 			t.Errorf("output does not name the user: %s", o)
 		}
 	}

@@ -665,27 +665,29 @@ func batchAnswer(res *graph.BatchResult, now time.Time) answer {
 	for _, resp := range res.Responses {
 		switch {
 		case resp.Status == http.StatusTooManyRequests:
-			e := resp.Err(now)
-			if e == nil || !e.HasRetryAfter {
+			// Only the Retry-After is needed: reading the header alone
+			// spares parsing the error body, which the pool reads anyway.
+			ra, ok := graph.ParseRetryAfter(resp.Header("Retry-After"), now)
+			if !ok {
 				if resp.Header(throttleScopeHeader) != "" {
 					a.Throttled++
 				}
 				continue
 			}
-			a.Pause = max(a.Pause, e.RetryAfter)
+			a.Pause = max(a.Pause, ra)
 			if resp.Header(throttleScopeHeader) == "" {
 				continue
 			}
 			a.Throttled++
-			if !a.HasRetryAfter || e.RetryAfter < a.MinRetryAfter {
-				a.MinRetryAfter = e.RetryAfter
+			if !a.HasRetryAfter || ra < a.MinRetryAfter {
+				a.MinRetryAfter = ra
 			}
 			a.HasRetryAfter = true
-			a.RetryAfter = max(a.RetryAfter, e.RetryAfter)
+			a.RetryAfter = max(a.RetryAfter, ra)
 		case resp.Status >= 500:
 			// Not evaluated against the quota; a Retry-After is honoured.
-			if e := resp.Err(now); e != nil && e.HasRetryAfter {
-				a.Pause = max(a.Pause, e.RetryAfter)
+			if ra, ok := graph.ParseRetryAfter(resp.Header("Retry-After"), now); ok {
+				a.Pause = max(a.Pause, ra)
 			}
 		default:
 			a.Accepted++

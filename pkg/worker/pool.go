@@ -440,7 +440,7 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 			retry = p.again(retry, it, retryDelay(it.attempts, 0, false, p.opts.Jitter()), now, emit)
 			continue
 		}
-		it.requestID = firstNonEmpty(header(resp.Headers, "request-id"), res.RequestID)
+		it.requestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
 		gerr := resp.Err(now)
 		if gerr == nil {
 			switch {
@@ -606,9 +606,7 @@ func (p *Pool) failReset(emit func(report.Result), retry []*Item, it *Item, r re
 
 // finish emits the final result of it.
 func (p *Pool) finish(emit func(report.Result), it *Item, r report.Result, now time.Time) {
-	if r.Outcome == report.Failed && it.unknown && it.Password != "" {
-		r.ErrorMessage = report.MaybeSetNote + r.ErrorMessage
-	}
+	r = withMaybeSetNote(it, r)
 	r.Line = it.Line
 	r.User = it.User
 	r.ObjectID = it.ObjectID
@@ -701,6 +699,19 @@ func (it *Item) target() string {
 	return it.Target
 }
 
+// withMaybeSetNote begins the message of a failed result with
+// report.MaybeSetNote when the item's password may have been set: an
+// attempt's outcome is unknown, or an interrupted run may have sent it
+// (Resumed). Every failed result passes here, because the secrets file
+// keeps exactly the passwords of the rows that say so
+// (report.RefusedForGood).
+func withMaybeSetNote(it *Item, r report.Result) report.Result {
+	if r.Outcome == report.Failed && it.Password != "" && (it.unknown || it.Resumed) {
+		r.ErrorMessage = report.MaybeSetNote + r.ErrorMessage
+	}
+	return r
+}
+
 // failedResult is the final result of a row Graph refused.
 func failedResult(e *graph.Error) report.Result {
 	return report.Result{
@@ -725,15 +736,6 @@ func exhaustedResult(it *Item) report.Result {
 		Reason:       "network_error",
 		ErrorMessage: fmt.Sprintf("gave up after %d attempts: %s", it.attempts, it.lastNet),
 	}
-}
-
-func header(h map[string]string, name string) string {
-	for k, v := range h {
-		if http.CanonicalHeaderKey(k) == http.CanonicalHeaderKey(name) {
-			return v
-		}
-	}
-	return ""
 }
 
 func firstNonEmpty(s ...string) string {

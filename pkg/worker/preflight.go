@@ -89,7 +89,7 @@ func NewObjectIDs() *ObjectIDs { return &ObjectIDs{seen: csvin.NewDedup()} }
 func (o *ObjectIDs) Seen(id string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.seen.Seen("id:" + id)
+	return o.seen.Seen(id)
 }
 
 // PreflightStats counts what a Preflight found. Safe for concurrent reads.
@@ -450,12 +450,10 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 		if r.ObjectID == "" {
 			r.ObjectID = it.ObjectID
 		}
-		if r.Outcome == report.Failed && it.Resumed && it.Password != "" {
-			// An interrupted run may have set the password recorded for
-			// this row: the secrets file must keep it, whatever the
-			// lookup says now (a user renamed since, a 403).
-			r.ErrorMessage = report.MaybeSetNote + r.ErrorMessage
-		}
+		// An interrupted run may have set the password recorded for a
+		// resumed row: the secrets file keeps it, whatever the lookup
+		// says now (a user renamed since, a 403).
+		r = withMaybeSetNote(it, r)
 		r.FinishedAt = p.opts.Now()
 		return &r
 	}

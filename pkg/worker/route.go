@@ -271,15 +271,11 @@ func (t tenantRecorder) Record(ctx context.Context, rows []report.SecretRow) err
 // in to. Nothing reached Graph, so there is no HTTP status: a password an
 // interrupted run recorded for the row stays in the secrets file.
 func tenantFailed(it Item, te *TenantError, now time.Time) report.Result {
-	msg := te.Message
-	if it.Resumed {
-		msg = report.MaybeSetNote + msg
-	}
-	return report.Result{
+	return withMaybeSetNote(&it, report.Result{
 		Line: it.Line, User: it.User, ObjectID: it.ObjectID,
 		Outcome: report.Failed, Reason: ReasonAuthenticationFailed,
-		ErrorCode: te.Code, ErrorMessage: msg, FinishedAt: now,
-	}
+		ErrorCode: te.Code, ErrorMessage: te.Message, FinishedAt: now,
+	})
 }
 
 // laneQueue holds the items of one tenant read ahead of its lane. The
