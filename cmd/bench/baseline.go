@@ -8,12 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/password"
 )
 
@@ -91,15 +91,11 @@ func (c *restClient) setPassword(ctx context.Context, upn, pw string) (int, time
 	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After")), nil
 }
 
-// retryAfter reads Retry-After as (fractional) seconds or an HTTP date.
+// retryAfter reads Retry-After as the tool does: (fractional) seconds or
+// an HTTP date; 0 when absent or unreadable.
 func retryAfter(v string) time.Duration {
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
+	d, _ := graph.ParseRetryAfter(v, time.Now())
+	return d
 }
 
 // sequential resets every user one after the other, as a PowerShell

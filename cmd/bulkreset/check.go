@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -167,7 +168,7 @@ func (c *checker) add(res *report.Result) {
 
 // write prints the report; complete is false when reading stopped early.
 func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode worker.Mode, complete bool) error {
-	ew := &errWriter{w: w}
+	ew := bufio.NewWriter(w) // keeps the first error of w, and writes nothing after it
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	input := shown(o.input)
 	if o.input == "-" {
@@ -258,7 +259,7 @@ func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode work
 	default:
 		fmt.Fprintf(ew, "Every row can be sent: %s.\n", plural(c.valid, "user to reset", "users to reset"))
 	}
-	return ew.err
+	return ew.Flush()
 }
 
 // list prints results as "line N  outcome/reason  user: message".
@@ -390,19 +391,4 @@ func pick(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// errWriter keeps the first error of w and writes nothing after it.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
 }

@@ -484,7 +484,7 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	if res.interrupted {
 		logger.Warn("interrupted: no new batch was sent; the rows without a result were not finished", "unfinished", res.unfinished)
 	}
-	if (res.interrupted || res.fatal != nil) && o.output != "-" {
+	if (res.interrupted || res.fatal != nil) && o.output != "-" && !o.plan { // a plan is run again, not resumed
 		summary.ResumeCommand = "bulkreset " + quoteArgs(resumeArgs(e.args, o.output), runtime.GOOS == "windows")
 	}
 	target.Close() // its last log record comes before the summary
@@ -993,9 +993,6 @@ func existing(path string) string {
 // again with that password.
 func resumeRow(prior *report.Prior, row csvin.Row, it *worker.Item, r *report.Result) (skip bool, err error) {
 	user := row.Display()
-	if r != nil {
-		user = r.User
-	}
 	done, err := prior.Done(row.Line, user)
 	if err != nil || done {
 		return done, err
