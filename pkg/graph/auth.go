@@ -164,16 +164,18 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 		// would read AZURE_TENANT_ID and AZURE_CLIENT_ID itself, and without
 		// them fall through silently to a managed identity or the Azure CLI.
 		if opts.TenantID != "" && opts.ClientID != "" {
-			explicit := opts
+			var pick string
 			switch {
 			case opts.ClientSecret != "":
-				explicit.Kind = AuthClientSecret
+				pick = AuthClientSecret
 			case opts.CertificatePath != "":
-				explicit.Kind = AuthCertificate
+				pick = AuthCertificate
 			case opts.FederatedTokenFile != "":
-				explicit.Kind = AuthWorkloadIdentity
+				pick = AuthWorkloadIdentity
 			}
-			if explicit.Kind != AuthAuto && explicit.Kind != "" {
+			if pick != "" {
+				explicit := opts
+				explicit.Kind = pick
 				return NewCredential(explicit)
 			}
 		}

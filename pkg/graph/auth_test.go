@@ -87,6 +87,9 @@ func TestNewCredential(t *testing.T) {
 	}{
 		{name: "auto", opts: AuthOptions{Kind: "auto", TenantID: testTenant}},
 		{name: "empty kind is auto", opts: AuthOptions{}},
+		// With ids but nothing to pick a credential by, auto is the chain,
+		// whatever the case of its name (this once recursed for ever).
+		{name: "Auto with ids and no secret", opts: AuthOptions{Kind: " Auto", TenantID: testTenant, ClientID: testClient}},
 		{name: "client-secret", opts: AuthOptions{Kind: "client-secret", TenantID: testTenant, ClientID: testClient, ClientSecret: testClientSecret}},
 		{name: "client-secret without secret", opts: AuthOptions{Kind: "client-secret", TenantID: testTenant, ClientID: testClient}, wantErr: "--auth client-secret needs AZURE_CLIENT_SECRET"},
 		{name: "client-secret without ids", opts: AuthOptions{Kind: "client-secret", ClientSecret: testClientSecret}, wantErr: "--auth client-secret needs --tenant (or AZURE_TENANT_ID) and --client-id (or AZURE_CLIENT_ID)"},

@@ -40,10 +40,13 @@ const (
 // delegatedState is the emulator's record of delegated sign-ins and
 // password-reset operations. Guarded by Sim.mu.
 type delegatedState struct {
-	users   map[string]string       // delegated access token -> signed-in UPN
+	users   map[string]struct{}     // delegated access tokens
 	devices map[string]int          // device code -> polls so far
 	refresh map[string]string       // refresh token -> signed-in UPN
 	ops     map[string]*pwOperation // operation id -> operation
+	// pending are the operations that end on the clock (OperationDelay),
+	// in the order they end.
+	pending []*pwOperation
 }
 
 // pwOperation is one resetPassword long-running operation.
@@ -55,7 +58,7 @@ type pwOperation struct {
 }
 
 func newDelegatedState() delegatedState {
-	return delegatedState{users: map[string]string{}, devices: map[string]int{}, refresh: map[string]string{}, ops: map[string]*pwOperation{}}
+	return delegatedState{users: map[string]struct{}{}, devices: map[string]int{}, refresh: map[string]string{}, ops: map[string]*pwOperation{}}
 }
 
 // Operation statuses (https://learn.microsoft.com/graph/api/resources/longrunningoperation).
@@ -153,7 +156,7 @@ func (s *Sim) serveDelegatedToken(w http.ResponseWriter, r *http.Request, form m
 		s.issued = s.issued[1:]
 	}
 	s.issued = append(s.issued, tok)
-	s.del.users[tok] = user
+	s.del.users[tok] = struct{}{}
 	s.del.refresh[refresh] = user
 	s.stats.TokensIssued++
 	s.mu.Unlock()
@@ -191,7 +194,7 @@ func (s *Sim) serveDelegatedToken(w http.ResponseWriter, r *http.Request, form m
 // delegatedLocked reports whether the bearer token in authz was issued to a
 // signed-in user (delegated) rather than to the application itself.
 func (s *Sim) delegatedLocked(authz string) bool {
-	_, ok := s.del.users[bearerToken(authz)]
+	_, ok := s.del.users[bearer(authz)]
 	return ok
 }
 
@@ -265,6 +268,9 @@ func (s *Sim) resetPasswordLocked(t target, body []byte, c opCtx) (int, any, *ap
 	now := s.now()
 	o := &pwOperation{id: newGUID(), userID: u.ID, password: *req.NewPassword, status: OperationNotStarted, created: now, last: now}
 	s.del.ops[o.id] = o
+	if s.opts.OperationDelay > 0 {
+		s.del.pending = append(s.del.pending, o)
+	}
 	s.stats.OperationsStarted++
 	if f := s.opts.OperationAccepted; f != nil {
 		f()
@@ -297,7 +303,6 @@ func (s *Sim) getOperationLocked(t target, c opCtx) (int, any, *apiError) {
 		return 0, nil, notFound(t.sub)
 	}
 	now := s.now()
-	s.settleOperationsLocked()
 	if o.status == OperationNotStarted || o.status == OperationRunning {
 		o.polls++
 		o.last = now
@@ -345,18 +350,20 @@ func (s *Sim) endOperationLocked(o *pwOperation, u *User, at time.Time, requestI
 }
 
 // settleOperationsLocked ends the operations whose OperationDelay has
-// passed, whether or not anyone polled them.
+// passed, whether or not anyone polled them. It runs before every Graph
+// operation and every look at the tenant, so that the tenant's state and
+// its record of changes follow the clock.
 func (s *Sim) settleOperationsLocked() {
-	if s.opts.OperationDelay <= 0 || len(s.del.ops) == 0 {
-		return
-	}
 	now := s.now()
-	for _, o := range s.del.ops {
+	for len(s.del.pending) > 0 {
+		o := s.del.pending[0]
 		due := o.created.Add(s.opts.OperationDelay)
-		if (o.status == OperationNotStarted || o.status == OperationRunning) && !now.Before(due) {
-			if u := s.byID[o.userID]; u != nil {
-				s.endOperationLocked(o, u, due, "")
-			}
+		if now.Before(due) {
+			return
+		}
+		s.del.pending = s.del.pending[1:]
+		if u := s.byID[o.userID]; u != nil {
+			s.endOperationLocked(o, u, due, "")
 		}
 	}
 }

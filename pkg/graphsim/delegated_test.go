@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // deviceSignIn runs the device code flow by hand, as MSAL does: the first
@@ -120,5 +121,38 @@ func TestRefreshTokenRotates(t *testing.T) {
 	}
 	if r := e.form(t, SandboxTenantID, v); r.status != http.StatusBadRequest {
 		t.Errorf("a used refresh token worked again: status %d", r.status)
+	}
+}
+
+// TestResetPasswordOperationEndsOnTheClock: with OperationDelay an operation
+// ends when its time comes, polled or not, and before any later change: a
+// password set after it is the one in force, and the changes are in time
+// order.
+func TestResetPasswordOperationEndsOnTheClock(t *testing.T) {
+	e := start(t, Options{OperationDelay: time.Minute})
+	appToken := e.token
+	e.token, _ = e.deviceSignIn(t)
+	_, got := e.batch(t, resetPassword("1", upn("adele.vance"), testPassword))
+	if got["1"].Status != http.StatusAccepted {
+		t.Fatalf("resetPassword: status %d, want 202", got["1"].Status)
+	}
+	if st := e.sim.Stats(); st.WritesApplied != 0 {
+		t.Fatalf("applied before its time: %d writes", st.WritesApplied)
+	}
+	e.clock.Advance(2 * time.Minute)
+	if st := e.sim.Stats(); st.WritesApplied != 1 {
+		t.Errorf("after its time, unpolled: %d writes applied, want 1", st.WritesApplied)
+	}
+	const newer = "Nw9#kLp2!zQm"
+	e.token = appToken
+	if _, got = e.batch(t, patch("2", upn("adele.vance"), newer)); got["2"].Status != http.StatusNoContent {
+		t.Fatalf("PATCH: status %d", got["2"].Status)
+	}
+	if u, _ := e.sim.User(upn("adele.vance")); u.Password != newer {
+		t.Error("the operation's password replaced one set after it")
+	}
+	ch := e.sim.Changes()
+	if len(ch) != 2 || ch[1].At.Before(ch[0].At) || ch[0].Password != testPassword {
+		t.Errorf("changes out of order or missing: %v", ch)
 	}
 }

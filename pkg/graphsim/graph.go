@@ -195,18 +195,9 @@ func tokenError(message string) *apiError {
 	return e
 }
 
-// bearerToken is the token of an Authorization header "Bearer TOKEN", or "".
-func bearerToken(authz string) string {
-	scheme, tok, _ := strings.Cut(strings.TrimSpace(authz), " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	return strings.TrimSpace(tok)
-}
-
 // authenticateLocked checks an Authorization header against the issued tokens.
 func (s *Sim) authenticateLocked(authz string) *apiError {
-	tok := bearerToken(authz)
+	tok := bearer(authz)
 	if tok == "" {
 		return tokenError(msgTokenEmpty)
 	}
@@ -564,6 +555,7 @@ func (s *Sim) errorAnswer(e *apiError, c opCtx) (int, map[string]string, []byte)
 
 // execLocked runs one operation and renders its answer.
 func (s *Sim) execLocked(o op, c opCtx) (int, map[string]string, []byte) {
+	s.settleOperationsLocked()
 	note := quotaNote{units: 1}
 	c.quota = &note
 	status, payload, aerr := s.opLocked(o, c)

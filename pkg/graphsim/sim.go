@@ -437,6 +437,7 @@ func (s *Sim) Changes() []Change {
 func (s *Sim) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settleOperationsLocked()
 	st := s.stats
 	st.Faults = make(map[FaultKind]int, len(s.stats.Faults))
 	for k, v := range s.stats.Faults {
