@@ -357,7 +357,9 @@ type runProgress struct {
 // startProgress starts the display chosen for this run, and counts the
 // input's rows for its total in the background. throttled reads the pool's
 // count of 429s.
-func startProgress(ctx context.Context, e *env, o *resetOptions, lg *runLog, throttled func() int64) *runProgress {
+// finishedBefore rows of the input are not read into the run (--resume
+// skips them), so the total is the rest.
+func startProgress(ctx context.Context, e *env, o *resetOptions, lg *runLog, finishedBefore int, throttled func() int64) *runProgress {
 	mode := chooseProgress(o.quiet, o.logFormat, isTerminal(e.stderr), e.getenv("TERM"))
 	p := &runProgress{lg: lg, done: make(chan struct{})}
 	if mode == progressNone {
@@ -376,7 +378,7 @@ func startProgress(ctx context.Context, e *env, o *resetOptions, lg *runLog, thr
 				}
 				return
 			}
-			p.tracker.setTotal(n)
+			p.tracker.setTotal(max(n-int64(finishedBefore), 0))
 		})
 	}
 	switch mode {

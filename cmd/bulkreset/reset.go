@@ -121,13 +121,18 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
   # US Government (GCC High) tenant:
   bulkreset reset -i users.csv --cloud usgov --secrets s.csv`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.cloudSet = cmd.Flags().Changed("cloud")
-			return typed(runReset(cmd.Context(), e, o))
-		},
+		RunE: runResetE(e, o),
 	}
 	addResetFlags(cmd, o)
 	return cmd
+}
+
+// runResetE is the RunE of reset and plan, which differ only in o.plan.
+func runResetE(e *env, o *resetOptions) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		o.cloudSet = cmd.Flags().Changed("cloud")
+		return typed(runReset(cmd.Context(), e, o))
+	}
 }
 
 // newPlanCmd is `bulkreset plan`: reset's pipeline with reads only.
@@ -159,10 +164,7 @@ would fail or are invalid, 130 interrupted.`,
   bulkreset plan  -i phished.csv --revoke-sessions --discard-passwords -o plan.csv
   bulkreset reset -i phished.csv --revoke-sessions --discard-passwords -o results.csv`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.cloudSet = cmd.Flags().Changed("cloud")
-			return typed(runReset(cmd.Context(), e, o))
-		},
+		RunE: runResetE(e, o),
 	}
 	addResetFlags(cmd, o)
 	return cmd
@@ -455,7 +457,11 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 		}
 		return n
 	}
-	prog := startProgress(ctx, e, o, lg, throttled)
+	finishedBefore := 0 // rows an interrupted run finished: --resume skips them
+	if out.prior != nil {
+		finishedBefore = out.prior.Finished()
+	}
+	prog := startProgress(ctx, e, o, lg, finishedBefore, throttled)
 	res := runPipeline(ctx, in, prep, pre, send, out, summary, logger, prog.tracker)
 	prog.finish(res.fatal == nil && !res.interrupted)
 	summary.Finished = time.Now()

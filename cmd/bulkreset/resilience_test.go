@@ -316,4 +316,7 @@ func TestConcurrentRunIsLockedOut(t *testing.T) {
 	if !strings.Contains(stderr2.String(), "in use by another bulkreset run") {
 		t.Errorf("second run does not say the files are in use:\n%s", stderr2.String())
 	}
+	if strings.Contains(stderr2.String(), "reset started") {
+		t.Errorf("the second run started resetting before it found the files locked:\n%s", stderr2.String())
+	}
 }
