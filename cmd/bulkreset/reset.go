@@ -211,6 +211,14 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	registerResetCompletions(cmd)
 }
 
+// The range of --max-rate other than 0 (no cap): one write every 100 seconds
+// is the slowest rate that still means something, and no tenant takes more
+// than ten thousand writes a second.
+const (
+	minMaxRate = 0.01
+	maxMaxRate = 10000.0
+)
+
 // validate checks the flags and fills defaults from the environment.
 func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.input == "" {
@@ -233,8 +241,10 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.maxAttempts < 1 || o.maxAttempts > 100 {
 		return usagef("--max-attempts must be 1 to 100")
 	}
-	if o.maxRate < 0 {
-		return usagef("--max-rate must not be negative")
+	// NaN compares false with everything, and a rate of 1e-300 writes per
+	// second is no rate: both used to remove the cap without a word.
+	if o.maxRate != 0 && !(o.maxRate >= minMaxRate && o.maxRate <= maxMaxRate) {
+		return usagef("--max-rate must be 0 (no cap) or %g to %g writes per second, not %v", minMaxRate, maxMaxRate, o.maxRate)
 	}
 	switch strings.ToLower(o.priority) {
 	case "":
@@ -271,8 +281,8 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.quiet && o.verbose {
 		return usagef("--quiet and --verbose cannot be used together")
 	}
-	if o.requestTimeout < time.Second {
-		return usagef("--request-timeout must be at least 1s")
+	if o.requestTimeout < time.Second || o.requestTimeout > time.Hour {
+		return usagef("--request-timeout must be 1s to 1h, not %v", o.requestTimeout)
 	}
 	if o.resume && (o.output == "" || o.output == "-") {
 		return usagef("--resume needs -o: the results file of the run to continue")

@@ -23,16 +23,7 @@ const utf8BOM = "\uFEFF"
 // torn last row is cut off and an empty file, or one holding a torn header,
 // gets the header. The file is returned positioned at its end.
 func openAppend(path string, header []string, maxPerm fs.FileMode) (_ *os.File, err error) {
-	// Lstat first, so that a symbolic link is refused rather than followed,
-	// and so that opening cannot block on a pipe.
-	li, err := os.Lstat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !li.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%v)", path, li.Mode().Type())
-	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := openRegular(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -45,9 +36,6 @@ func openAppend(path string, header []string, maxPerm fs.FileMode) (_ *os.File, 
 	if err != nil {
 		return nil, err
 	}
-	if !os.SameFile(li, fi) {
-		return nil, fmt.Errorf("%s was replaced while it was being opened", path)
-	}
 	if maxPerm != 0 && runtime.GOOS != "windows" && fi.Mode().Perm()&^maxPerm != 0 {
 		return nil, fmt.Errorf("%s has mode %v, wider than %v: others may have read it; check, then chmod %o %s", path, fi.Mode().Perm(), maxPerm, maxPerm, path)
 	}
@@ -58,6 +46,55 @@ func openAppend(path string, header []string, maxPerm fs.FileMode) (_ *os.File, 
 		return nil, err
 	}
 	return f, nil
+}
+
+// openRegular opens path with flag (and perm, when flag has os.O_CREATE),
+// refusing anything but a regular file. A symbolic link is never followed:
+// another local user who can write to the directory could plant one to make
+// this run create, lock or change a file elsewhere. A pipe or a device is
+// refused before it is opened, so that opening cannot block (a named pipe
+// waits for a writer, deaf to a context or a signal). Windows has no
+// O_NOFOLLOW: there the path is checked with Lstat before and after opening.
+func openRegular(path string, flag int, perm fs.FileMode) (_ *os.File, err error) {
+	li, err := os.Lstat(path)
+	switch {
+	case err == nil:
+		if !li.Mode().IsRegular() {
+			return nil, notRegular(path, li.Mode())
+		}
+	case errors.Is(err, fs.ErrNotExist) && flag&os.O_CREATE != 0:
+	default:
+		return nil, err
+	}
+	f, err := os.OpenFile(path, flag|noFollow, perm)
+	if err != nil {
+		// O_NOFOLLOW fails on a link planted since the Lstat: say so.
+		if li, lerr := os.Lstat(path); lerr == nil && !li.Mode().IsRegular() {
+			return nil, notRegular(path, li.Mode())
+		}
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, notRegular(path, fi.Mode())
+	}
+	if li, err = os.Lstat(path); err != nil || !os.SameFile(li, fi) {
+		return nil, fmt.Errorf("%s was replaced while it was being opened", path)
+	}
+	return f, nil
+}
+
+// notRegular is the error for a path that is not a regular file.
+func notRegular(path string, m fs.FileMode) error {
+	return fmt.Errorf("%s is not a regular file (%v); bulkreset reads and writes only regular files, and never follows a symbolic link", path, m.Type())
 }
 
 // repair checks the header of f, whose size is size, writes it when the file

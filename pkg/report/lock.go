@@ -15,11 +15,15 @@ var ErrLocked = errors.New("in use by another bulkreset run")
 // path, path+".lock", locked with the operating system's advisory lock
 // (flock on unix, LockFileEx on Windows): it is released when the process
 // ends, however it ends, so a crash never leaves a lock behind that would
-// block the resume. Unlock releases it and removes the file.
+// block the resume. Unlock releases it and removes the file. The lock file
+// must be a regular file: a symbolic link or anything else found at its
+// path is refused, not followed.
 func Lock(path string) (unlock func(), err error) {
 	name := path + ".lock"
 	for range 3 {
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+		// Never truncated, never through a symbolic link: a lock file
+		// planted by someone else changes nothing outside it.
+		f, err := openRegular(name, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
@@ -34,7 +38,7 @@ func Lock(path string) (unlock func(), err error) {
 		// it: then our lock is on a file nobody else will open. Lock the
 		// file that is at the path now.
 		fi, err1 := f.Stat()
-		pi, err2 := os.Stat(name)
+		pi, err2 := os.Lstat(name)
 		if err1 == nil && err2 == nil && os.SameFile(fi, pi) {
 			return func() {
 				os.Remove(name)

@@ -1,0 +1,111 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bulkreset/bulkreset/pkg/graphsim"
+)
+
+// TestPlantedLockSymlink: another local user who can write to the output
+// directory plants FILE.lock as a symbolic link to a file elsewhere. The run
+// must refuse it (exit 1) without creating or changing the link's target,
+// and send nothing.
+func TestPlantedLockSymlink(t *testing.T) {
+	users := graphsim.GenerateUsers(2, testDomain)
+	tn := startTenant(t, graphsim.Options{}, users)
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	in := writeFile(t, dir, "users.csv", "UserPrincipalName\n"+users[0].UPN+"\n")
+	existingTarget := writeFile(t, elsewhere, "victim.conf", "keep me\n")
+	for _, tc := range []struct {
+		name, lockOf, target string
+	}{
+		{"results lock to a new file", "results.csv", filepath.Join(elsewhere, "created-by-root")},
+		{"secrets lock to an existing file", "secrets.csv", existingTarget},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			results, secrets := filepath.Join(out, "results.csv"), filepath.Join(out, "secrets.csv")
+			lock := filepath.Join(out, tc.lockOf) + ".lock"
+			if err := os.Symlink(tc.target, lock); err != nil {
+				t.Fatal(err)
+			}
+			res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes"}, tn.authArgs()...)...)
+			if res.code != exitFatal {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", res.code, exitFatal, res.stderr)
+			}
+			if !strings.Contains(res.stderr, "not a regular file") {
+				t.Errorf("stderr does not say the lock file is not a regular file:\n%s", res.stderr)
+			}
+			if tc.target == existingTarget {
+				if got := readFile(t, existingTarget); got != "keep me\n" {
+					t.Errorf("the link's target was changed: %q", got)
+				}
+			} else if _, err := os.Lstat(tc.target); err == nil {
+				t.Errorf("the run created %s through the planted link", tc.target)
+			}
+			if li, err := os.Lstat(lock); err != nil || li.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("the planted link was removed or replaced: %v", err)
+			}
+			if n := tn.sim.Stats().WritesApplied; n != 0 {
+				t.Errorf("%d writes sent", n)
+			}
+		})
+	}
+}
+
+// TestResumeRefusesPipes: --resume with a named pipe as the secrets or the
+// results file ends at once with an error (it used to block opening the
+// pipe, deaf to SIGTERM), and sends nothing.
+func TestResumeRefusesPipes(t *testing.T) {
+	users := graphsim.GenerateUsers(2, testDomain)
+	tn := startTenant(t, graphsim.Options{}, users)
+	dir := t.TempDir()
+	in := writeFile(t, dir, "users.csv", "UserPrincipalName\n"+users[0].UPN+"\n")
+	for _, which := range []string{"secrets", "results"} {
+		t.Run(which, func(t *testing.T) {
+			out := t.TempDir()
+			results := writeFile(t, out, "results.csv", "line,user,object_id,outcome,reason,http_status,error_code,error_message,attempts,revoked,request_id,finished_at\n")
+			secrets := writeFile(t, out, "secrets.csv", "line,user,password\n")
+			fifo := secrets
+			if which == "results" {
+				fifo = results
+			}
+			if err := os.Remove(fifo); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan runResult, 1)
+			go func() {
+				done <- runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes", "--resume"}, tn.authArgs()...)...)
+			}()
+			var res runResult
+			select {
+			case res = <-done:
+			case <-time.After(30 * time.Second): // a guard against a hang, not synchronisation
+				// Unblock the run stuck opening the pipe, so that the test ends.
+				if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+					f.Close()
+				}
+				t.Fatalf("--resume with a named pipe as the %s file hangs", which)
+			}
+			if res.code != exitUsage && res.code != exitFatal {
+				t.Errorf("exit code %d, want an error; stderr:\n%s", res.code, res.stderr)
+			}
+			if !strings.Contains(res.stderr, "not a regular file") {
+				t.Errorf("stderr does not say the %s file is not a regular file:\n%s", which, res.stderr)
+			}
+			if n := tn.sim.Stats().WritesApplied; n != 0 {
+				t.Errorf("%d writes sent", n)
+			}
+		})
+	}
+}
