@@ -418,7 +418,7 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	defer out.close()
+	defer out.release()
 	if out.prior != nil {
 		logger.Info("resuming: rows the earlier run finished are not sent again",
 			"finished_before", out.prior.Finished())
@@ -489,12 +489,16 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	}
 	// Every outcome is known: drop the passwords Graph refused, so that the
 	// file lists exactly the passwords in force. After an interrupt or a
-	// fatal error the file stays whole for the rerun.
+	// fatal error the file stays whole for the rerun. The locks are still
+	// held: a --resume started now must not append to the file being
+	// rewritten, or the rename would drop its rows.
 	if out.secrets != nil && res.fatal == nil && !res.interrupted && len(res.refused) > 0 {
+		beforeCompact()
 		if _, err := report.CompactSecrets(o.secrets, func(r report.SecretRow) bool { return !res.refused[r.Line] }); err != nil {
 			logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
 		}
 	}
+	out.release()
 	summary.Interrupted = res.interrupted
 	summary.Unfinished = int(res.unfinished)
 	if res.interrupted {
@@ -520,6 +524,10 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	}
 	return nil
 }
+
+// beforeCompact is called just before the secrets file is compacted: a
+// seam for the test that another run cannot take the locks then.
+var beforeCompact = func() {}
 
 // poolOptions are the worker pool's options, from the flags.
 func poolOptions(o *resetOptions, logger *slog.Logger) worker.Options {
@@ -861,8 +869,18 @@ type outputs struct {
 	closed      bool
 }
 
-// close flushes and syncs the results file, closes both files and
-// releases the locks. It may be called more than once.
+// release closes the outputs, if not closed yet, and releases the locks.
+// It may be called more than once.
+func (out *outputs) release() {
+	out.close()
+	for _, u := range out.unlock {
+		u()
+	}
+	out.unlock = nil
+}
+
+// close flushes and syncs the results file and closes both files; the locks
+// stay held until release. It may be called more than once.
 func (out *outputs) close() error {
 	if out.closed {
 		return nil
@@ -878,9 +896,6 @@ func (out *outputs) close() error {
 	if out.secrets != nil {
 		errs = append(errs, out.secrets.Close())
 	}
-	for _, u := range out.unlock {
-		u()
-	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("closing the outputs: %w", err)
 	}
@@ -895,7 +910,7 @@ func openOutputs(e *env, o *resetOptions, summary *report.Summary) (_ *outputs, 
 	out := &outputs{}
 	defer func() {
 		if err != nil {
-			out.close()
+			out.release()
 		}
 	}()
 	for _, p := range []string{o.output, o.secrets} {
