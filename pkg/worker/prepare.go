@@ -105,6 +105,12 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 			}
 			return final(report.Invalid, "password_policy", "the password breaks Entra's password policy")
 		}
+		if report.NeedsEscape(row.Password) {
+			// The secrets file holds passwords exactly as set, so it could
+			// only hold this one raw, for a spreadsheet to run as a formula.
+			return final(report.Invalid, "password_formula", "the password begins with = + - or @ (after any quotes), which a spreadsheet runs as a formula "+
+				"when the secrets file is opened; choose a password that begins otherwise (bulkreset's own passwords begin with a letter or digit)")
+		}
 		it.Password = row.Password
 	case ModeNone:
 	default:
