@@ -355,10 +355,8 @@ func listHeaders(hs []string, max int) string {
 // file must not drive the terminal), and cut when very long.
 func shown(s string) string {
 	s = cut(s)
-	for _, r := range s {
-		if !strconv.IsPrint(r) {
-			return strconv.Quote(s)
-		}
+	if v := report.Visible(s); v != s {
+		return `"` + v + `"`
 	}
 	return s
 }

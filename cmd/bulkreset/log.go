@@ -53,7 +53,7 @@ type runLog struct {
 func newLogger(e *env, o logOptions) (*runLog, error) {
 	l := &runLog{stderr: &switchWriter{out: e.stderr}, json: o.format == "json", close: func() {}}
 	newHandler := func(w io.Writer, level slog.Level) slog.Handler {
-		opts := &slog.HandlerOptions{Level: level}
+		opts := &slog.HandlerOptions{Level: level, ReplaceAttr: visibleAttr}
 		if l.json {
 			return slog.NewJSONHandler(w, opts)
 		}
@@ -72,6 +72,23 @@ func newLogger(e *env, o logOptions) (*runLog, error) {
 	}
 	l.Logger = slog.New(h)
 	return l, nil
+}
+
+// visibleAttr makes the text of a log record visible (see report.Visible):
+// the message, string values and errors, which may hold an input cell or
+// Graph's error message, never reach a terminal or a log file with a raw
+// control character. (slog's JSON handler escapes only C0 characters, and
+// its text handler quotes but keeps the escape's text.)
+func visibleAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(report.Visible(v.String()))
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			a.Value = slog.StringValue(report.Visible(err.Error()))
+		}
+	}
+	return a
 }
 
 // logFileOnly records err in the log file; standard error gets it from run.
@@ -195,7 +212,12 @@ func wantsJSONLogs(args []string) bool {
 // printError tells the person (or the log collector) why the command
 // stopped, in the format the command line asked for.
 func printError(w io.Writer, jsonLogs bool, err error, code int) {
-	msg := err.Error()
+	// The lines of a message stay lines; what is in them is made visible.
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = report.Visible(l)
+	}
+	msg := strings.Join(lines, "\n")
 	hint := ""
 	if code == exitUsage {
 		hint = "Run 'bulkreset --help' for usage."

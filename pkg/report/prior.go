@@ -124,7 +124,7 @@ func (p *Prior) Password(line int, user string) (string, bool, error) {
 	if !ok {
 		return "", false, nil
 	}
-	if !strings.EqualFold(s.User, user) {
+	if !strings.EqualFold(Visible(s.User), Visible(user)) {
 		return "", false, fmt.Errorf("--resume: line %d of the input is not the user the secrets file records for it: the input file changed; resume with the same file", line)
 	}
 	return s.Password, true, nil
@@ -147,9 +147,12 @@ func RefusedForGood(r Result) bool {
 		!strings.HasPrefix(r.ErrorMessage, MaybeSetNote)
 }
 
+// userHash is the hash of a user as the results file records it: made
+// visible (see Visible), so that a user read from the file matches the
+// input's, whichever of the two forms it is given in.
 func userHash(user string) uint32 {
 	h := fnv.New32a()
-	h.Write([]byte(strings.ToLower(user)))
+	h.Write([]byte(strings.ToLower(Visible(user))))
 	return h.Sum32()
 }
 

@@ -197,6 +197,8 @@ func FuzzResultsRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ReadResults: %v", err)
 		}
+		// What comes back is the row with its text made visible (see
+		// normalize): control characters escaped, everything else exact.
 		if !equalResults(got, []Result{in}) {
 			t.Errorf("round trip: got %+v, want %+v", got, in)
 		}

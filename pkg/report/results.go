@@ -112,7 +112,9 @@ func AppendResultsColumns(w io.Writer, c Columns) *Results {
 }
 
 // Write buffers one row; Flush sends it to the underlying writer. Every text
-// cell is escaped against spreadsheet formulas. An error from the
+// cell is escaped against spreadsheet formulas, and its control characters
+// are written visibly (see Visible): reading the file back gives the
+// visible form. An error from the
 // underlying writer is sticky: every later Write and Flush returns it.
 func (r *Results) Write(res Result) error {
 	rec := r.rec[:r.n]
@@ -142,8 +144,10 @@ func (r *Results) Write(res Result) error {
 	}
 	// Every cell, numbers included: a number never begins with a formula
 	// character unless it is negative, and then the quote is still right.
+	// Control characters (from an input cell, or Graph's error message)
+	// are made visible first, so that no cell can drive a terminal.
 	for i := range rec {
-		rec[i] = escapeCell(rec[i])
+		rec[i] = escapeCell(Visible(rec[i]))
 	}
 	if r.err != nil {
 		return r.err

@@ -113,7 +113,9 @@ func TestResultsCells(t *testing.T) {
 		{name: "error code escaped", in: Result{Outcome: Failed, ErrorCode: "=x"}, col: "error_code", want: "'=x"},
 		{name: "reason escaped", in: Result{Outcome: Failed, Reason: "@x"}, col: "reason", want: "'@x"},
 		{name: "object id escaped", in: Result{Outcome: Failed, ObjectID: "+x"}, col: "object_id", want: "'+x"},
-		{name: "request id escaped", in: Result{Outcome: Failed, RequestID: "\tx"}, col: "request_id", want: "'\tx"},
+		{name: "request id escaped", in: Result{Outcome: Failed, RequestID: "+\tx"}, col: "request_id", want: `'+\x09x`},
+		{name: "a tab is made visible, and no formula", in: Result{Outcome: Failed, RequestID: "\tx"}, col: "request_id", want: `\x09x`},
+		{name: "control characters made visible", in: Result{Outcome: Failed, User: "\x1b]0;t\x07u", ErrorMessage: "a\u009b2Jb\r\nc"}, col: "error_message", want: `a\u009b2Jb\x0d\x0ac`},
 		{name: "user escaped", in: Result{Outcome: Failed, User: "=cmd|' /C calc'!A0"}, col: "user", want: "'=cmd|' /C calc'!A0"},
 	}
 	for _, tt := range tests {
@@ -140,19 +142,14 @@ func indexOf(t *testing.T, header []string, col string) int {
 }
 
 // normalize makes a Result comparable after a trip through a file: the file
-// holds milliseconds in UTC, no tenant, and CSV readers turn CR LF inside a
-// field into LF.
+// holds milliseconds in UTC, no tenant, and text made visible (a CR or LF
+// is written \x0d, \x0a).
 func normalize(r Result) Result {
 	if !r.FinishedAt.IsZero() {
 		r.FinishedAt = r.FinishedAt.UTC().Truncate(time.Millisecond)
 	}
 	r.Tenant = ""
-	nl := func(s string) string {
-		for strings.Contains(s, "\r\n") {
-			s = strings.ReplaceAll(s, "\r\n", "\n")
-		}
-		return s
-	}
+	nl := Visible
 	r.User, r.ObjectID, r.Reason = nl(r.User), nl(r.ObjectID), nl(r.Reason)
 	r.ErrorCode, r.ErrorMessage, r.RequestID = nl(r.ErrorCode), nl(r.ErrorMessage), nl(r.RequestID)
 	return r

@@ -177,7 +177,8 @@ func OpenSecretsAppendColumns(path string, c Columns) (*Secrets, error) {
 // Record appends rows to the file and returns nil only once they are
 // written and synced to disk. It is safe for concurrent use; see Secrets
 // for group commit. The password is written literally, never escaped (it is
-// the secret itself); the user is escaped as in the results CSV.
+// the secret itself); the user is escaped as in the results CSV, its
+// control characters made visible.
 //
 // After any write or sync error every later Record fails with an error
 // wrapping the first one: the caller must stop sending passwords.
@@ -314,9 +315,9 @@ func encodeSecrets(rows []SecretRow, tenant bool) ([]byte, error) {
 			// read back would differ from the one set.
 			return nil, fmt.Errorf("record passwords: line %d: the password contains a line break", r.Line)
 		}
-		rec := []string{strconv.Itoa(r.Line), escapeCell(r.User), r.Password}
+		rec := []string{strconv.Itoa(r.Line), escapeCell(Visible(r.User)), r.Password}
 		if tenant {
-			rec = append(rec, escapeCell(r.Tenant))
+			rec = append(rec, escapeCell(Visible(r.Tenant)))
 		}
 		_ = w.Write(rec) // cannot fail: a bytes.Buffer
 	}
