@@ -108,8 +108,10 @@ func NewSecretsColumns(f File, c Columns) *Secrets {
 	return s
 }
 
-// CreateSecrets creates the secrets file at path with mode 0600, refusing an
-// existing file, and writes and syncs its header before it returns.
+// CreateSecrets creates the secrets file at path with mode 0600 (on Windows,
+// an ACL granting its owner alone access, inheriting nothing from the
+// directory), refusing an existing file or link, and writes and syncs its
+// header before it returns.
 func CreateSecrets(path string) (_ *Secrets, err error) {
 	return CreateSecretsColumns(path, Columns{})
 }
@@ -120,7 +122,7 @@ func CreateSecretsColumns(path string, c Columns) (_ *Secrets, err error) {
 	if path == "" || path == "-" {
 		return nil, errors.New("the secrets must go to a file, not standard output")
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := createPrivate(path)
 	if errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("secrets file %s already exists; it is never overwritten (use another path, or resume the run that wrote it): %w", path, err)
 	}
