@@ -109,3 +109,81 @@ func TestResumeRefusesPipes(t *testing.T) {
 		})
 	}
 }
+
+// TestPlantedOutputFiles: outputs planted before the run by someone else
+// are refused, never followed or widened: a symbolic link at the results or
+// secrets path (a new run or --resume), and on --resume a secrets file
+// others may read. Nothing is sent, and the link's target is untouched.
+func TestPlantedOutputFiles(t *testing.T) {
+	users := graphsim.GenerateUsers(2, testDomain)
+	tn := startTenant(t, graphsim.Options{}, users)
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	in := writeFile(t, dir, "users.csv", "UserPrincipalName\n"+users[0].UPN+"\n")
+	const resultsHeader = "line,user,object_id,outcome,reason,http_status,error_code,error_message,attempts,revoked,request_id,finished_at\n"
+	for _, tc := range []struct {
+		name   string
+		resume bool
+		plant  func(t *testing.T, results, secrets, target string)
+		want   string
+	}{
+		{"secrets link, new run", false, func(t *testing.T, _, secrets, target string) {
+			if err := os.Symlink(target, secrets); err != nil {
+				t.Fatal(err)
+			}
+		}, "already exists"},
+		{"secrets link, resume", true, func(t *testing.T, results, secrets, target string) {
+			writeFile(t, filepath.Dir(results), filepath.Base(results), resultsHeader)
+			if err := os.WriteFile(target, []byte("line,user,password\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, secrets); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
+		{"results link, resume", true, func(t *testing.T, results, secrets, target string) {
+			if err := os.WriteFile(target, []byte(resultsHeader), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, results); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
+		{"secrets readable by others, resume", true, func(t *testing.T, results, secrets, _ string) {
+			writeFile(t, filepath.Dir(results), filepath.Base(results), resultsHeader)
+			if err := os.WriteFile(secrets, []byte("line,user,password\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(secrets, 0o644); err != nil { // past the umask
+				t.Fatal(err)
+			}
+		}, "wider than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			results, secrets := filepath.Join(out, "results.csv"), filepath.Join(out, "secrets.csv")
+			target := filepath.Join(elsewhere, strings.ReplaceAll(tc.name, " ", "_"))
+			tc.plant(t, results, secrets, target)
+			var before string
+			if _, err := os.Stat(target); err == nil {
+				before = readFile(t, target)
+			}
+			args := []string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes"}
+			if tc.resume {
+				args = append(args, "--resume")
+			}
+			res := runCLI(t, t.Context(), tn.getenv(nil), append(args, tn.authArgs()...)...)
+			if res.code != exitUsage && res.code != exitFatal {
+				t.Errorf("exit code %d, want an error; stderr:\n%s", res.code, res.stderr)
+			}
+			if !strings.Contains(res.stderr, tc.want) {
+				t.Errorf("stderr does not say %q:\n%s", tc.want, res.stderr)
+			}
+			if _, err := os.Stat(target); err == nil && readFile(t, target) != before {
+				t.Errorf("the link's target was changed")
+			}
+			if n := tn.sim.Stats().WritesApplied; n != 0 {
+				t.Errorf("%d writes sent", n)
+			}
+		})
+	}
+}
