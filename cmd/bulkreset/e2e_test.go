@@ -369,13 +369,7 @@ func TestResetPasswordColumn(t *testing.T) {
 		users[2].UPN + ",alllowercaseletters\n" + // one category only
 		users[3].UPN + ",Green Pond 7 \n" + // spaces are allowed and kept
 		users[4].UPN + ",Ünïcödé-Pass-99\n" // characters outside the allowed set
-	in := writeFile(t, dir, "users.csv", csv)
-	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
-	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets,
-		"--yes", "--password-mode", "column"}, tn.authArgs()...)...)
-	if res.code != exitRowsFailed {
-		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
-	}
+	res, results, secrets := resetColumnMode(t, tn, dir, csv)
 	got := readResults(t, results)
 	want := map[int]struct {
 		outcome report.Outcome
@@ -402,6 +396,21 @@ func TestResetPasswordColumn(t *testing.T) {
 		}
 	}
 	checkNoSecrets(t, tn, secrets, map[string]string{"stdout": res.stdout, "stderr": res.stderr, "results file": readFile(t, results)})
+}
+
+// resetColumnMode runs reset --password-mode column on csv, written to dir,
+// and expects exit code 3 (some rows invalid). It returns the run and the
+// results and secrets files.
+func resetColumnMode(t *testing.T, tn *tenant, dir, csv string) (res runResult, results, secrets string) {
+	t.Helper()
+	in := writeFile(t, dir, "users.csv", csv)
+	results, secrets = filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
+	res = runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets,
+		"--yes", "--password-mode", "column"}, tn.authArgs()...)...)
+	if res.code != exitRowsFailed {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
+	}
+	return res, results, secrets
 }
 
 func readFile(t *testing.T, path string) string {

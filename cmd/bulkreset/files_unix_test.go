@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
+	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 // TestPlantedLockSymlink: another local user who can write to the output
@@ -71,8 +72,8 @@ func TestResumeRefusesPipes(t *testing.T) {
 	for _, which := range []string{"secrets", "results"} {
 		t.Run(which, func(t *testing.T) {
 			out := t.TempDir()
-			results := writeFile(t, out, "results.csv", "line,user,object_id,outcome,reason,http_status,error_code,error_message,attempts,revoked,request_id,finished_at\n")
-			secrets := writeFile(t, out, "secrets.csv", "line,user,password\n")
+			results := writeFile(t, out, "results.csv", strings.Join(report.ResultsHeader, ",")+"\n")
+			secrets := writeFile(t, out, "secrets.csv", strings.Join(report.SecretsHeader, ",")+"\n")
 			fifo := secrets
 			if which == "results" {
 				fifo = results
@@ -119,7 +120,25 @@ func TestPlantedOutputFiles(t *testing.T) {
 	tn := startTenant(t, graphsim.Options{}, users)
 	dir, elsewhere := t.TempDir(), t.TempDir()
 	in := writeFile(t, dir, "users.csv", "UserPrincipalName\n"+users[0].UPN+"\n")
-	const resultsHeader = "line,user,object_id,outcome,reason,http_status,error_code,error_message,attempts,revoked,request_id,finished_at\n"
+	header := func(h []string) string { return strings.Join(h, ",") + "\n" }
+	// put writes content at path (when not empty) and, when link is not
+	// empty, a symbolic link at link to path.
+	put := func(t *testing.T, path, content string, mode os.FileMode, link string) {
+		t.Helper()
+		if content != "" {
+			if err := os.WriteFile(path, []byte(content), mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, mode); err != nil { // past the umask
+				t.Fatal(err)
+			}
+		}
+		if link != "" {
+			if err := os.Symlink(path, link); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for _, tc := range []struct {
 		name   string
 		resume bool
@@ -127,35 +146,18 @@ func TestPlantedOutputFiles(t *testing.T) {
 		want   string
 	}{
 		{"secrets link, new run", false, func(t *testing.T, _, secrets, target string) {
-			if err := os.Symlink(target, secrets); err != nil {
-				t.Fatal(err)
-			}
+			put(t, target, "", 0, secrets)
 		}, "already exists"},
 		{"secrets link, resume", true, func(t *testing.T, results, secrets, target string) {
-			writeFile(t, filepath.Dir(results), filepath.Base(results), resultsHeader)
-			if err := os.WriteFile(target, []byte("line,user,password\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(target, secrets); err != nil {
-				t.Fatal(err)
-			}
+			put(t, results, header(report.ResultsHeader), 0o644, "")
+			put(t, target, header(report.SecretsHeader), 0o600, secrets)
 		}, "not a regular file"},
-		{"results link, resume", true, func(t *testing.T, results, secrets, target string) {
-			if err := os.WriteFile(target, []byte(resultsHeader), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(target, results); err != nil {
-				t.Fatal(err)
-			}
+		{"results link, resume", true, func(t *testing.T, results, _, target string) {
+			put(t, target, header(report.ResultsHeader), 0o644, results)
 		}, "not a regular file"},
 		{"secrets readable by others, resume", true, func(t *testing.T, results, secrets, _ string) {
-			writeFile(t, filepath.Dir(results), filepath.Base(results), resultsHeader)
-			if err := os.WriteFile(secrets, []byte("line,user,password\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(secrets, 0o644); err != nil { // past the umask
-				t.Fatal(err)
-			}
+			put(t, results, header(report.ResultsHeader), 0o644, "")
+			put(t, secrets, header(report.SecretsHeader), 0o644, "")
 		}, "wider than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

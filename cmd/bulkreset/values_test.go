@@ -91,13 +91,7 @@ func TestPasswordColumnFormula(t *testing.T) {
 	for i, pw := range pws {
 		b.WriteString(users[i].UPN + "," + csvCell(pw, ',') + "\n")
 	}
-	in := writeFile(t, dir, "users.csv", b.String())
-	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
-	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets,
-		"--yes", "--password-mode", "column"}, tn.authArgs()...)...)
-	if res.code != exitRowsFailed {
-		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
-	}
+	_, results, secrets := resetColumnMode(t, tn, dir, b.String())
 	got := readResults(t, results)
 	recorded := readSecrets(t, secrets)
 	for i, pw := range pws {

@@ -23,7 +23,7 @@ const utf8BOM = "\uFEFF"
 // torn last row is cut off and an empty file, or one holding a torn header,
 // gets the header. The file is returned positioned at its end.
 func openAppend(path string, header []string, maxPerm fs.FileMode) (_ *os.File, err error) {
-	f, err := openRegular(path, os.O_RDWR, 0)
+	f, fi, err := openRegular(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -32,10 +32,6 @@ func openAppend(path string, header []string, maxPerm fs.FileMode) (_ *os.File, 
 			f.Close()
 		}
 	}()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	if maxPerm != 0 && runtime.GOOS != "windows" && fi.Mode().Perm()&^maxPerm != 0 {
 		return nil, fmt.Errorf("%s has mode %v, wider than %v: others may have read it; check, then chmod %o %s", path, fi.Mode().Perm(), maxPerm, maxPerm, path)
 	}
@@ -55,24 +51,25 @@ func openAppend(path string, header []string, maxPerm fs.FileMode) (_ *os.File, 
 // refused before it is opened, so that opening cannot block (a named pipe
 // waits for a writer, deaf to a context or a signal). Windows has no
 // O_NOFOLLOW: there the path is checked with Lstat before and after opening.
-func openRegular(path string, flag int, perm fs.FileMode) (_ *os.File, err error) {
+// It returns the open file and its FileInfo.
+func openRegular(path string, flag int, perm fs.FileMode) (_ *os.File, _ fs.FileInfo, err error) {
 	li, err := os.Lstat(path)
 	switch {
 	case err == nil:
 		if !li.Mode().IsRegular() {
-			return nil, notRegular(path, li.Mode())
+			return nil, nil, notRegular(path, li.Mode())
 		}
 	case errors.Is(err, fs.ErrNotExist) && flag&os.O_CREATE != 0:
 	default:
-		return nil, err
+		return nil, nil, err
 	}
 	f, err := os.OpenFile(path, flag|noFollow, perm)
 	if err != nil {
 		// O_NOFOLLOW fails on a link planted since the Lstat: say so.
 		if li, lerr := os.Lstat(path); lerr == nil && !li.Mode().IsRegular() {
-			return nil, notRegular(path, li.Mode())
+			return nil, nil, notRegular(path, li.Mode())
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -81,15 +78,15 @@ func openRegular(path string, flag int, perm fs.FileMode) (_ *os.File, err error
 	}()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, notRegular(path, fi.Mode())
+		return nil, nil, notRegular(path, fi.Mode())
 	}
 	if li, err = os.Lstat(path); err != nil || !os.SameFile(li, fi) {
-		return nil, fmt.Errorf("%s was replaced while it was being opened", path)
+		return nil, nil, fmt.Errorf("%s was replaced while it was being opened", path)
 	}
-	return f, nil
+	return f, fi, nil
 }
 
 // notRegular is the error for a path that is not a regular file.

@@ -23,7 +23,7 @@ func Lock(path string) (unlock func(), err error) {
 	for range 3 {
 		// Never truncated, never through a symbolic link: a lock file
 		// planted by someone else changes nothing outside it.
-		f, err := openRegular(name, os.O_RDWR|os.O_CREATE, 0o600)
+		f, fi, err := openRegular(name, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
@@ -37,9 +37,7 @@ func Lock(path string) (unlock func(), err error) {
 		// The holder before us may have removed the file after we opened
 		// it: then our lock is on a file nobody else will open. Lock the
 		// file that is at the path now.
-		fi, err1 := f.Stat()
-		pi, err2 := os.Lstat(name)
-		if err1 == nil && err2 == nil && os.SameFile(fi, pi) {
+		if pi, err := os.Lstat(name); err == nil && os.SameFile(fi, pi) {
 			return func() {
 				os.Remove(name)
 				unlockFile(f)

@@ -44,7 +44,7 @@ func (p *Prior) loadResults(resultsPath string, summary *Summary) error {
 	if resultsPath == "" {
 		return nil
 	}
-	f, err := openRegular(resultsPath, os.O_RDONLY, 0)
+	f, _, err := openRegular(resultsPath, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("--resume: %w", err)
 	}
@@ -75,7 +75,7 @@ func (p *Prior) loadResults(resultsPath string, summary *Summary) error {
 
 // loadSecrets reads the passwords recorded for rows without a result.
 func (p *Prior) loadSecrets(secretsPath string) error {
-	sf, err := openRegular(secretsPath, os.O_RDONLY, 0)
+	sf, _, err := openRegular(secretsPath, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("--resume: %w", err)
 	}
