@@ -52,6 +52,8 @@ fuzz:
 	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzParseUserInfo -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/graphsim -run '^$$' -fuzz FuzzScanBatchRequests -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/graphsim -run '^$$' -fuzz FuzzScanPatch -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/report -run '^$$' -fuzz FuzzReadResults -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/report -run '^$$' -fuzz FuzzVisible -fuzztime $(FUZZTIME)
 
 # Static binaries for every platform, version stamped, with checksums; then
 # checked: format and architecture, static linking, the stamped version (the

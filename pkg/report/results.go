@@ -304,7 +304,10 @@ func parseResult(rec *record) (Result, error) {
 		return bad(9, fmt.Errorf("%q is not true, false or empty", f[9]))
 	}
 	if f[11] != "" {
-		if res.FinishedAt, err = time.Parse(time.RFC3339Nano, f[11]); err != nil {
+		res.FinishedAt, err = time.Parse(time.RFC3339Nano, f[11])
+		// In UTC, as it is written back, the year must stay within RFC
+		// 3339's 0000-9999 ("0000-01-01T00:00:00+01:00" is in year -1).
+		if y := res.FinishedAt.UTC().Year(); err != nil || y < 0 || y > 9999 {
 			return bad(11, fmt.Errorf("%q is not an RFC 3339 time", f[11]))
 		}
 	}
