@@ -493,7 +493,7 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	// held: a --resume started now must not append to the file being
 	// rewritten, or the rename would drop its rows.
 	if out.secrets != nil && res.fatal == nil && !res.interrupted && len(res.refused) > 0 {
-		beforeCompact()
+		beforeCompact(o.secrets)
 		if _, err := report.CompactSecrets(o.secrets, func(r report.SecretRow) bool { return !res.refused[r.Line] }); err != nil {
 			logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
 		}
@@ -525,9 +525,10 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	return nil
 }
 
-// beforeCompact is called just before the secrets file is compacted: a
-// seam for the test that another run cannot take the locks then.
-var beforeCompact = func() {}
+// beforeCompact is called with the secrets file's path just before it is
+// compacted: a seam for the test that another run cannot take the locks
+// then.
+var beforeCompact = func(string) {}
 
 // poolOptions are the worker pool's options, from the flags.
 func poolOptions(o *resetOptions, logger *slog.Logger) worker.Options {
