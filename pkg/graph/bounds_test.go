@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -54,5 +56,32 @@ func TestParseBatchStopsAtExtraItems(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<10 {
 		t.Errorf("parseBatch allocated %d bytes for an answer it refuses after 3 items", alloc)
+	}
+}
+
+// TestRedirectNotFollowed: a redirect from Graph is an *Error (reason
+// redirected, wrapping ErrRedirect), and the address it points to gets
+// nothing, even with a caller's client that would follow it.
+func TestRedirectNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		s := newStub(t, func(w http.ResponseWriter, r *http.Request, _ []byte, _ int) {
+			w.Header().Set("Location", other.URL+r.URL.Path+"?secret=x")
+			w.WriteHeader(status)
+		})
+		c := newTestClient(t, s, validCred(), func(o *ClientOptions) { o.HTTPClient = &http.Client{} })
+		_, err := c.Batch(t.Context(), []Request{PasswordRequest("1", "0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f", PasswordProfile{Password: testPassword})})
+		var gerr *Error
+		if !errors.As(err, &gerr) || gerr.Status != status || !errors.Is(err, ErrRedirect) || Reason(gerr) != "redirected" {
+			t.Fatalf("HTTP %d: Batch error %v, want an *Error wrapping ErrRedirect, reason redirected", status, err)
+		}
+		if want := "redirect to " + other.URL + ","; !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("HTTP %d: error %q, want it to say %q and no path or query", status, err, want)
+		}
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect target got %d requests", n)
 	}
 }

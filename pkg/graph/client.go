@@ -46,6 +46,7 @@ type ClientOptions struct {
 	// HTTPClient sends the requests; nil means a client tuned for many
 	// concurrent batches to one host (keep-alives, 64 idle connections per
 	// host, TLS 1.2 or later, proxy from the environment as net/http does).
+	// It is used through a copy that never follows a redirect.
 	HTTPClient *http.Client
 	// Timeout bounds each HTTP attempt, including reading the answer;
 	// 0 means 100 s.
@@ -109,6 +110,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if c.http == nil {
 		c.http = defaultHTTPClient()
 	}
+	c.http = withoutRedirects(c.http) // see ErrRedirect
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
 	}
@@ -205,7 +207,8 @@ type wireResponse struct {
 // and matches the answers by id. Each request with a body gets
 // "Content-Type: application/json" unless it sets one.
 //
-// It returns an *Error when the POST is not answered 200, an error wrapping
+// It returns an *Error when the POST is not answered 200 (a redirect, which
+// is never followed, is an *Error that wraps ErrRedirect), an error wrapping
 // ErrMalformedResponse when the answer cannot be read, ErrInvalidRequest
 // when reqs are refused before sending, ErrAuthentication when no token
 // could be had, and otherwise a wrapped network error (see IsTransient) or
@@ -546,6 +549,9 @@ func (c *Client) attempt(ctx context.Context, method, path string, body []byte, 
 		return nil, c.transportError(ctx, actx, method, path, err)
 	}
 	defer resp.Body.Close()
+	if isRedirect(resp.StatusCode) {
+		return nil, redirectError(resp, crid)
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err == nil && len(data) > maxResponseBytes {
 		err = fmt.Errorf("answer larger than %d bytes", maxResponseBytes)

@@ -79,6 +79,15 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns ErrRedirect for a redirect (3xx), which the client never
+// follows, and nil otherwise.
+func (e *Error) Unwrap() error {
+	if isRedirect(e.Status) {
+		return ErrRedirect
+	}
+	return nil
+}
+
 // Retryable reports whether the status is one Graph asks clients to retry:
 // 429 and the transient 5xx (500, 502, 503, 504), per
 // https://learn.microsoft.com/graph/throttling and
@@ -228,6 +237,8 @@ func Reason(e *Error) string {
 		return "unauthorized"
 	case e.Status >= 500 && e.Status <= 599:
 		return "service_error"
+	case isRedirect(e.Status):
+		return "redirected"
 	}
 	return "http_" + strconv.Itoa(e.Status)
 }
