@@ -203,10 +203,14 @@ func (c *safeCredential) GetToken(ctx context.Context, opts policy.TokenRequestO
 type TokenError struct {
 	msg   string
 	entra *EntraError // set when the endpoint answered an OAuth error
+	cause error       // set for a problem of the transport (ErrRedirect, ...)
 }
 
 // Error returns the one-line description.
 func (e *TokenError) Error() string { return e.msg }
+
+// Unwrap returns the transport's problem, such as ErrRedirect, or nil.
+func (e *TokenError) Unwrap() error { return e.cause }
 
 // credNameRE is an azidentity credential's name at the start of its error.
 var credNameRE = regexp.MustCompile(`^[A-Za-z]{1,40}Credential\b`)
@@ -225,7 +229,7 @@ func (c *safeCredential) describe(err error) error {
 	}
 	status, problem := c.tr.last()
 	if problem != nil {
-		return &TokenError{msg: name + ": " + problem.Error()}
+		return &TokenError{msg: name + ": " + problem.Error(), cause: problem}
 	}
 	var afe *azidentity.AuthenticationFailedError
 	if errors.As(err, &afe) && afe.RawResponse != nil {
