@@ -656,3 +656,39 @@ func TestHostileObjectIDs(t *testing.T) {
 		t.Errorf("%d resets sent, want %d (one per user with a GUID)", patches, 10-len(bad))
 	}
 }
+
+// TestHostileContradictoryAnswersToTheEnd: when every answer gives each id
+// twice (a refusal, then the success Graph really answered), the rows end
+// failed once their attempts are spent, saying the password may have been
+// set, and the secrets file keeps each password, which is the one in force.
+func TestHostileContradictoryAnswersToTheEnd(t *testing.T) {
+	users, csv := hostileRows(25)
+	h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if !isWrite(r, body) {
+			return false
+		}
+		h.rewriteBatch(w, r, body, func(items []batchItem) []batchItem {
+			var out []batchItem
+			for _, it := range items {
+				out = append(out, batchItem{"id": it["id"], "status": 400, "body": map[string]any{"error": map[string]any{
+					"code": "Request_BadRequest", "message": "The specified password does not comply with password complexity requirements. Please provide a different password."}}}, it)
+			}
+			return out
+		})
+		return true
+	})
+	o := runHostile(t, h, csv, "--preflight=false", "--max-attempts", "2")
+	results := h.check(t, o, exitRowsFailed, 25)
+	secrets := readSecrets(t, o.secrets)
+	for line, r := range results {
+		u, _ := h.tn.sim.User(r.User)
+		pw, kept := secrets[strings.ToLower(r.User)]
+		switch {
+		case r.Outcome != report.Failed || r.Attempts != 2 || !strings.Contains(r.ErrorMessage, "may have been set"):
+			t.Errorf("line %d: %s/%s after %d attempts %q, want failed after 2, saying the password may have been set",
+				line, r.Outcome, r.Reason, r.Attempts, r.ErrorMessage)
+		case !kept || u.Password != pw:
+			t.Errorf("line %d: the secrets file lost the password in force (kept %t)", line, kept)
+		}
+	}
+}
