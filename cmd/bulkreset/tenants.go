@@ -147,9 +147,6 @@ func tenantSignInError(tenant, clientID string, err error) *worker.TenantError {
 		default:
 			continue
 		}
-		if ee.Description != "" {
-			te.Message += " (Entra: " + ee.Description + ")"
-		}
 		return te
 	}
 	return nil

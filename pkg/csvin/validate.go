@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/bulkreset/bulkreset/internal/guid"
 )
 
 // UPN limits and characters, from Microsoft's "Username policies"
@@ -107,30 +109,9 @@ func spaced(s string) string {
 	return strings.Join(strings.Split(s, ""), " ")
 }
 
-// parseGUID returns id in the canonical lower-case form
-// xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, accepting upper case and braces,
-// and whether it is a GUID at all.
-func parseGUID(id string) (string, bool) {
-	if len(id) == 38 && id[0] == '{' && id[37] == '}' {
-		id = id[1:37]
-	}
-	if len(id) != 36 {
-		return "", false
-	}
-	for i := 0; i < len(id); i++ {
-		switch i {
-		case 8, 13, 18, 23:
-			if id[i] != '-' {
-				return "", false
-			}
-		default:
-			if !isHex(id[i]) {
-				return "", false
-			}
-		}
-	}
-	return strings.ToLower(id), true
-}
+// parseGUID returns id in the canonical lower-case form, accepting upper
+// case and braces, and whether it is a GUID at all (guid.Parse).
+var parseGUID = guid.Parse
 
 // parseBool reads a yes/no cell: true/false, yes/no, 1/0 in any case. An
 // empty cell is nil.

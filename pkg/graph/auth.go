@@ -60,7 +60,8 @@ type AuthOptions struct {
 	// Cloud gives the default authority host; the zero Cloud means global.
 	Cloud Cloud
 	// Transport, when set, sends the token requests (tests pass an
-	// *http.Client that trusts their TLS certificate).
+	// *http.Client that trusts their TLS certificate). An *http.Client is
+	// used through a copy that never follows a redirect.
 	Transport policy.Transporter
 	// DeviceCodeMessage shows the device-code sign-in instruction to the
 	// user (on standard error). Required for device-code.
@@ -135,11 +136,12 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Token requests never follow a redirect and read at most
+	// maxTokenResponseBytes; the credential's errors never quote the answer.
+	tr := newTokenTransport(opts.Transport)
 	client := azcore.ClientOptions{
-		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: authority},
-	}
-	if opts.Transport != nil {
-		client.Transport = opts.Transport
+		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: authority},
+		Transport: tr,
 	}
 	noDiscovery := !IsKnownAuthority(authority)
 	need := func(missing ...string) error {
@@ -255,7 +257,7 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--auth %s: %w", kind, err)
 	}
-	return cred, nil
+	return &safeCredential{cred: cred, tr: tr, secrets: []string{opts.ClientSecret, opts.CertificatePassword}}, nil
 }
 
 // authorityHost picks and checks the Entra host: AuthorityHost, else the

@@ -8,12 +8,14 @@ import (
 
 // scanBatchItems reads a $batch answer of the usual shape,
 // {"responses":[{"id":"1","status":204,"headers":{...},"body":{...}},...]},
-// in one pass without reflection, appending its items to items. It reports
+// in one pass without reflection, appending its items to items. It stops
+// with false once it has read more than most items (the caller then has
+// more than most, and knows the answer is malformed). It reports
 // false for anything else (malformed JSON, a missing or odd id or status,
 // a key written in another case, a key given twice, ...), and the caller
 // then reads the answer with decodeBatchItems, whose reading is the
 // reference: FuzzScanBatchItems holds the two to the same result.
-func scanBatchItems(body []byte, items []batchItem) ([]batchItem, bool) {
+func scanBatchItems(body []byte, items []batchItem, most int) ([]batchItem, bool) {
 	s := wirejson.NewScanner(body)
 	found := false
 	ok := s.Object(func(key string) bool {
@@ -23,7 +25,7 @@ func scanBatchItems(body []byte, items []batchItem) ([]batchItem, bool) {
 			return s.Array(func() bool {
 				resp, ok := scanResponse(s)
 				items = append(items, batchItem{resp: resp})
-				return ok
+				return ok && len(items) <= most
 			})
 		case strings.EqualFold(key, "responses"):
 			return false // given twice, or in another case that encoding/json would take

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,8 +24,12 @@ const MaxBatchSize = 20
 const (
 	// defaultTimeout bounds one HTTP attempt, like the Graph SDKs' 100 s.
 	defaultTimeout = 100 * time.Second
-	// maxResponseBytes bounds what is read of one answer.
-	maxResponseBytes = 64 << 20
+	// maxResponseBytes bounds what is read of one answer. Graph's answer to
+	// a $batch of 20 requests is tens of kilobytes (a lookup's user is a
+	// few hundred bytes, an error envelope under one); an answer a hundred
+	// times that size is not one Graph would send, and reading it whole,
+	// once per batch in flight, would cost the memory of the run.
+	maxResponseBytes = 4 << 20
 	// defaultUserAgent is sent when ClientOptions.UserAgent is empty.
 	defaultUserAgent = "bulkreset"
 )
@@ -41,6 +46,7 @@ type ClientOptions struct {
 	// HTTPClient sends the requests; nil means a client tuned for many
 	// concurrent batches to one host (keep-alives, 64 idle connections per
 	// host, TLS 1.2 or later, proxy from the environment as net/http does).
+	// It is used through a copy that never follows a redirect.
 	HTTPClient *http.Client
 	// Timeout bounds each HTTP attempt, including reading the answer;
 	// 0 means 100 s.
@@ -104,6 +110,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if c.http == nil {
 		c.http = defaultHTTPClient()
 	}
+	c.http = withoutRedirects(c.http) // see ErrRedirect
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
 	}
@@ -132,13 +139,9 @@ func defaultHTTPClient() *http.Client {
 
 // BatchResult is the outcome of a $batch whose POST was answered 200.
 type BatchResult struct {
-	// Responses holds the sub-responses by request id: only ids that were
-	// requested; of duplicates the first is kept; ids Graph did not answer
-	// are absent (see Anomalies).
+	// Responses holds the sub-responses by request id: exactly one for
+	// each request sent (an answer that is not is ErrMalformedResponse).
 	Responses map[string]Response
-	// Anomalies describes unknown, duplicate, unreadable and missing ids,
-	// in words, without bodies.
-	Anomalies []string
 	// RequestID is Graph's request-id header of the $batch response.
 	RequestID string
 	// ClientRequestID is the client-request-id sent with the $batch.
@@ -204,7 +207,8 @@ type wireResponse struct {
 // and matches the answers by id. Each request with a body gets
 // "Content-Type: application/json" unless it sets one.
 //
-// It returns an *Error when the POST is not answered 200, an error wrapping
+// It returns an *Error when the POST is not answered 200 (a redirect, which
+// is never followed, is an *Error that wraps ErrRedirect), an error wrapping
 // ErrMalformedResponse when the answer cannot be read, ErrInvalidRequest
 // when reqs are refused before sending, ErrAuthentication when no token
 // could be had, and otherwise a wrapped network error (see IsTransient) or
@@ -313,17 +317,26 @@ func hasHeader(h map[string]string, name string) bool {
 	return false
 }
 
-// parseBatch reads a $batch answer and matches it to reqs. A body that is
-// not a JSON object with a responses array is ErrMalformedResponse; an
-// unreadable item only becomes an anomaly, so that one odd item does not
-// cost the others.
+// parseBatch reads a $batch answer and matches it to reqs. Graph answers
+// every request of a batch exactly once
+// (https://learn.microsoft.com/graph/json-batching#response-format), so an
+// answer that is not a JSON object with a responses array, or whose items
+// are not exactly one readable answer per request id (an id given twice, an
+// id that was not sent, an id left out, an item without a valid id or
+// status), is malformed as a whole: ErrMalformedResponse. Taking any item
+// of a contradictory answer at its word could report a password in force as
+// refused, or a refused one as set. Reading stops at the first item beyond
+// len(reqs), so that an answer of millions of items costs nothing more.
 func parseBatch(body []byte, reqs []Request) (*BatchResult, error) {
-	items, ok := scanBatchItems(body, make([]batchItem, 0, len(reqs)))
-	if !ok {
+	items, ok := scanBatchItems(body, make([]batchItem, 0, len(reqs)), len(reqs))
+	if !ok && len(items) <= len(reqs) {
 		var err error
 		if items, err = decodeBatchItems(body); err != nil {
 			return nil, err
 		}
+	}
+	if len(items) > len(reqs) {
+		return nil, fmt.Errorf("%w: more answers than the %d requests sent", ErrMalformedResponse, len(reqs))
 	}
 	requested := make(map[string]bool, len(reqs))
 	for _, r := range reqs {
@@ -334,23 +347,28 @@ func parseBatch(body []byte, reqs []Request) (*BatchResult, error) {
 		id := it.resp.ID
 		switch {
 		case it.anomaly != "":
-			out.Anomalies = append(out.Anomalies, it.anomaly)
-			continue
+			return nil, fmt.Errorf("%w: %s", ErrMalformedResponse, it.anomaly)
 		case !requested[id]:
-			out.Anomalies = append(out.Anomalies, fmt.Sprintf("response for unknown id %q ignored", id))
-			continue
+			return nil, fmt.Errorf("%w: an answer for id %s, which was not sent", ErrMalformedResponse, quoteID(id))
 		case hasResponse(out.Responses, id):
-			out.Anomalies = append(out.Anomalies, fmt.Sprintf("duplicate response for id %q ignored (the first is kept)", id))
-			continue
+			return nil, fmt.Errorf("%w: two answers for id %s", ErrMalformedResponse, quoteID(id))
 		}
 		out.Responses[id] = it.resp
 	}
-	for _, r := range reqs {
-		if !hasResponse(out.Responses, r.ID) {
-			out.Anomalies = append(out.Anomalies, fmt.Sprintf("no response for id %q", r.ID))
-		}
+	if missing := len(reqs) - len(out.Responses); missing > 0 {
+		return nil, fmt.Errorf("%w: no answer for %d of the %d requests", ErrMalformedResponse, missing, len(reqs))
 	}
 	return out, nil
+}
+
+// quoteID quotes an id from an answer for an error message: escaped, and
+// cut short when it is long.
+func quoteID(id string) string {
+	const most = 40
+	if len(id) > most {
+		return strconv.Quote(id[:most]) + "…"
+	}
+	return strconv.Quote(id)
 }
 
 // batchItem is one sub-response as read: a response, or why none could be
@@ -383,7 +401,7 @@ func decodeBatchItems(body []byte) ([]batchItem, error) {
 			if json.Unmarshal(raw, &only) == nil && only.ID != "" {
 				id = only.ID
 			}
-			items = append(items, batchItem{anomaly: fmt.Sprintf("response %d (id %q) has no valid id or status; ignored", i, id)})
+			items = append(items, batchItem{anomaly: fmt.Sprintf("answer %d (id %s) has no valid id or status", i, quoteID(id))})
 			continue
 		}
 		resp := Response{ID: *w.ID, Status: *w.Status, Headers: make(map[string]string, len(w.Headers))}
@@ -531,6 +549,9 @@ func (c *Client) attempt(ctx context.Context, method, path string, body []byte, 
 		return nil, c.transportError(ctx, actx, method, path, err)
 	}
 	defer resp.Body.Close()
+	if isRedirect(resp.StatusCode) {
+		return nil, redirectError(resp, crid)
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err == nil && len(data) > maxResponseBytes {
 		err = fmt.Errorf("answer larger than %d bytes", maxResponseBytes)

@@ -174,8 +174,8 @@ func TestBatchWireFormat(t *testing.T) {
 	if err := json.Unmarshal(got.Body, &parsed); err != nil || !strings.HasPrefix(string(parsed.Requests[0].Body), "{") {
 		t.Errorf("request 1 body = %s (error %v), want a JSON object", parsed.Requests[0].Body, err)
 	}
-	if len(res.Responses) != 4 || len(res.Anomalies) != 0 {
-		t.Errorf("result: %d responses, anomalies %q; want 4 and none", len(res.Responses), res.Anomalies)
+	if len(res.Responses) != 4 {
+		t.Errorf("result: %d responses, want 4", len(res.Responses))
 	}
 	if res.RequestID != "outer-rid" {
 		t.Errorf("RequestID = %q, want outer-rid", res.RequestID)
@@ -232,11 +232,11 @@ func TestBatchResponses(t *testing.T) {
 		{ID: "5", Method: "GET", URL: "/users/5"},
 	}
 	tests := []struct {
-		name          string
-		answer        string
-		wantStatus    map[string]int
-		wantAnomalies []string
-		check         func(t *testing.T, res *BatchResult)
+		name       string
+		answer     string
+		wantStatus map[string]int
+		wantErr    string // a malformed answer: what the error says
+		check      func(t *testing.T, res *BatchResult)
 	}{
 		{
 			name: "any order, 204 without body",
@@ -262,28 +262,51 @@ func TestBatchResponses(t *testing.T) {
 			},
 		},
 		{
-			name: "missing unknown duplicate",
-			answer: `{"responses":[{"id":"1","status":204},{"id":"9","status":204},{"id":"2","status":404},{"id":"2","status":204},` +
-				`{"id":"3","status":204},{"id":"4","status":204}]}`,
-			wantStatus:    map[string]int{"1": 204, "2": 404, "3": 204, "4": 204},
-			wantAnomalies: []string{`response for unknown id "9" ignored`, `duplicate response for id "2" ignored (the first is kept)`, `no response for id "5"`},
+			name:    "an id given twice, refusal first",
+			answer:  `{"responses":[{"id":"1","status":204},{"id":"2","status":400},{"id":"2","status":204},{"id":"3","status":204},{"id":"4","status":204}]}`,
+			wantErr: `two answers for id "2"`,
 		},
 		{
-			name:          "empty responses",
-			answer:        `{"responses":[]}`,
-			wantStatus:    map[string]int{},
-			wantAnomalies: []string{`no response for id "1"`, `no response for id "2"`, `no response for id "3"`, `no response for id "4"`, `no response for id "5"`},
+			name:    "an id given twice, success first",
+			answer:  `{"responses":[{"id":"1","status":204},{"id":"2","status":204},{"id":"3","status":204},{"id":"4","status":204},{"id":"2","status":403}]}`,
+			wantErr: `two answers for id "2"`,
 		},
 		{
-			name: "unreadable items",
-			answer: `{"responses":[{"id":1,"status":204},{"id":"2","status":"204"},{"id":"3"},{"id":"4","status":999},` +
+			name:    "an id not sent",
+			answer:  `{"responses":[{"id":"1","status":204},{"id":"9","status":204},{"id":"3","status":204},{"id":"4","status":204},{"id":"5","status":204}]}`,
+			wantErr: `an answer for id "9", which was not sent`,
+		},
+		{
+			name:    "an id left out",
+			answer:  `{"responses":[{"id":"1","status":204},{"id":"2","status":204},{"id":"3","status":204},{"id":"4","status":204}]}`,
+			wantErr: `no answer for 1 of the 5 requests`,
+		},
+		{
+			name:    "empty responses",
+			answer:  `{"responses":[]}`,
+			wantErr: `no answer for 5 of the 5 requests`,
+		},
+		{
+			name: "more answers than requests",
+			answer: `{"responses":[{"id":"1","status":204},{"id":"2","status":204},{"id":"3","status":204},{"id":"4","status":204},{"id":"5","status":204},` +
+				`{"id":"1","status":204},{"id":"x","status":204}]}`,
+			wantErr: `more answers than the 5 requests sent`,
+		},
+		{
+			name:    "an unreadable item",
+			answer:  `{"responses":[{"id":1,"status":204},{"id":"2","status":204},{"id":"3","status":204},{"id":"4","status":204},{"id":"5","status":204}]}`,
+			wantErr: `answer 0 (id "?") has no valid id or status`,
+		},
+		{
+			name:    "a status out of range",
+			answer:  `{"responses":[{"id":"1","status":204},{"id":"2","status":204},{"id":"3","status":204},{"id":"4","status":999},{"id":"5","status":204}]}`,
+			wantErr: `answer 3 (id "4") has no valid id or status`,
+		},
+		{
+			name: "numeric Retry-After",
+			answer: `{"responses":[{"id":"1","status":204},{"id":"2","status":204},{"id":"3","status":204},{"id":"4","status":204},` +
 				`{"id":"5","status":429,"headers":{"Retry-After":5,"x-ms-throttle-scope":"Tenant_Application/ReadWrite/x"}}]}`,
-			wantStatus: map[string]int{"5": 429},
-			wantAnomalies: []string{
-				`response 0 (id "?") has no valid id or status; ignored`, `response 1 (id "2") has no valid id or status; ignored`,
-				`response 2 (id "3") has no valid id or status; ignored`, `response 3 (id "4") has no valid id or status; ignored`,
-				`no response for id "1"`, `no response for id "2"`, `no response for id "3"`, `no response for id "4"`,
-			},
+			wantStatus: map[string]int{"1": 204, "2": 204, "3": 204, "4": 204, "5": 429},
 			check: func(t *testing.T, res *BatchResult) {
 				e := res.Responses["5"].Err(testNow)
 				if e == nil || !e.HasRetryAfter || e.RetryAfter != 5*time.Second {
@@ -322,6 +345,12 @@ func TestBatchResponses(t *testing.T) {
 				io.WriteString(w, tt.answer)
 			})
 			res, err := newTestClient(t, s, validCred(), nil).Batch(t.Context(), five)
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrMalformedResponse) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Batch: %v, %v; want ErrMalformedResponse saying %q", res, err, tt.wantErr)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatalf("Batch: %v", err)
 			}
@@ -334,9 +363,6 @@ func TestBatchResponses(t *testing.T) {
 			}
 			if !mapsEqual(got, tt.wantStatus) {
 				t.Errorf("statuses = %v, want %v", got, tt.wantStatus)
-			}
-			if !slices.Equal(res.Anomalies, tt.wantAnomalies) {
-				t.Errorf("anomalies:\n got %q\nwant %q", res.Anomalies, tt.wantAnomalies)
 			}
 			if tt.check != nil {
 				tt.check(t, res)

@@ -1,23 +1,15 @@
 package graph
 
-import (
-	"encoding/json"
-	"errors"
-	"strings"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-)
+import "errors"
 
 // EntraError is what Entra's token endpoint answered when a token request
-// failed: its OAuth error, its AADSTS codes, and the first sentence of its
-// description (without the trace and correlation ids and the timestamp).
-// It never holds a secret: Entra's descriptions name only identifiers.
+// failed: its OAuth error and its AADSTS codes. Its description is not
+// kept: a token endpoint (or something posing as one) can write anything
+// there, the client secret it was sent included.
 type EntraError struct {
-	Status      int
-	OAuthError  string // the OAuth error, such as "unauthorized_client"
-	Codes       []int  // error_codes, such as 700016
-	Description string
+	Status     int
+	OAuthError string // the OAuth error, such as "unauthorized_client"
+	Codes      []int  // error_codes, such as 700016
 }
 
 // Has reports whether Entra answered with the AADSTS code c.
@@ -30,30 +22,14 @@ func (e *EntraError) Has(c int) bool {
 	return false
 }
 
-// AsEntraError returns the token endpoint's answer carried by err (an
-// azidentity.AuthenticationFailedError, wrapped), or false when err has
-// none (a network failure, a credential that never reached Entra).
+// AsEntraError returns the token endpoint's answer carried by err (a
+// *TokenError from a credential made by NewCredential, wrapped), or false
+// when err has none (a network failure, a credential that never reached
+// Entra, an answer that was not an OAuth error).
 func AsEntraError(err error) (*EntraError, bool) {
-	var afe *azidentity.AuthenticationFailedError
-	if !errors.As(err, &afe) || afe.RawResponse == nil {
+	var te *TokenError
+	if !errors.As(err, &te) || te.entra == nil {
 		return nil, false
 	}
-	body, rerr := runtime.Payload(afe.RawResponse)
-	if rerr != nil {
-		return nil, false
-	}
-	var w struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-		Codes       []int  `json:"error_codes"`
-	}
-	if json.Unmarshal(body, &w) != nil || (w.Error == "" && len(w.Codes) == 0) {
-		return nil, false
-	}
-	d := w.Description
-	// "AADSTS700016: Application with identifier ... Trace ID: ... Correlation ID: ..."
-	if i := strings.Index(d, " Trace ID:"); i >= 0 {
-		d = d[:i]
-	}
-	return &EntraError{Status: afe.RawResponse.StatusCode, OAuthError: w.Error, Codes: w.Codes, Description: strings.TrimSpace(d)}, true
+	return te.entra, true
 }

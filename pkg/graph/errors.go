@@ -79,6 +79,15 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns ErrRedirect for a redirect (3xx), which the client never
+// follows, and nil otherwise.
+func (e *Error) Unwrap() error {
+	if isRedirect(e.Status) {
+		return ErrRedirect
+	}
+	return nil
+}
+
 // Retryable reports whether the status is one Graph asks clients to retry:
 // 429 and the transient 5xx (500, 502, 503, 504), per
 // https://learn.microsoft.com/graph/throttling and
@@ -131,27 +140,39 @@ func newError(status int, header func(string) string, body []byte, now time.Time
 	return e
 }
 
+// MaxRetryAfter is the longest Retry-After believed. Graph's throttling
+// asks for seconds, at most a few minutes
+// (https://learn.microsoft.com/graph/throttling), and the Graph SDKs'
+// retry handlers wait at most 180 seconds; a longer value (ten years, a
+// date in the year 9999) is an error of the server or of something in
+// between, and honouring it would stall every worker of the run.
+const MaxRetryAfter = 5 * time.Minute
+
 // ParseRetryAfter parses a Retry-After value: whole seconds ("10"),
 // fractional seconds as Graph sends them ("0.249", microsoft-graph-docs
 // #3877), or an HTTP date in any of the three formats net/http accepts (a
-// date in the past gives 0). Empty, negative, non-numeric values and values
-// too large for a time.Duration give ok=false.
+// date in the past gives 0). Empty, negative and non-numeric values give
+// ok=false, and so do values above MaxRetryAfter: the answer is then
+// handled as a transient error without a Retry-After (the caller's own
+// backoff, and the retry counts as an attempt).
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
 	if c := v[0]; '0' <= c && c <= '9' || c == '.' {
-		return parseSeconds(v)
+		d, ok = parseSeconds(v)
+	} else {
+		t, err := http.ParseTime(v)
+		if err != nil {
+			return 0, false
+		}
+		d, ok = max(t.Sub(now), 0), true
 	}
-	t, err := http.ParseTime(v)
-	if err != nil {
+	if !ok || d > MaxRetryAfter {
 		return 0, false
 	}
-	if d := t.Sub(now); d > 0 {
-		return d, true
-	}
-	return 0, true
+	return d, true
 }
 
 // parseSeconds parses digits with at most one decimal point, without sign
@@ -216,6 +237,8 @@ func Reason(e *Error) string {
 		return "unauthorized"
 	case e.Status >= 500 && e.Status <= 599:
 		return "service_error"
+	case isRedirect(e.Status):
+		return "redirected"
 	}
 	return "http_" + strconv.Itoa(e.Status)
 }

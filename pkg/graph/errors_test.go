@@ -34,7 +34,12 @@ func TestParseRetryAfter(t *testing.T) {
 		{name: "trailing dot", value: "3.", want: 3 * time.Second, wantOK: true},
 		{name: "nanoseconds", value: "0.000000001", want: time.Nanosecond, wantOK: true},
 		{name: "below nanoseconds dropped", value: "0.0000000019", want: time.Nanosecond, wantOK: true},
-		{name: "large but valid", value: "86400", want: 24 * time.Hour, wantOK: true},
+		{name: "the longest believed", value: "300", want: MaxRetryAfter, wantOK: true},
+		{name: "just over the longest believed", value: "300.001", wantOK: false},
+		{name: "a day", value: "86400", wantOK: false},
+		{name: "ten years", value: "315360000", wantOK: false},
+		{name: "date five minutes ahead", value: "Fri, 14 Mar 2025 15:14:26 GMT", want: MaxRetryAfter, wantOK: true},
+		{name: "date in the year 9999", value: "Fri, 31 Dec 9999 23:59:59 GMT", wantOK: false},
 		{name: "IMF-fixdate future", value: "Fri, 14 Mar 2025 15:09:56 GMT", want: 30 * time.Second, wantOK: true},
 		{name: "RFC 850 future", value: "Friday, 14-Mar-25 15:10:26 GMT", want: time.Minute, wantOK: true},
 		{name: "ANSI C future", value: "Fri Mar 14 15:09:36 2025", want: 10 * time.Second, wantOK: true},
@@ -77,8 +82,8 @@ func FuzzParseRetryAfter(f *testing.F) {
 		if !ok && d != 0 {
 			t.Fatalf("ParseRetryAfter(%q) = %v, false: want 0 when not ok", v, d)
 		}
-		if d < 0 {
-			t.Fatalf("ParseRetryAfter(%q) = %v, want >= 0", v, d)
+		if d < 0 || d > MaxRetryAfter {
+			t.Fatalf("ParseRetryAfter(%q) = %v, want 0 to %v", v, d, MaxRetryAfter)
 		}
 		if ok && strings.HasPrefix(strings.TrimSpace(v), "-") {
 			t.Fatalf("ParseRetryAfter(%q) accepted a negative value", v)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+
+	"github.com/bulkreset/bulkreset/internal/guid"
 )
 
 // redacted replaces every secret in text output.
@@ -193,7 +195,7 @@ func PasswordRequest(id, user string, p PasswordProfile) Request {
 //     because a segment starting with '$' is read as an OData system
 //     segment; inside the quotes an apostrophe is doubled.
 func UserPath(user string) string {
-	if isGUID(user) {
+	if guid.Valid(user) {
 		return "/users/" + user
 	}
 	if strings.HasPrefix(user, "$") {
@@ -232,27 +234,6 @@ func keepInUPN(c byte) bool {
 		return true
 	}
 	return false
-}
-
-// isGUID reports whether s is a GUID in its 8-4-4-4-12 hex form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // NewRequestID returns a random (version 4) GUID from crypto/rand, for the

@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"unicode"
+
+	"github.com/bulkreset/bulkreset/internal/guid"
 )
 
 // maxTenantFile bounds what LoadTenant reads.
@@ -161,7 +163,7 @@ func normalizeUser(u User) (User, error) {
 	if u.ID == "" {
 		u.ID = guidFor(strings.ToLower(u.UPN))
 	}
-	if !isGUID(u.ID) {
+	if !guid.Valid(u.ID) {
 		return User{}, fmt.Errorf("graphsim: user %s: id %q is not a GUID", u.UPN, u.ID)
 	}
 	u.ID = strings.ToLower(u.ID)
@@ -249,25 +251,4 @@ func formatGUID(b []byte, version byte) string {
 	out[23] = '-'
 	hex.Encode(out[24:36], b[10:16])
 	return string(out[:])
-}
-
-// isGUID reports whether s has the 8-4-4-4-12 hexadecimal GUID form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

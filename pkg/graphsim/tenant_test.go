@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/bulkreset/bulkreset/internal/guid"
 )
 
 func TestLoadTenant(t *testing.T) {
@@ -93,7 +95,7 @@ func FuzzLoadTenant(f *testing.F) {
 			t.Fatalf("LoadTenant accepted users that AddUser refuses: %v", err)
 		}
 		for _, u := range users {
-			if !isGUID(u.ID) || u.ID != strings.ToLower(u.ID) || !validUPN(u.UPN) || !u.Kind.valid() || u.DisplayName == "" {
+			if !guid.Valid(u.ID) || u.ID != strings.ToLower(u.ID) || !validUPN(u.UPN) || !u.Kind.valid() || u.DisplayName == "" {
 				t.Fatalf("LoadTenant returned an invalid user %#v", u)
 			}
 		}
@@ -106,7 +108,7 @@ func TestSandboxTenant(t *testing.T) {
 	ids := map[string]bool{}
 	for _, u := range users {
 		byUPN[u.UPN] = u
-		if !isGUID(u.ID) || u.ID != strings.ToLower(u.ID) {
+		if !guid.Valid(u.ID) || u.ID != strings.ToLower(u.ID) {
 			t.Errorf("%s: id %q is not a lower-case GUID", u.UPN, u.ID)
 		}
 		if ids[u.ID] {

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bulkreset/bulkreset/internal/guid"
 	"github.com/bulkreset/bulkreset/pkg/csvin"
 	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/report"
@@ -42,6 +43,9 @@ const (
 	ReasonSynced   = "synced_user"
 	ReasonDisabled = "disabled"
 	ReasonGuest    = "guest"
+	// ReasonInvalidObjectID: the lookup answered an object id that is not
+	// a GUID; no write is sent with it.
+	ReasonInvalidObjectID = "invalid_object_id"
 )
 
 // SyncedAdvice is the error_message of a synced user skipped by preflight.
@@ -172,6 +176,9 @@ type lookup struct {
 	final    *report.Result  // set when the lookup ended the row
 	lastErr  *graph.Error
 	lastNet  string
+	// status and requestID are those of the answer that found the user.
+	status    int
+	requestID string
 }
 
 // lookupBatch is up to BatchSize lookups sent together; done is closed
@@ -374,7 +381,8 @@ func (p *Preflight) lookupBatch(ctx context.Context, b *lookupBatch) error {
 						delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
 						continue
 					}
-					l.info = &info
+					l.info, l.status = &info, resp.Status
+					l.requestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
 					continue
 				}
 				if gerr.RequestID == "" {
@@ -468,6 +476,12 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 		return result(report.Result{Outcome: report.Failed, Reason: "network_error", ErrorMessage: "looking the user up: no answer"})
 	}
 	u := *l.info
+	if !guid.Valid(u.ID) {
+		// The id goes into the URL of the write: anything but a GUID ("..",
+		// a path, a query) could address another resource.
+		return result(report.Result{Outcome: report.Failed, Reason: ReasonInvalidObjectID, HTTPStatus: l.status,
+			RequestID: l.requestID, ErrorMessage: fmt.Sprintf("Graph's lookup answered an object id that is not a GUID (%d characters); nothing was sent for this user", len(u.ID))})
+	}
 	id := strings.ToLower(u.ID)
 	if p.seen.Seen(id) {
 		return result(report.Result{Outcome: report.Duplicate, ObjectID: id,

@@ -1,0 +1,694 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulkreset/bulkreset/pkg/graphsim"
+	"github.com/bulkreset/bulkreset/pkg/report"
+)
+
+// The hostile-server suite: a loopback server that stands where Graph and
+// the token endpoint are, answers from an emulated tenant, and misbehaves
+// on purpose — redirects, token endpoints that echo, truncate or never end
+// their answer, $batch answers with contradictory, unknown or millions of
+// ids, absurd Retry-Afters, object ids that are not GUIDs. Every run must
+// end with one result per row, no password, client secret or token in any
+// output, no connection to any other address, and bounded memory.
+
+// hostileToken is the access token a hostile token endpoint hands out in a
+// broken answer: it must never be printed.
+const hostileToken = "eyJhostile.access-token.Zq81xLmP0w"
+
+// maxHostileHeap bounds the heap in use at any moment of a hostile run.
+const maxHostileHeap = 256 << 20
+
+// hostile is a TLS server on loopback in front of an emulated tenant: a
+// test's handler may answer a request itself; otherwise the tenant
+// answers.
+type hostile struct {
+	tn        *tenant
+	srv       *httptest.Server
+	host      string // host:port of srv
+	mu        sync.Mutex
+	hosts     map[string]int // Host of every request received
+	subreqs   []string       // "METHOD URL" of every $batch sub-request
+	elsewhere *sink
+}
+
+// sink is a second loopback listener, where a redirect points: it counts
+// every connection made to it, and reads nothing.
+type sink struct {
+	ln    net.Listener
+	conns atomic.Int64
+}
+
+func newSink(t *testing.T) *sink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.conns.Add(1)
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close() })
+	return s
+}
+
+// startHostile starts a tenant of users behind a hostile server whose
+// misbehaviour is handler (nil: none).
+func startHostile(t *testing.T, opts graphsim.Options, users []graphsim.User, handler func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool) *hostile {
+	t.Helper()
+	opts.TenantID, opts.ClientID, opts.ClientSecret = testTenant, testClient, testSecret
+	sim := graphsim.New(opts)
+	if err := sim.AddUsers(users); err != nil {
+		t.Fatalf("AddUsers: %v", err)
+	}
+	h := &hostile{hosts: map[string]int{}, elsewhere: newSink(t)}
+	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		h.record(r, body)
+		if handler != nil && handler(h, w, r, body) {
+			return
+		}
+		h.forward(w, r, body)
+	}))
+	h.srv.StartTLS()
+	t.Cleanup(h.srv.Close)
+	h.host = strings.TrimPrefix(h.srv.URL, "https://")
+	ca := filepath.Join(t.TempDir(), "hostile-ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.tn = &tenant{sim: sim, srv: &graphsim.Server{URL: h.srv.URL}, caFile: ca}
+	return h
+}
+
+// record keeps the Host and, for a $batch, its sub-requests.
+func (h *hostile) record(r *http.Request, body []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.hosts[r.Host]++
+	if r.URL.Path != "/v1.0/$batch" {
+		return
+	}
+	var b struct {
+		Requests []struct{ Method, URL string } `json:"requests"`
+	}
+	if json.Unmarshal(body, &b) == nil {
+		for _, s := range b.Requests {
+			h.subreqs = append(h.subreqs, s.Method+" "+s.URL)
+		}
+	}
+}
+
+// tenantAnswer is the tenant's own answer to r.
+func (h *hostile) tenantAnswer(r *http.Request, body []byte) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	h.tn.sim.Handler().ServeHTTP(rec, r2)
+	return rec
+}
+
+// forward answers r as the tenant does.
+func (h *hostile) forward(w http.ResponseWriter, r *http.Request, body []byte) {
+	rec := h.tenantAnswer(r, body)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// isWrite reports whether a $batch body holds a password reset.
+func isWrite(r *http.Request, body []byte) bool {
+	return r.URL.Path == "/v1.0/$batch" && bytes.Contains(body, []byte(`"PATCH"`))
+}
+
+// isLookup reports whether a $batch body holds user lookups.
+func isLookup(r *http.Request, body []byte) bool {
+	return r.URL.Path == "/v1.0/$batch" && bytes.Contains(body, []byte(`"GET"`))
+}
+
+// isTokenRequest reports whether r asks the token endpoint for a token.
+func isTokenRequest(r *http.Request) bool {
+	return strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token")
+}
+
+// batchItem is one sub-response as the hostile server rewrites it.
+type batchItem = map[string]any
+
+// rewriteBatch answers a $batch with the tenant's answer passed through
+// change.
+func (h *hostile) rewriteBatch(w http.ResponseWriter, r *http.Request, body []byte, change func([]batchItem) []batchItem) {
+	rec := h.tenantAnswer(r, body)
+	var ans struct {
+		Responses []batchItem `json:"responses"`
+	}
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &ans) != nil {
+		h.forward(w, r, body)
+		return
+	}
+	out, _ := json.Marshal(map[string]any{"responses": change(ans.Responses)})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+// hostileOutcome is what a run against a hostile server left.
+type hostileOutcome struct {
+	res                   runResult
+	results, secrets, log string // paths
+	peakHeap              uint64
+}
+
+// runHostile runs a reset of csv against h with a deadline, sampling the
+// heap in use while it runs.
+func runHostile(t *testing.T, h *hostile, csv string, extra ...string) hostileOutcome {
+	t.Helper()
+	dir := t.TempDir()
+	in := writeFile(t, dir, "users.csv", csv)
+	o := hostileOutcome{results: filepath.Join(dir, "results.csv"), secrets: filepath.Join(dir, "secrets.csv"), log: filepath.Join(dir, "run.log")}
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	stop := watchHeap()
+	args := append([]string{"reset", "-i", in, "-o", o.results, "--secrets", o.secrets, "--log-file", o.log,
+		"--yes", "--quiet", "--request-timeout", "5s"}, h.tn.authArgs()...)
+	o.res = runCLI(t, ctx, h.tn.getenv(nil), append(args, extra...)...)
+	o.peakHeap = stop()
+	if ctx.Err() != nil {
+		t.Errorf("the run was still going after 90 s (exit %d): a hostile answer stalled it", o.res.code)
+	}
+	return o
+}
+
+// watchHeap samples the heap in use until the returned function is
+// called, which reports the largest sample.
+func watchHeap() func() uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak uint64
+	read := func() {
+		metrics.Read(sample)
+		peak = max(peak, sample[0].Value.Uint64())
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			read()
+			select {
+			case <-tick.C:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		<-finished
+		read()
+		return peak
+	}
+}
+
+// check asserts what every hostile run must end with: exit code want; one
+// result per input row when rows > 0 (none at all when rows is 0: the run
+// stopped before reading its input); no secret in stdout, stderr, the log
+// or the results; no connection but to h; bounded memory.
+func (h *hostile) check(t *testing.T, o hostileOutcome, want, rows int, secrets ...string) map[int]report.Result {
+	t.Helper()
+	secrets = h.secrets(t, o, secrets)
+	if o.res.code != want {
+		t.Errorf("exit code %d, want %d; stderr:\n%.2000s", o.res.code, want, redact(o.res.stderr, secrets))
+	}
+	var results map[int]report.Result
+	if rows > 0 {
+		results = readResults(t, o.results)
+		if len(results) != rows {
+			t.Errorf("results: %d rows, want %d (one per input row)", len(results), rows)
+		}
+	} else if _, err := os.Stat(o.results); err == nil {
+		results = readResults(t, o.results)
+		if len(results) != 0 {
+			t.Errorf("results: %d rows of a run that could not sign in", len(results))
+		}
+	}
+	outputs := map[string]string{"stdout": o.res.stdout, "stderr": o.res.stderr}
+	for name, path := range map[string]string{"log file": o.log, "results file": o.results} {
+		if b, err := os.ReadFile(path); err == nil {
+			outputs[name] = string(b)
+		}
+	}
+	for name, out := range outputs {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(out, s) {
+				t.Errorf("%s contains a secret (a password, the client secret or an access token)", name)
+				break
+			}
+		}
+	}
+	if n := h.elsewhere.conns.Load(); n != 0 {
+		t.Errorf("%d connections to the address a redirect pointed to: a redirect was followed", n)
+	}
+	h.mu.Lock()
+	for host := range h.hosts {
+		if host != h.host {
+			t.Errorf("a request for host %q, not the configured %q", host, h.host)
+		}
+	}
+	h.mu.Unlock()
+	if o.peakHeap > maxHostileHeap {
+		t.Errorf("peak heap %d MB, want under %d MB", o.peakHeap>>20, maxHostileHeap>>20)
+	}
+	t.Logf("peak heap in use: %.1f MB", float64(o.peakHeap)/(1<<20))
+	return results
+}
+
+// secrets returns extra with every secret of the run: the client secret,
+// the hostile token, the tokens the tenant issued, the passwords it was
+// given and those of the secrets file.
+func (h *hostile) secrets(t *testing.T, o hostileOutcome, extra []string) []string {
+	t.Helper()
+	s := append(extra, testSecret, hostileToken)
+	s = append(s, h.tn.sim.IssuedTokens()...)
+	for _, c := range h.tn.sim.Changes() {
+		s = append(s, c.Password)
+	}
+	if _, err := os.Stat(o.secrets); err == nil {
+		for _, pw := range readSecrets(t, o.secrets) {
+			s = append(s, pw)
+		}
+	}
+	return s
+}
+
+// redact replaces every secret in out, so that a failing test can show
+// what the run printed without printing a secret itself.
+func redact(out string, secrets []string) string {
+	for _, s := range secrets {
+		if s != "" {
+			out = strings.ReplaceAll(out, s, "[SECRET]")
+		}
+	}
+	return out
+}
+
+// hostileRows is an input of n members of a tenant of n+5 users.
+func hostileRows(n int) ([]graphsim.User, string) {
+	users := graphsim.GenerateUsers(n+5, testDomain)
+	var b strings.Builder
+	b.WriteString("UserPrincipalName\n")
+	for _, u := range users[:n] {
+		b.WriteString(u.UPN + "\n")
+	}
+	return users, b.String()
+}
+
+// TestHostileRedirects: Graph answering a $batch, or the token endpoint
+// answering the client-secret POST, with a redirect to another port (over
+// TLS or plain http) is never followed: nothing reaches the other address,
+// and the run ends with a clear error.
+func TestHostileRedirects(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		token  bool   // the token endpoint redirects, else Graph
+		scheme string // of the Location
+		status int
+	}{
+		{"graph 307 to another port", false, "https", http.StatusTemporaryRedirect},
+		{"graph 308 to plain http", false, "http", http.StatusPermanentRedirect},
+		{"token endpoint 307", true, "https", http.StatusTemporaryRedirect},
+		{"token endpoint 302 to plain http", true, "http", http.StatusFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			users, csv := hostileRows(30)
+			h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+				if tc.token != isTokenRequest(r) || !tc.token && r.URL.Path != "/v1.0/$batch" {
+					return false
+				}
+				w.Header().Set("Location", tc.scheme+"://"+h.elsewhere.ln.Addr().String()+r.URL.Path)
+				w.WriteHeader(tc.status)
+				return true
+			})
+			o := runHostile(t, h, csv)
+			if tc.token {
+				h.check(t, o, exitFatal, 0)
+				stderr := redact(o.res.stderr, h.secrets(t, o, nil))
+				t.Logf("stderr: %s", stderr)
+				if !strings.Contains(stderr, "redirect") {
+					t.Errorf("stderr does not say the token endpoint redirected:\n%.2000s", stderr)
+				}
+			} else {
+				results := h.check(t, o, exitRowsFailed, 30)
+				wrong := 0
+				for line, r := range results {
+					if r.Outcome != report.Failed || r.Reason != "redirected" || !strings.Contains(r.ErrorMessage, "redirect") || r.Attempts != 1 {
+						if wrong++; wrong <= 3 {
+							t.Errorf("line %d: %s/%s after %d attempts %q, want failed/redirected after 1", line, r.Outcome, r.Reason, r.Attempts, r.ErrorMessage)
+						}
+					}
+				}
+				if wrong > 3 {
+					t.Errorf("... and %d more rows", wrong-3)
+				}
+			}
+			for _, u := range h.tn.sim.Users() {
+				if u.PasswordSets != 0 {
+					t.Errorf("%s was changed", u.UPN)
+				}
+			}
+		})
+	}
+}
+
+// TestHostileTokenEndpoint: a token endpoint that truncates its answer
+// after the token, echoes the form with the client secret (as a body or
+// inside its error description), or streams half a gigabyte: the run ends
+// with a one-line authentication error that quotes none of it, within
+// bounded memory.
+func TestHostileTokenEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter, form []byte)
+	}{
+		{"truncated token response", func(w http.ResponseWriter, _ []byte) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"`+hostileToken)
+		}},
+		{"form echoed as the body", func(w http.ResponseWriter, form []byte) {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write(form)
+		}},
+		{"form echoed in the error description", func(w http.ResponseWriter, form []byte) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"error": "invalid_client", "error_codes": []int{7000215},
+				"error_description": "AADSTS7000215: Invalid client secret provided. Request: " + string(form) + " token " + hostileToken,
+			})
+		}},
+		{"error code that is the secret", func(w http.ResponseWriter, form []byte) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": testSecret, "error_description": "AADSTS" + testSecret})
+		}},
+		{"half a gigabyte", func(w http.ResponseWriter, _ []byte) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"token_type":"Bearer","expires_in":3599,"access_token":"`+hostileToken)
+			chunk := bytes.Repeat([]byte("A"), 1<<20)
+			for range 512 {
+				if _, err := w.Write(chunk); err != nil {
+					return // the client hung up, as it should
+				}
+			}
+			_, _ = io.WriteString(w, `"}`)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			users, csv := hostileRows(5)
+			h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+				if !isTokenRequest(r) {
+					return false
+				}
+				tc.answer(w, body)
+				return true
+			})
+			o := runHostile(t, h, csv)
+			h.check(t, o, exitFatal, 0)
+			stderr := redact(o.res.stderr, h.secrets(t, o, nil))
+			t.Logf("stderr: %s", stderr)
+			if !strings.Contains(stderr, "authentication") {
+				t.Errorf("stderr does not say that authentication failed:\n%.2000s", stderr)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n > 3 || len(stderr) > 1000 {
+				t.Errorf("stderr is %d lines, %d bytes, want a short error:\n%.2000s", n+1, len(stderr), stderr)
+			}
+		})
+	}
+}
+
+// TestHostileContradictoryAnswers: a $batch answer that gives one request
+// id twice (a refusal and a success, in either order), an id that was not
+// sent, or leaves one out, is malformed as a whole: its rows are sent
+// again, a password that may be in force stays in the secrets file, and a
+// success is never taken from a contradictory answer.
+func TestHostileContradictoryAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func([]batchItem) []batchItem
+	}{
+		{"refusal then success, success then refusal", func(items []batchItem) []batchItem {
+			var out []batchItem
+			for _, it := range items {
+				status, _ := it["status"].(float64)
+				switch {
+				case status == http.StatusNoContent:
+					out = append(out, batchItem{"id": it["id"], "status": 400, "body": map[string]any{"error": map[string]any{
+						"code": "Request_BadRequest", "message": "The specified password does not comply with password complexity requirements. Please provide a different password."}}})
+				case status == http.StatusForbidden:
+					out = append(out, batchItem{"id": it["id"], "status": 204})
+				}
+				out = append(out, it)
+			}
+			return out
+		}},
+		{"an id not sent", func(items []batchItem) []batchItem {
+			for _, it := range items {
+				if it["status"].(float64) == http.StatusForbidden {
+					it["id"] = "999"
+				}
+			}
+			return append(items, batchItem{"id": "1000", "status": 204})
+		}},
+		{"an id left out", func(items []batchItem) []batchItem {
+			var out []batchItem
+			for _, it := range items {
+				if it["status"].(float64) != http.StatusForbidden {
+					out = append(out, it)
+				}
+			}
+			return out
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			users, csv, rows := planRows(t, 60)
+			for i := range rows {
+				if rows[i].reason == "synced_user" {
+					rows[i].outcome = report.Failed // no preflight: Graph refuses its reset
+				}
+			}
+			var tampered atomic.Int64
+			h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+				if !isWrite(r, body) || tampered.Add(1) > 3 {
+					return false
+				}
+				h.rewriteBatch(w, r, body, tc.change)
+				return true
+			})
+			o := runHostile(t, h, csv, "--preflight=false")
+			h.check(t, o, exitRowsFailed, len(rows))
+			checkRun(t, h.tn, rows, o.results, o.secrets)
+		})
+	}
+}
+
+// TestHostileOversizedAnswer: a 60 MB $batch answer with 2.3 million
+// unknown ids is not read to its end: it is malformed, its rows are sent
+// again, and the heap stays small.
+func TestHostileOversizedAnswer(t *testing.T) {
+	users, csv := hostileRows(40)
+	var tampered atomic.Int64
+	h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if !isWrite(r, body) || tampered.Add(1) > 2 {
+			return false
+		}
+		rec := h.tenantAnswer(r, body)
+		real := bytes.TrimSuffix(bytes.TrimSpace(rec.Body.Bytes()), []byte("]}"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(real)
+		var chunk []byte
+		for i := 0; i < 1000; i++ {
+			chunk = fmt.Appendf(chunk, `,{"id":"u%07d","status":204}`, i)
+		}
+		for range 2300 { // 2.3 million items, about 60 MB
+			if _, err := w.Write(chunk); err != nil {
+				return true
+			}
+		}
+		_, _ = io.WriteString(w, "]}")
+		return true
+	})
+	o := runHostile(t, h, csv, "--preflight=false")
+	results := h.check(t, o, exitOK, 40)
+	secrets := readSecrets(t, o.secrets)
+	for line, r := range results {
+		u, _ := h.tn.sim.User(r.User)
+		if r.Outcome != report.Succeeded || u.Password != secrets[strings.ToLower(r.User)] {
+			t.Errorf("line %d: %s/%s, want succeeded with the recorded password in force", line, r.Outcome, r.Reason)
+		}
+	}
+	if tampered.Load() < 2 {
+		t.Errorf("only %d oversized answers sent", tampered.Load())
+	}
+}
+
+// TestHostileRetryAfter: Retry-After values of ten years, or a date in
+// the year 9999, on the $batch POST or inside it, stall nothing: each is
+// an attempt, retried after a bounded backoff.
+func TestHostileRetryAfter(t *testing.T) {
+	users, csv := hostileRows(40)
+	var writes atomic.Int64
+	h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if !isWrite(r, body) {
+			return false
+		}
+		switch writes.Add(1) {
+		case 1:
+			w.Header().Set("Retry-After", "315360000")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, `{"error":{"code":"TooManyRequests","message":"Please retry again later."}}`)
+		case 2:
+			w.Header().Set("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case 3, 4:
+			h.rewriteBatch(w, r, body, func(items []batchItem) []batchItem {
+				for i := range items {
+					items[i] = batchItem{"id": items[i]["id"], "status": 429,
+						"headers": map[string]any{"Retry-After": []any{"315360000", "Fri, 31 Dec 9999 23:59:59 GMT"}[i%2]},
+						"body":    map[string]any{"error": map[string]any{"code": "TooManyRequests", "message": "Please retry again later."}}}
+				}
+				return items
+			})
+		default:
+			return false
+		}
+		return true
+	})
+	o := runHostile(t, h, csv, "--preflight=false", "--max-attempts", "8")
+	results := h.check(t, o, exitOK, 40)
+	for line, r := range results {
+		if r.Outcome != report.Succeeded || r.Attempts < 2 {
+			t.Errorf("line %d: %s/%s after %d attempts, want succeeded after the throttled attempts", line, r.Outcome, r.Reason, r.Attempts)
+		}
+	}
+}
+
+// TestHostileObjectIDs: a lookup answer whose object id is not a GUID
+// ("..", a path, an id with a query) ends that row failed, and nothing is
+// sent for it.
+func TestHostileObjectIDs(t *testing.T) {
+	users, csv := hostileRows(10)
+	bad := map[string]string{ // UPN -> the id the lookup answers
+		strings.ToLower(users[1].UPN): "..",
+		strings.ToLower(users[4].UPN): "../../directory/deletedItems",
+		strings.ToLower(users[7].UPN): users[7].ID + "?$select=id",
+	}
+	h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if !isLookup(r, body) {
+			return false
+		}
+		h.rewriteBatch(w, r, body, func(items []batchItem) []batchItem {
+			for _, it := range items {
+				b, _ := it["body"].(map[string]any)
+				upn, _ := b["userPrincipalName"].(string)
+				if id, ok := bad[strings.ToLower(upn)]; ok {
+					b["id"] = id
+				}
+			}
+			return items
+		})
+		return true
+	})
+	o := runHostile(t, h, csv)
+	results := h.check(t, o, exitRowsFailed, 10)
+	for line, r := range results {
+		_, isBad := bad[strings.ToLower(r.User)]
+		switch {
+		case isBad && (r.Outcome != report.Failed || r.Reason != "invalid_object_id"):
+			t.Errorf("line %d (%s): %s/%s %q, want failed/invalid_object_id", line, r.User, r.Outcome, r.Reason, r.ErrorMessage)
+		case !isBad && r.Outcome != report.Succeeded:
+			t.Errorf("line %d (%s): %s/%s, want succeeded", line, r.User, r.Outcome, r.Reason)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	patches := 0
+	for _, s := range h.subreqs {
+		id, isPatch := strings.CutPrefix(s, "PATCH /users/")
+		if !isPatch {
+			continue
+		}
+		patches++
+		if _, known := h.tn.sim.User(id); !known || len(id) != 36 {
+			t.Errorf("sent %s: not the object id of a user", s)
+		}
+	}
+	if patches != 10-len(bad) {
+		t.Errorf("%d resets sent, want %d (one per user with a GUID)", patches, 10-len(bad))
+	}
+}
+
+// TestHostileContradictoryAnswersToTheEnd: when every answer gives each id
+// twice (a refusal, then the success Graph really answered), the rows end
+// failed once their attempts are spent, saying the password may have been
+// set, and the secrets file keeps each password, which is the one in force.
+func TestHostileContradictoryAnswersToTheEnd(t *testing.T) {
+	users, csv := hostileRows(25)
+	h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if !isWrite(r, body) {
+			return false
+		}
+		h.rewriteBatch(w, r, body, func(items []batchItem) []batchItem {
+			var out []batchItem
+			for _, it := range items {
+				out = append(out, batchItem{"id": it["id"], "status": 400, "body": map[string]any{"error": map[string]any{
+					"code": "Request_BadRequest", "message": "The specified password does not comply with password complexity requirements. Please provide a different password."}}}, it)
+			}
+			return out
+		})
+		return true
+	})
+	o := runHostile(t, h, csv, "--preflight=false", "--max-attempts", "2")
+	results := h.check(t, o, exitRowsFailed, 25)
+	secrets := readSecrets(t, o.secrets)
+	for line, r := range results {
+		u, _ := h.tn.sim.User(r.User)
+		pw, kept := secrets[strings.ToLower(r.User)]
+		switch {
+		case r.Outcome != report.Failed || r.Attempts != 2 || !strings.Contains(r.ErrorMessage, "may have been set"):
+			t.Errorf("line %d: %s/%s after %d attempts %q, want failed after 2, saying the password may have been set",
+				line, r.Outcome, r.Reason, r.Attempts, r.ErrorMessage)
+		case !kept || u.Password != pw:
+			t.Errorf("line %d: the secrets file lost the password in force (kept %t)", line, kept)
+		}
+	}
+}
