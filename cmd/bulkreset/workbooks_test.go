@@ -1,49 +1,25 @@
 package main
 
 import (
-	"archive/zip"
-	"bytes"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/xuri/excelize/v2"
-
+	"github.com/bulkreset/bulkreset/internal/xlsxtest"
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
 )
 
 // passwordWorkbook writes users as an .xlsx workbook with a Password
-// column, with excelize's stream writer, and returns its path and the
-// passwords.
+// column and returns its path and the passwords.
 func passwordWorkbook(t *testing.T, dir string, users []graphsim.User) (string, []string) {
 	t.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	sw, err := f.NewStreamWriter("Sheet1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sw.SetRow("A1", []any{"UserPrincipalName", "Password"}); err != nil {
-		t.Fatal(err)
-	}
-	var passwords []string
-	for i, u := range users {
-		pw := fmt.Sprintf("Kettle-%05d-Blue!", i)
-		passwords = append(passwords, pw)
-		if err := sw.SetRow(fmt.Sprintf("A%d", i+2), []any{u.UPN, pw}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(dir, "users.xlsx")
-	if err := f.SaveAs(path); err != nil {
-		t.Fatal(err)
-	}
+	passwords := make([]string, len(users))
+	xlsxtest.StreamRows(t, path, []any{"UserPrincipalName", "Password"}, len(users), func(i int) []any {
+		passwords[i] = fmt.Sprintf("Kettle-%05d-Blue!", i)
+		return []any{users[i].UPN, passwords[i]}
+	})
 	return path, passwords
 }
 
@@ -51,42 +27,8 @@ func passwordWorkbook(t *testing.T, dir string, users []graphsim.User) (string, 
 // its first worksheet, as a damaged file would have it.
 func damageWorkbook(t *testing.T, path, old, new string) string {
 	t.Helper()
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Name == "xl/worksheets/sheet1.xml" {
-			if !bytes.Contains(data, []byte(old)) {
-				t.Fatalf("the sheet has no %q", old)
-			}
-			data = bytes.Replace(data, []byte(old), []byte(new), 1)
-		}
-		w, err := zw.Create(f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(data)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
 	damaged := strings.TrimSuffix(path, ".xlsx") + "-damaged.xlsx"
-	if err := os.WriteFile(damaged, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	xlsxtest.WriteParts(t, damaged, xlsxtest.Replace(t, xlsxtest.ReadParts(t, path), "xl/worksheets/sheet1.xml", old, new))
 	return damaged
 }
 

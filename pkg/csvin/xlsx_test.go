@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/bulkreset/bulkreset/internal/xlsxtest"
 )
 
 // sheetSpec is one worksheet of a test workbook: its rows by row number,
@@ -273,28 +275,10 @@ func TestWorkbookErrors(t *testing.T) {
 // scales to large sheets.
 func streamWorkbook(t testing.TB, n int) string {
 	t.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	sw, err := f.NewStreamWriter("Sheet1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sw.SetRow("A1", []any{"UserPrincipalName", "Display name", "Department"}); err != nil {
-		t.Fatal(err)
-	}
-	for i := range n {
-		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		if err := sw.SetRow(cell, []any{fmt.Sprintf("first.last%d@contoso.onmicrosoft.com", i), fmt.Sprintf("Last, First %d", i), "Sales"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "users.xlsx")
-	if err := f.SaveAs(path); err != nil {
-		t.Fatal(err)
-	}
+	xlsxtest.StreamRows(t, path, []any{"UserPrincipalName", "Display name", "Department"}, n, func(i int) []any {
+		return []any{fmt.Sprintf("first.last%d@contoso.onmicrosoft.com", i), fmt.Sprintf("Last, First %d", i), "Sales"}
+	})
 	return path
 }
 
@@ -306,8 +290,8 @@ func TestWorkbookMemoryIsBounded(t *testing.T) {
 	const n = 15_000
 	path := streamWorkbook(t, n)
 	var unpacked uint64
-	for _, p := range readParts(t, path) {
-		unpacked += uint64(len(p.data))
+	for _, p := range xlsxtest.ReadParts(t, path) {
+		unpacked += uint64(len(p.Data))
 	}
 	runtime.GC()
 	var ms runtime.MemStats

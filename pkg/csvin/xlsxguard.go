@@ -342,7 +342,8 @@ type sheetCheck struct {
 	inCell  bool
 	kind    string // the current cell's t
 	text    int    // the current cell's value, in UTF-16 code units
-	inValue int    // depth inside <v> or <is>
+	inValue int    // the depth of the <v> or <is> being read; 0 outside
+	values  int    // the current cell's <v> (1) and <is> (2) seen
 	value   []byte // the current <v>, for a shared string's index
 }
 
@@ -359,7 +360,10 @@ func (p *workbookParts) checkSheet(part string, strs int) (lastRow int, err erro
 	}
 	defer c.Close()
 	s := &sheetCheck{strings: strs}
-	inData := false
+	// The structure excelize reads: <worksheet><sheetData><row><c><v>, the
+	// rows and cells where they belong, up to the end of the sheetData
+	// (excelize counts a <row> anywhere before it, and stops there).
+	depth, stage := 0, 0 // stage: 0 before <sheetData>, 1 in it, 2 after it
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
@@ -370,31 +374,44 @@ func (p *workbookParts) checkSheet(part string, strs int) (lastRow int, err erro
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			switch {
-			case t.Name.Local == "sheetData":
-				inData = true
-			case !inData:
-			case t.Name.Local == "row":
-				err = s.startRow(t)
-			case t.Name.Local == "c":
-				err = s.startCell(t)
-			case s.inCell && (t.Name.Local == "v" || t.Name.Local == "is" || s.inValue > 0):
-				s.inValue++
+			depth++
+			switch name := t.Name.Local; {
+			case name == "sheetData":
+				if depth != 2 || stage != 0 {
+					err = errors.New("a <sheetData> element out of place, or a second one")
+				}
+				stage = 1
+			case stage == 2:
+			case name == "row":
+				if stage != 1 || depth != 3 {
+					err = errors.New("a <row> element outside the sheet's data")
+				} else {
+					err = s.startRow(t)
+				}
+			case name == "c":
+				if stage != 1 || depth != 4 {
+					err = errors.New("a <c> (cell) element outside a row")
+				} else {
+					err = s.startCell(t)
+				}
+			case s.inCell && depth == 5 && (name == "v" || name == "is"):
+				err = s.startValue(name)
+				s.inValue = depth
 			}
 		case xml.EndElement:
 			switch {
-			case t.Name.Local == "sheetData":
-				inData = false
-			case !inData:
-			case t.Name.Local == "c":
+			case stage == 1 && depth == 2:
+				stage = 2 // </sheetData>
+			case stage == 1 && depth == 4 && t.Name.Local == "c":
 				err = s.endCell()
-			case s.inValue > 0:
-				s.inValue--
+			case s.inValue == depth:
+				s.inValue = 0
 			}
+			depth--
 		case xml.CharData:
 			if s.inValue > 0 {
 				if s.text += utf16Len(t); s.text > xlsxMaxCellChars {
-					err = fmt.Errorf("cell %s is longer than Excel's 32,767 characters", columnName(s.col)+strconv.Itoa(s.row))
+					err = fmt.Errorf("cell %s is longer than Excel's 32,767 characters", s.cell())
 				}
 				if s.kind == "s" && len(s.value) < 32 {
 					s.value = append(s.value, t...)
@@ -456,16 +473,33 @@ func (s *sheetCheck) startCell(t xml.StartElement) error {
 	}
 	s.kind = attr(t, "t")
 	if !cellTypes[s.kind] {
-		return fmt.Errorf("cell %s has an unknown type %q", columnName(s.col)+strconv.Itoa(s.row), s.kind)
+		return fmt.Errorf("cell %s has an unknown type %q", s.cell(), s.kind)
 	}
 	if st := attr(t, "s"); st != "" {
 		if n, err := strconv.Atoi(st); err != nil || n < 0 {
-			return fmt.Errorf("cell %s has a style %q that is not a number", columnName(s.col)+strconv.Itoa(s.row), st)
+			return fmt.Errorf("cell %s has a style %q that is not a number", s.cell(), st)
 		}
 	}
-	s.inCell, s.text, s.inValue, s.value = true, 0, 0, s.value[:0]
+	s.inCell, s.text, s.inValue, s.values, s.value = true, 0, 0, 0, s.value[:0]
 	return nil
 }
+
+// startValue notes a cell's <v> or <is>: one of each at most, as Excel
+// writes them (excelize would keep the last).
+func (s *sheetCheck) startValue(name string) error {
+	bit := 1
+	if name == "is" {
+		bit = 2
+	}
+	if s.values&bit != 0 {
+		return fmt.Errorf("cell %s has two <%s> values", s.cell(), name)
+	}
+	s.values |= bit
+	return nil
+}
+
+// cell is the current cell's reference, "B7".
+func (s *sheetCheck) cell() string { return columnName(s.col) + strconv.Itoa(s.row) }
 
 func (s *sheetCheck) endCell() error {
 	s.inCell = false
@@ -476,7 +510,7 @@ func (s *sheetCheck) endCell() error {
 	if v == "" {
 		return nil
 	}
-	cell := columnName(s.col) + strconv.Itoa(s.row)
+	cell := s.cell()
 	n, err := strconv.Atoi(v)
 	switch {
 	case err != nil:

@@ -1,7 +1,6 @@
 package csvin
 
 import (
-	"archive/zip"
 	"bytes"
 	"compress/flate"
 	"errors"
@@ -12,84 +11,29 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/bulkreset/bulkreset/internal/xlsxtest"
 )
-
-// zipPart is one part of a test workbook rewritten by rezip: its content,
-// or, with raw set, deflated bytes stored as they are under the declared
-// uncompressed size, which may lie.
-type zipPart struct {
-	name     string
-	data     []byte
-	raw      bool
-	declared uint64
-}
-
-// readParts returns the parts of the workbook at path, in order.
-func readParts(t testing.TB, path string) []zipPart {
-	t.Helper()
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	var parts []zipPart
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts = append(parts, zipPart{name: f.Name, data: data})
-	}
-	return parts
-}
-
-// writeParts writes parts as a zip file in a test directory.
-func writeParts(t testing.TB, name string, parts []zipPart) string {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, p := range parts {
-		var w io.Writer
-		var err error
-		if p.raw {
-			w, err = zw.CreateRaw(&zip.FileHeader{Name: p.name, Method: zip.Deflate,
-				CompressedSize64: uint64(len(p.data)), UncompressedSize64: p.declared})
-		} else {
-			w, err = zw.Create(p.name)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(p.data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // rezip rewrites the workbook at path, with edit applied to each part's
 // content, and extra parts added.
-func rezip(t testing.TB, path string, edit func(name string, data []byte) []byte, extra ...zipPart) string {
+func rezip(t testing.TB, path string, edit func(name string, data []byte) []byte, extra ...xlsxtest.Part) string {
 	t.Helper()
-	parts := readParts(t, path)
+	parts := xlsxtest.ReadParts(t, path)
 	for i := range parts {
 		if edit != nil {
-			parts[i].data = edit(parts[i].name, parts[i].data)
+			parts[i].Data = edit(parts[i].Name, parts[i].Data)
 		}
 	}
 	return writeParts(t, "edited.xlsx", append(parts, extra...))
+}
+
+// writeParts writes parts as a workbook named name in a test directory.
+func writeParts(t testing.TB, name string, parts []xlsxtest.Part) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	xlsxtest.WriteParts(t, path, parts)
+	return path
 }
 
 // tenUsers is a good workbook: a header in row 1 and users in rows 2 to 11,
@@ -247,9 +191,9 @@ func deflated(t testing.TB, prefix string, fill byte, n int64, suffix string) []
 }
 
 // bomb is a part of n bytes, deflated, declared at its true size.
-func bomb(t testing.TB, name, prefix string, fill byte, n int64, suffix string) zipPart {
-	return zipPart{name: name, raw: true, data: deflated(t, prefix, fill, n, suffix),
-		declared: uint64(len(prefix)) + uint64(n) + uint64(len(suffix))}
+func bomb(t testing.TB, name, prefix string, fill byte, n int64, suffix string) xlsxtest.Part {
+	return xlsxtest.Part{Name: name, Raw: true, Data: deflated(t, prefix, fill, n, suffix),
+		Declared: uint64(len(prefix)) + uint64(n) + uint64(len(suffix))}
 }
 
 // TestWorkbookBombs reads workbooks whose parts unpack to far more than
@@ -258,11 +202,11 @@ func bomb(t testing.TB, name, prefix string, fill byte, n int64, suffix string) 
 // memory or of /tmp.
 func TestWorkbookBombs(t *testing.T) {
 	good, want := tenUsers(t)
-	parts := readParts(t, good)
-	replace := func(p zipPart) []zipPart {
-		out := []zipPart{}
+	parts := xlsxtest.ReadParts(t, good)
+	replace := func(p xlsxtest.Part) []xlsxtest.Part {
+		out := []xlsxtest.Part{}
 		for _, q := range parts {
-			if q.name != p.name {
+			if q.Name != p.Name {
 				out = append(out, q)
 			}
 		}
@@ -278,13 +222,13 @@ func TestWorkbookBombs(t *testing.T) {
 
 	for _, c := range []struct {
 		name  string
-		parts []zipPart
+		parts []xlsxtest.Part
 		want  string
 	}{
 		{"one huge part", append(parts, bomb(t, "xl/media/image1.bin", "", 0, 300<<20, "")), "xl/media/image1.bin"},
 		{"a huge cell", replace(bomb(t, "xl/worksheets/sheet1.xml", sheetPrefix, 'a', 100<<20, sheetSuffix)), "xl/worksheets/sheet1.xml"},
 		{"a huge shared strings table", replace(bomb(t, sst, `<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`, ' ', 300<<20, `</sst>`)), sst},
-		{"a part larger than declared", replace(zipPart{name: "xl/worksheets/sheet1.xml", raw: true, data: lying, declared: uint64(len(sheetXML)) - 40}), "xl/worksheets/sheet1.xml"},
+		{"a part larger than declared", replace(xlsxtest.Part{Name: "xl/worksheets/sheet1.xml", Raw: true, Data: lying, Declared: uint64(len(sheetXML)) - 40}), "xl/worksheets/sheet1.xml"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tmp := t.TempDir()
@@ -315,11 +259,11 @@ func TestWorkbookBombs(t *testing.T) {
 	_ = want
 }
 
-func readPartNamed(t testing.TB, parts []zipPart, name string) []byte {
+func readPartNamed(t testing.TB, parts []xlsxtest.Part, name string) []byte {
 	t.Helper()
 	for _, p := range parts {
-		if p.name == name {
-			return p.data
+		if p.Name == name {
+			return p.Data
 		}
 	}
 	t.Fatalf("no part %s", name)
