@@ -425,6 +425,8 @@ func (p *workbookParts) checkSheet(part string, strs int) (lastRow int, err erro
 }
 
 // rowError is an error found in a row of a sheet (0: before the first).
+// Its text quotes nothing from the sheet: in a damaged sheet, markup can
+// hold a cell's text, a password.
 type rowError struct {
 	row int
 	err error
@@ -438,7 +440,7 @@ func (s *sheetCheck) startRow(t xml.StartElement) error {
 	if r := attr(t, "r"); r != "" {
 		n, err := strconv.Atoi(r)
 		if err != nil || n < 1 || n > xlsxMaxRows {
-			return fmt.Errorf("row number %q is not between 1 and 1,048,576", r)
+			return fmt.Errorf("the row after row %d has a number that is not between 1 and 1,048,576", prev)
 		}
 		if n <= prev {
 			s.row = n
@@ -461,7 +463,10 @@ func (s *sheetCheck) startCell(t xml.StartElement) error {
 		col, row, ok := splitCellRef(ref)
 		switch {
 		case !ok:
-			return fmt.Errorf("cell reference %q is not valid", ref)
+			if s.col == 0 {
+				return errors.New("the row's first cell has a reference that is not valid")
+			}
+			return fmt.Errorf("the cell after column %s has a reference that is not valid", columnName(s.col))
 		case row != s.row:
 			return fmt.Errorf("cell %s is in the data of row %d", ref, s.row)
 		case col <= s.col:
@@ -473,11 +478,11 @@ func (s *sheetCheck) startCell(t xml.StartElement) error {
 	}
 	s.kind = attr(t, "t")
 	if !cellTypes[s.kind] {
-		return fmt.Errorf("cell %s has an unknown type %q", s.cell(), s.kind)
+		return fmt.Errorf("cell %s has a type that is not one of Excel's", s.cell())
 	}
 	if st := attr(t, "s"); st != "" {
 		if n, err := strconv.Atoi(st); err != nil || n < 0 {
-			return fmt.Errorf("cell %s has a style %q that is not a number", s.cell(), st)
+			return fmt.Errorf("cell %s has a style that is not a number", s.cell())
 		}
 	}
 	s.inCell, s.text, s.inValue, s.values, s.value = true, 0, 0, 0, s.value[:0]

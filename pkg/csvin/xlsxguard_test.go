@@ -115,7 +115,7 @@ func TestDamagedWorkbook(t *testing.T) {
 		{name: "cells out of order", old: `<c r="B8" t="s">`, new: `<c r="A8" t="s">`, wantRow: 8, want: "cell A8"},
 		{name: "shared string out of range", old: `<c r="A6" t="s"><v>`, new: `<c r="A6" t="s"><v>9999</v></c><c r="C6" t="s"><v>`, wantRow: 6, want: "shared string 9999"},
 		{name: "shared string not a number", old: `<c r="A6" t="s"><v>`, new: `<c r="A6" t="s"><v>x</v></c><c r="C6" t="s"><v>`, wantRow: 6, want: "not a number"},
-		{name: "row number out of range", old: `<row r="11"`, new: `<row r="1048577"`, wantRow: 10, want: "1048577"},
+		{name: "row number out of range", old: `<row r="11"`, new: `<row r="1048577"`, wantRow: 10, want: "the row after row 10 has a number that is not between 1 and 1,048,576"},
 		{name: "cell too long", old: `<c r="B6" t="s"><v>`, new: `<c r="B6" t="str"><v>` + long + `</v></c><c r="C6"><v>`, wantRow: 6, want: "32,767"},
 		{name: "truncated sheet", old: `<row r="7"`, new: `<row r="7"><c r="A7"><v>1`, wantRow: 7, want: "ends too early"},
 		{name: "damaged shared strings", part: "xl/sharedStrings.xml", old: `<si><t>user05@contoso.com</t></si>`, new: `<si><t>user05@contoso.com</x></si>`, want: "shared strings (xl/sharedStrings.xml) are damaged"},
