@@ -43,6 +43,7 @@ lint:
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test ./pkg/csvin -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/csvin -run '^$$' -fuzz FuzzWorkbookSheet -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzParseRetryAfter -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzUserPath -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/password -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -321,6 +322,19 @@ func countRows(ctx context.Context, path string, opts csvin.Options) (int64, err
 	}
 }
 
+// rereadable reports whether the input can be read a second time to count
+// its rows: only a regular file can. Standard input, a pipe (/dev/stdin,
+// bash's <(...)), a named pipe or a device would give the second reader part
+// of a stream that is the run's, and the run would lose those rows; their
+// progress has no total.
+func rereadable(path string) bool {
+	if path == "-" {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // switchWriter is standard error for the logger: plain while no bar is
 // drawn, through the bar (above it) while one is.
 type switchWriter struct {
@@ -369,7 +383,7 @@ func startProgress(ctx context.Context, e *env, o *resetOptions, lg *runLog, fin
 	p.tracker = newProgressTracker(nil, throttled)
 	ctx, p.stop = context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	if o.input != "-" { // standard input cannot be read twice
+	if rereadable(o.input) {
 		wg.Go(func() {
 			n, err := countRows(ctx, o.input, csvin.Options{Name: o.input, Sheet: o.sheet})
 			if err != nil {

@@ -228,12 +228,17 @@ func Open(path string, opts Options) (*Reader, error) {
 	}
 	switch string(head) {
 	case zipMagic:
+		// One open file for the check and for excelize: what is checked
+		// is what is read.
+		defer f.Close()
 		fi, err := f.Stat()
-		f.Close()
-		if err == nil && !fi.Mode().IsRegular() {
+		if err != nil {
+			return nil, fmt.Errorf("csvin: %s: %w", opts.Name, err)
+		}
+		if !fi.Mode().IsRegular() {
 			return nil, fmt.Errorf("csvin: %s: a workbook is read from a file, not from a pipe: %w", opts.Name, ErrUnsupported)
 		}
-		return openWorkbook(path, opts)
+		return openWorkbook(f, fi.Size(), opts)
 	case oleMagic:
 		f.Close()
 		return nil, fmt.Errorf("csvin: %s: a legacy .xls workbook, or a workbook protected by a password: save the sheet as .xlsx without a password, or as \"CSV UTF-8\": %w", opts.Name, ErrUnsupported)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -12,14 +13,10 @@ import (
 )
 
 // This file reads .xlsx workbooks through excelize's streaming row
-// iterator (File.Rows), never File.GetRows: one row is in memory at a time,
-// and worksheets larger than excelize's 16 MB in-memory limit are unzipped
-// to a temporary file, removed on Close. The shared-strings table is
-// excelize's to hold, by the same rule.
-
-// xlsxMemLimit is the size above which excelize unzips a worksheet or the
-// shared strings to a temporary file instead of memory. Tests lower it.
-var xlsxMemLimit int64 = 1 << 20
+// iterator (File.Rows), never File.GetRows: one row of cells is built at a
+// time. The workbook's parts are held in memory, within the limits of
+// xlsxguard.go, and never unpacked to a temporary file: a password column
+// must not leave a copy on disk that a SIGKILL would not remove.
 
 // SheetError reports a sheet that the workbook does not have.
 type SheetError struct {
@@ -41,23 +38,36 @@ func (e *SheetError) Error() string {
 // displays them (excelize applies each cell's number format), without the
 // empty cells at the end of the row.
 type xlsxSource struct {
-	wb   *excelize.File
-	rows *excelize.Rows
-	row  int // the row number of the last row read
-	done bool
+	wb          *excelize.File
+	rows        *excelize.Rows
+	row         int // the row number of the last row read
+	done        bool
+	name, sheet string
+	lastRow     int // the sheet's last row number, as checkWorkbook found it
 }
 
-// openWorkbook opens the workbook at path and reads its header.
-func openWorkbook(path string, opts Options) (*Reader, error) {
+// openWorkbook reads the workbook f, of size bytes, and its header. It
+// does not close f.
+func openWorkbook(f *os.File, size int64, opts Options) (*Reader, error) {
 	name := displayName(opts.Name)
-	wb, err := excelize.OpenFile(path, excelize.Options{UnzipXMLSizeLimit: xlsxMemLimit})
+	zr, err := zip.NewReader(f, size)
 	if err != nil {
-		if errors.Is(err, zip.ErrFormat) || errors.Is(err, excelize.ErrWorkbookFileFormat) {
-			return nil, fmt.Errorf("csvin: %s: not an .xlsx workbook (a damaged file, or a zip file of something else): %w", name, ErrUnsupported)
-		}
-		return nil, fmt.Errorf("csvin: %s: reading the workbook: %w", name, err)
+		return nil, notWorkbook(name, err)
+	}
+	if err := checkZip(name, size, zr); err != nil {
+		return nil, err
+	}
+	// Every part in memory: the limits above the total, none below.
+	wb, err := excelize.OpenReader(io.NewSectionReader(f, 0, size), excelize.Options{UnzipSizeLimit: xlsxMaxTotal, UnzipXMLSizeLimit: xlsxMaxTotal})
+	if err != nil {
+		return nil, notWorkbook(name, err)
 	}
 	sheet, err := pickSheet(wb, name, opts.Sheet)
+	if err != nil {
+		wb.Close()
+		return nil, err
+	}
+	lastRow, err := checkWorkbook(name, sheet, zr, wb.CharsetReader)
 	if err != nil {
 		wb.Close()
 		return nil, err
@@ -67,13 +77,21 @@ func openWorkbook(path string, opts Options) (*Reader, error) {
 		wb.Close()
 		return nil, fmt.Errorf("csvin: %s: sheet %q: %w", name, sheet, err)
 	}
-	src := &xlsxSource{wb: wb, rows: rows}
+	src := &xlsxSource{wb: wb, rows: rows, name: name, sheet: sheet, lastRow: lastRow}
 	r := &Reader{src: src, file: src, workbook: true, info: Info{Format: FormatXLSX, Sheet: sheet}, defaultTenant: opts.DefaultTenant}
 	if err := r.readWorkbookHeader(); err != nil {
 		src.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+// notWorkbook is the error for a file excelize cannot open.
+func notWorkbook(name string, err error) error {
+	if errors.Is(err, zip.ErrFormat) || errors.Is(err, excelize.ErrWorkbookFileFormat) {
+		return fmt.Errorf("csvin: %s: not an .xlsx workbook (a damaged file, or a zip file of something else): %w", name, ErrUnsupported)
+	}
+	return fmt.Errorf("csvin: %s: reading the workbook: %w", name, err)
 }
 
 // pickSheet returns the sheet named want (Excel's sheet names are unique
@@ -122,6 +140,11 @@ func (s *xlsxSource) next() (rawRecord, error) {
 	s.done = true
 	if err := s.rows.Error(); err != nil {
 		return rawRecord{}, err
+	}
+	if s.row < s.lastRow {
+		// excelize stopped early, on something the check let through.
+		return rawRecord{}, &WorkbookError{Name: s.name, Sheet: s.sheet, Row: s.row + 1,
+			Problem: fmt.Sprintf("the sheet could not be read past row %d of %d", s.row, s.lastRow)}
 	}
 	return rawRecord{}, io.EOF
 }
