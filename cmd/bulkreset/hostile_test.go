@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
@@ -561,44 +562,133 @@ func TestHostileOversizedAnswer(t *testing.T) {
 	}
 }
 
-// TestHostileRetryAfter: Retry-After values of ten years, or a date in
-// the year 9999, on the $batch POST or inside it, stall nothing: each is
-// an attempt, retried after a bounded backoff.
-func TestHostileRetryAfter(t *testing.T) {
-	users, csv := hostileRows(40)
-	var writes atomic.Int64
-	h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
-		if !isWrite(r, body) {
-			return false
+// writeClock records when the hostile server received each password
+// reset, and when it answered one with a Retry-After.
+type writeClock struct {
+	mu        sync.Mutex
+	writes    []time.Time
+	throttles []time.Time
+}
+
+func (c *writeClock) write() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes = append(c.writes, time.Now())
+	return len(c.writes)
+}
+
+func (c *writeClock) throttled() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.throttles = append(c.throttles, time.Now())
+}
+
+// checkPaused asserts, from the server's record, that after each
+// Retry-After the whole pool paused for wait: no reset reached the server
+// from a moment after the answer (what was already on its way may still
+// arrive) until wait had passed, and one came after.
+func (c *writeClock) checkPaused(t *testing.T, wait time.Duration) {
+	t.Helper()
+	const inFlight, early = 300 * time.Millisecond, 100 * time.Millisecond
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.throttles) == 0 {
+		t.Fatal("no answer with a Retry-After was sent")
+	}
+	for i, th := range c.throttles {
+		after := false
+		for _, w := range c.writes {
+			if since := w.Sub(th); since > inFlight && since < wait-early {
+				t.Errorf("Retry-After %d (%v): a reset arrived %v after it", i+1, wait, since.Round(time.Millisecond))
+			}
+			after = after || w.Sub(th) >= wait-early
 		}
-		switch writes.Add(1) {
-		case 1:
-			w.Header().Set("Retry-After", "315360000")
+		if !after {
+			t.Errorf("Retry-After %d: no reset after the wait", i+1)
+		}
+	}
+}
+
+// TestHostileRetryAfter: Retry-After values of ten years, or a date in
+// the year 9999, on the $batch POST or inside it, are cut to the longest
+// wait (MaxRetryAfter, lowered here so that the test does not wait five
+// minutes): every worker waits that long and no longer, each is an
+// attempt, and the rows then succeed. A Retry-After within the cap is
+// honoured as given, by every worker.
+func TestHostileRetryAfter(t *testing.T) {
+	const capped = 1500 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		cap  bool // lower the cap to capped
+		wait time.Duration
+		// answer throttles write n, or returns false
+		answer func(h *hostile, n int, w http.ResponseWriter, r *http.Request, body []byte) bool
+	}{
+		{"absurd values, capped", true, capped, func(h *hostile, n int, w http.ResponseWriter, r *http.Request, body []byte) bool {
+			switch n {
+			case 1:
+				w.Header().Set("Retry-After", "315360000")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = io.WriteString(w, `{"error":{"code":"TooManyRequests","message":"Please retry again later."}}`)
+			case 4:
+				w.Header().Set("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")
+				w.WriteHeader(http.StatusServiceUnavailable)
+			case 8:
+				h.rewriteBatch(w, r, body, func(items []batchItem) []batchItem {
+					for i := range items {
+						items[i] = batchItem{"id": items[i]["id"], "status": 429,
+							"headers": map[string]any{"Retry-After": []any{"315360000", "Fri, 31 Dec 9999 23:59:59 GMT"}[i%2]},
+							"body":    map[string]any{"error": map[string]any{"code": "TooManyRequests", "message": "Please retry again later."}}}
+					}
+					return items
+				})
+			default:
+				return false
+			}
+			return true
+		}},
+		{"a real throttle, honoured", false, 2 * time.Second, func(_ *hostile, n int, w http.ResponseWriter, _ *http.Request, _ []byte) bool {
+			if n != 2 {
+				return false
+			}
+			w.Header().Set("Retry-After", "2")
 			w.WriteHeader(http.StatusTooManyRequests)
 			_, _ = io.WriteString(w, `{"error":{"code":"TooManyRequests","message":"Please retry again later."}}`)
-		case 2:
-			w.Header().Set("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")
-			w.WriteHeader(http.StatusServiceUnavailable)
-		case 3, 4:
-			h.rewriteBatch(w, r, body, func(items []batchItem) []batchItem {
-				for i := range items {
-					items[i] = batchItem{"id": items[i]["id"], "status": 429,
-						"headers": map[string]any{"Retry-After": []any{"315360000", "Fri, 31 Dec 9999 23:59:59 GMT"}[i%2]},
-						"body":    map[string]any{"error": map[string]any{"code": "TooManyRequests", "message": "Please retry again later."}}}
+			return true
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.cap {
+				t.Cleanup(graph.SetRetryAfterCapForTesting(capped))
+			}
+			users, csv := hostileRows(40)
+			var clock writeClock
+			h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+				if !isWrite(r, body) {
+					return false
 				}
-				return items
+				if !tc.answer(h, clock.write(), w, r, body) {
+					return false
+				}
+				clock.throttled()
+				return true
 			})
-		default:
-			return false
-		}
-		return true
-	})
-	o := runHostile(t, h, csv, "--preflight=false", "--max-attempts", "8")
-	results := h.check(t, o, exitOK, 40)
-	for line, r := range results {
-		if r.Outcome != report.Succeeded || r.Attempts < 2 {
-			t.Errorf("line %d: %s/%s after %d attempts, want succeeded after the throttled attempts", line, r.Outcome, r.Reason, r.Attempts)
-		}
+			o := runHostile(t, h, csv, "--preflight=false", "--max-attempts", "8", "--batch-size", "5", "--concurrency", "4")
+			results := h.check(t, o, exitOK, 40)
+			retried := 0
+			for line, r := range results {
+				if r.Outcome != report.Succeeded {
+					t.Errorf("line %d: %s/%s after %d attempts, want succeeded after the throttled attempts", line, r.Outcome, r.Reason, r.Attempts)
+				}
+				if r.Attempts >= 2 {
+					retried++
+				}
+			}
+			if retried < 5 {
+				t.Errorf("%d rows took more than one attempt, want at least the 5 of each throttled batch", retried)
+			}
+			clock.checkPaused(t, tc.wait)
+		})
 	}
 }
 
