@@ -158,7 +158,7 @@ func TestParseBatchBounded(t *testing.T) {
 // (20 sub-responses of a few kilobytes each) and far below what a run of
 // 64 batches in flight could hold without notice.
 func TestResponseBound(t *testing.T) {
-	if largest := MaxBatchSize * (maxItemBodyBytes + maxItemHeaders*128); maxResponseBytes < largest/4 || maxResponseBytes > 1<<20 {
-		t.Errorf("maxResponseBytes = %d, want at most 1 MiB and room for 20 items near their own bounds (%d)", maxResponseBytes, largest)
+	if largest := MaxBatchSize * (maxItemBodyBytes + maxItemHeaders*128); maxResponseBytes < largest/4 || maxResponseBytes > 512<<10 {
+		t.Errorf("maxResponseBytes = %d, want at most 512 KiB and room for 20 items near their own bounds (%d)", maxResponseBytes, largest)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
@@ -27,11 +28,14 @@ const (
 	// defaultTimeout bounds one HTTP attempt, like the Graph SDKs' 100 s.
 	defaultTimeout = 100 * time.Second
 	// maxResponseBytes bounds what is read of one answer. Graph's answer to
-	// a $batch of 20 requests is tens of kilobytes (a lookup's user is a
-	// few hundred bytes, an error envelope under one); an answer a hundred
-	// times that size is not one Graph would send, and reading it whole,
-	// once per batch in flight, would cost the memory of the run.
-	maxResponseBytes = 1 << 20
+	// a $batch of 20 requests is tens of kilobytes at most: 20 error
+	// envelopes (under a kilobyte each, with five headers) or 20 users read
+	// with $select (a few hundred bytes each), some 40 KiB in all. Half a
+	// megabyte is ten times that and more, and keeps a run of 64 batches in
+	// flight (--concurrency 64) to 32 MiB of answers, however hostile the
+	// server (TestHostileAnswerMemory measured a peak heap of 126-134 MB
+	// with a bound of 1 MiB, and of 4 MiB reached gigabytes).
+	maxResponseBytes = 512 << 10
 	// maxItemHeaders bounds the headers of one sub-response: Graph sends
 	// about five (Cache-Control, Content-Type, Location, Retry-After, ...).
 	maxItemHeaders = 64
@@ -376,12 +380,20 @@ func parseBatch(body []byte, reqs []Request) (*BatchResult, error) {
 
 // quoteID quotes an id from an answer for an error message: escaped, and
 // cut short when it is long.
-func quoteID(id string) string {
-	const most = 40
-	if len(id) > most {
-		return strconv.Quote(id[:most]) + "…"
+func quoteID(id string) string { return quoteCut(id, 40) }
+
+// quoteCut quotes text from an answer for an error message: escaped as a
+// Go string (control characters and invalid bytes as escapes), and cut
+// after most bytes, on a character boundary, when longer.
+func quoteCut(text string, most int) string {
+	if len(text) <= most {
+		return strconv.Quote(text)
 	}
-	return strconv.Quote(id)
+	cut := most
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return strconv.Quote(text[:cut]) + "…"
 }
 
 // batchItem is one sub-response as read: a response, or why none could be
@@ -657,11 +669,24 @@ func readAnswer(resp *http.Response) ([]byte, error) {
 	case n > maxResponseBytes:
 		return nil, tooLarge
 	case n < 0:
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-		if err == nil && len(data) > maxResponseBytes {
-			return nil, tooLarge
+		// Doubling from 32 KiB, where io.ReadAll's append grows by a
+		// quarter: reading a megabyte then allocates 3 MiB, not 5.
+		data := make([]byte, 0, 32<<10)
+		for {
+			if len(data) == cap(data) {
+				data = append(make([]byte, 0, min(2*cap(data), maxResponseBytes+1)), data...)
+			}
+			m, err := resp.Body.Read(data[len(data):cap(data)])
+			data = data[:len(data)+m]
+			switch {
+			case len(data) > maxResponseBytes:
+				return nil, tooLarge
+			case err == io.EOF:
+				return data, nil
+			case err != nil:
+				return nil, err
+			}
 		}
-		return data, err
 	}
 	data := make([]byte, n)
 	if _, err := io.ReadFull(resp.Body, data); err != nil {
