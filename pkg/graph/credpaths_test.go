@@ -109,7 +109,7 @@ func TestTokenErrorsClientSecretEcho(t *testing.T) {
 			srv := newEchoAuthority(t, a.status)
 			err := getToken(t, AuthOptions{Kind: AuthClientSecret, TenantID: testTenant, ClientID: testClient,
 				ClientSecret: hostileSecret, AuthorityHost: srv.URL, Transport: srv.Client()})
-			checkQuotesNothing(t, err, "HTTP "+itoa(a.status), formSecrets(hostileSecret)...)
+			checkQuotesNothing(t, err, "HTTP "+strconv.Itoa(a.status), formSecrets(hostileSecret)...)
 		})
 	}
 }
@@ -140,7 +140,7 @@ func TestTokenErrorsCertificateEcho(t *testing.T) {
 			if assertion == "" {
 				t.Fatal("no client assertion was sent")
 			}
-			checkQuotesNothing(t, err, "HTTP "+itoa(a.status), formSecrets(assertion[:40], assertion[len(assertion)-40:])...)
+			checkQuotesNothing(t, err, "HTTP "+strconv.Itoa(a.status), formSecrets(assertion[:40], assertion[len(assertion)-40:])...)
 		})
 	}
 }
@@ -158,7 +158,7 @@ func TestTokenErrorsWorkloadIdentityEcho(t *testing.T) {
 			srv := newEchoAuthority(t, a.status)
 			err := getToken(t, AuthOptions{Kind: AuthWorkloadIdentity, TenantID: testTenant, ClientID: testClient,
 				FederatedTokenFile: file, AuthorityHost: srv.URL, Transport: srv.Client()})
-			checkQuotesNothing(t, err, "HTTP "+itoa(a.status), formSecrets(saToken, "SA-TOKEN-SECRET")...)
+			checkQuotesNothing(t, err, "HTTP "+strconv.Itoa(a.status), formSecrets(saToken, "SA-TOKEN-SECRET")...)
 		})
 	}
 }
@@ -180,7 +180,7 @@ func TestTokenErrorsManagedIdentityEcho(t *testing.T) {
 			t.Setenv("IDENTITY_ENDPOINT", srv.URL+"/msi/token")
 			t.Setenv("IDENTITY_HEADER", header)
 			err := getToken(t, AuthOptions{Kind: AuthManagedIdentity})
-			checkQuotesNothing(t, err, "HTTP "+itoa(a.status), header)
+			checkQuotesNothing(t, err, "HTTP "+strconv.Itoa(a.status), header)
 		})
 	}
 }
@@ -241,5 +241,3 @@ func TestTokenErrorsChain(t *testing.T) {
 		})
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
