@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
@@ -187,13 +190,49 @@ func TestTokenErrorsManagedIdentityEcho(t *testing.T) {
 
 // TestManagedIdentityServiceFabric: with Service Fabric's variables set,
 // the managed-identity credential is built (azidentity requires its
-// transport to be an *http.Client there).
+// transport to be an *http.Client there, whose transport MSAL copies and
+// pins to the endpoint's certificate), gets a token from an endpoint on
+// loopback whose thumbprint is given, and an echoing answer from it is not
+// quoted.
 func TestManagedIdentityServiceFabric(t *testing.T) {
-	t.Setenv("IDENTITY_ENDPOINT", "https://127.0.0.1:1/metadata/identity/oauth2/token")
-	t.Setenv("IDENTITY_HEADER", "sf-header")
-	t.Setenv("IDENTITY_SERVER_THUMBPRINT", strings.Repeat("ab", 20))
-	if _, err := NewCredential(AuthOptions{Kind: AuthManagedIdentity}); err != nil {
-		t.Fatalf("NewCredential(managed-identity) on Service Fabric: %v", err)
+	for _, tc := range []struct {
+		name   string
+		status int // 0: a token
+	}{{"200 unreadable", http.StatusOK}, {"400", http.StatusBadRequest}, {"token", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			const header = "SF-HEADER-SECRET"
+			// A resource of its own: MSAL keeps managed-identity tokens process-wide.
+			resource := "https://sf-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ".example.test"
+			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.status != 0 {
+					echo(w, tc.status, r.URL.RawQuery+" "+r.Header.Get("Secret"))
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"access_token":"sf-token","expires_on":"`+strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)+`","resource":"`+resource+`","token_type":"Bearer"}`)
+			}))
+			t.Cleanup(srv.Close)
+			thumb := sha1.Sum(srv.Certificate().Raw)
+			for _, v := range []string{"MSI_ENDPOINT", "IMDS_ENDPOINT", "AZURE_TOKEN_CREDENTIALS"} {
+				t.Setenv(v, "")
+				_ = os.Unsetenv(v)
+			}
+			t.Setenv("IDENTITY_ENDPOINT", srv.URL+"/metadata/identity/oauth2/token")
+			t.Setenv("IDENTITY_HEADER", header)
+			t.Setenv("IDENTITY_SERVER_THUMBPRINT", hex.EncodeToString(thumb[:]))
+			cred, err := NewCredential(AuthOptions{Kind: AuthManagedIdentity})
+			if err != nil {
+				t.Fatalf("NewCredential(managed-identity) on Service Fabric: %v", err)
+			}
+			tok, err := cred.GetToken(t.Context(), policy.TokenRequestOptions{Scopes: []string{resource + "/.default"}})
+			if tc.status == 0 {
+				if err != nil || tok.Token != "sf-token" {
+					t.Fatalf("GetToken = %q, %v; want sf-token", tok.Token, err)
+				}
+				return
+			}
+			checkQuotesNothing(t, err, "HTTP "+strconv.Itoa(tc.status), header)
+		})
 	}
 }
 
