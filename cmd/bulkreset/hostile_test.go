@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
@@ -29,7 +30,8 @@ import (
 // their answer, $batch answers with contradictory, unknown or millions of
 // ids, absurd Retry-Afters, object ids that are not GUIDs. Every run must
 // end with one result per row, no password, client secret or token in any
-// output, no connection to any other address, and bounded memory.
+// output, no connection to the address a redirect names (see check for
+// what that covers), and bounded memory.
 
 // hostileToken is the access token a hostile token endpoint hands out in a
 // broken answer: it must never be printed.
@@ -49,6 +51,7 @@ type hostile struct {
 	hosts     map[string]int // Host of every request received
 	subreqs   []string       // "METHOD URL" of every $batch sub-request
 	elsewhere *sink
+	env       map[string]string // more environment for the run
 }
 
 // sink is a second loopback listener, where a redirect points: it counts
@@ -201,7 +204,7 @@ func runHostile(t *testing.T, h *hostile, csv string, extra ...string) hostileOu
 	stop := watchHeap()
 	args := append([]string{"reset", "-i", in, "-o", o.results, "--secrets", o.secrets, "--log-file", o.log,
 		"--yes", "--quiet", "--request-timeout", "5s"}, h.tn.authArgs()...)
-	o.res = runCLI(t, ctx, h.tn.getenv(nil), append(args, extra...)...)
+	o.res = runCLI(t, ctx, h.tn.getenv(h.env), append(args, extra...)...)
 	o.peakHeap = stop()
 	if ctx.Err() != nil {
 		t.Errorf("the run was still going after 90 s (exit %d): a hostile answer stalled it", o.res.code)
@@ -276,13 +279,18 @@ func (h *hostile) check(t *testing.T, o hostileOutcome, want, rows int, secrets 
 			}
 		}
 	}
+	// What "no request to any other host" can check from here: the one
+	// other address the hostile server ever names (where its redirects
+	// point) got no connection at all, and every request the hostile
+	// server got named the configured host. A connection to some third
+	// address would not be seen; no answer here names one.
 	if n := h.elsewhere.conns.Load(); n != 0 {
 		t.Errorf("%d connections to the address a redirect pointed to: a redirect was followed", n)
 	}
 	h.mu.Lock()
 	for host := range h.hosts {
 		if host != h.host {
-			t.Errorf("a request for host %q, not the configured %q", host, h.host)
+			t.Errorf("a request naming host %q, not the configured %q", host, h.host)
 		}
 	}
 	h.mu.Unlock()
@@ -320,6 +328,15 @@ func redact(out string, secrets []string) string {
 		}
 	}
 	return out
+}
+
+// runFailing runs a reset of the rows of csv with two attempts each and
+// no preflight, expecting rows to fail, and returns the results and the
+// passwords of the secrets file.
+func (h *hostile) runFailing(t *testing.T, csv string, rows int) (map[int]report.Result, map[string]string) {
+	t.Helper()
+	o := runHostile(t, h, csv, "--preflight=false", "--max-attempts", "2")
+	return h.check(t, o, exitRowsFailed, rows), readSecrets(t, o.secrets)
 }
 
 // hostileRows is an input of n members of a tenant of n+5 users.
@@ -456,6 +473,69 @@ func TestHostileTokenEndpoint(t *testing.T) {
 	}
 }
 
+// TestHostileCredentialEndpoints: the managed-identity endpoint (App
+// Service's, named by IDENTITY_ENDPOINT) and the token endpoint of a
+// workload identity, each answering 200 with a body that repeats what it
+// was sent (the identity header, the service account token) and a token,
+// which MSAL cannot read: the run ends with a one-line authentication
+// error that quotes none of it.
+func TestHostileCredentialEndpoints(t *testing.T) {
+	const identityHeader = "IDENTITY-HEADER-Zq81xLmP0w"
+	const saToken = "eyJserviceaccount.SA-TOKEN-Zq81xLmP0w.sig"
+	echo := func(w http.ResponseWriter, sent string) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"access_token": hostileToken, "expires_in": sent + " " + hostileToken})
+	}
+	for _, tc := range []struct {
+		name    string
+		auth    string
+		setup   func(t *testing.T, h *hostile)
+		answers func(r *http.Request, body []byte) (string, bool) // what to echo, or false
+	}{
+		{"managed identity", "managed-identity", func(t *testing.T, h *hostile) {
+			for _, v := range []string{"MSI_ENDPOINT", "IMDS_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT", "AZURE_TOKEN_CREDENTIALS"} {
+				t.Setenv(v, "")
+				_ = os.Unsetenv(v)
+			}
+			t.Setenv("IDENTITY_ENDPOINT", h.srv.URL+"/msi/token")
+			t.Setenv("IDENTITY_HEADER", identityHeader)
+		}, func(r *http.Request, _ []byte) (string, bool) {
+			return r.URL.RawQuery + " " + r.Header.Get("X-IDENTITY-HEADER"), r.URL.Path == "/msi/token"
+		}},
+		{"workload identity", "workload-identity", func(t *testing.T, h *hostile) {
+			file := filepath.Join(t.TempDir(), "token")
+			if err := os.WriteFile(file, []byte(saToken), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			h.env = map[string]string{"AZURE_FEDERATED_TOKEN_FILE": file}
+		}, func(r *http.Request, body []byte) (string, bool) {
+			return string(body), isTokenRequest(r)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			users, csv := hostileRows(5)
+			h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+				sent, ok := tc.answers(r, body)
+				if ok {
+					echo(w, sent)
+				}
+				return ok
+			})
+			tc.setup(t, h)
+			o := runHostile(t, h, csv, "--auth", tc.auth)
+			h.check(t, o, exitFatal, 0, identityHeader, saToken, "SA-TOKEN-Zq81xLmP0w")
+			stderr := redact(o.res.stderr, h.secrets(t, o, []string{identityHeader, saToken}))
+			t.Logf("stderr: %s", stderr)
+			if !strings.Contains(stderr, "authentication") || !strings.Contains(stderr, "could not be read (HTTP 200)") {
+				t.Errorf("stderr does not say that authentication failed on an answer that could not be read:\n%.2000s", stderr)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n > 3 || len(stderr) > 1000 {
+				t.Errorf("stderr is %d lines, %d bytes, want a short error:\n%.2000s", n+1, len(stderr), stderr)
+			}
+		})
+	}
+}
+
 // TestHostileContradictoryAnswers: a $batch answer that gives one request
 // id twice (a refusal and a success, in either order), an id that was not
 // sent, or leaves one out, is malformed as a whole: its rows are sent
@@ -521,84 +601,222 @@ func TestHostileContradictoryAnswers(t *testing.T) {
 	}
 }
 
-// TestHostileOversizedAnswer: a 60 MB $batch answer with 2.3 million
-// unknown ids is not read to its end: it is malformed, its rows are sent
-// again, and the heap stays small.
+// TestHostileOversizedAnswer: answers to every reset that Graph would
+// never send — 60 MB with 2.3 million unknown ids (beyond the bound on an
+// answer), or under the bound but with thousands of items more than the
+// requests, read by the fast scanner or, with keys in another case, by
+// encoding/json — are refused as malformed, on both readings, without
+// reading them whole: the heap stays small, and each row ends failed
+// saying why, its password kept (it may have been set).
 func TestHostileOversizedAnswer(t *testing.T) {
-	users, csv := hostileRows(40)
-	var tampered atomic.Int64
-	h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
-		if !isWrite(r, body) || tampered.Add(1) > 2 {
-			return false
-		}
-		rec := h.tenantAnswer(r, body)
-		real := bytes.TrimSuffix(bytes.TrimSpace(rec.Body.Bytes()), []byte("]}"))
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(real)
-		var chunk []byte
-		for i := 0; i < 1000; i++ {
-			chunk = fmt.Appendf(chunk, `,{"id":"u%07d","status":204}`, i)
-		}
-		for range 2300 { // 2.3 million items, about 60 MB
-			if _, err := w.Write(chunk); err != nil {
+	for _, tc := range []struct {
+		name  string
+		items int    // extra items
+		item  string // format of one, given its number
+		want  string // in each row's error message
+	}{
+		{"60 MB", 2_300_000, `,{"id":"u%07d","status":204}`, "larger than"},
+		{"under the bound, many items", 15_000, `,{"id":"u%07d","status":204}`, "more answers than the"},
+		{"under the bound, many items in another case", 15_000, `,{"ID":"u%07d","status":204}`, "more answers than the"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			users, csv := hostileRows(40)
+			h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+				if !isWrite(r, body) {
+					return false
+				}
+				rec := h.tenantAnswer(r, body)
+				real := bytes.TrimSuffix(bytes.TrimSpace(rec.Body.Bytes()), []byte("]}"))
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(real)
+				var chunk []byte
+				for i := 0; i < 1000; i++ {
+					chunk = fmt.Appendf(chunk, tc.item, i)
+				}
+				for range tc.items / 1000 {
+					if _, err := w.Write(chunk); err != nil {
+						return true
+					}
+				}
+				_, _ = io.WriteString(w, "]}")
 				return true
+			})
+			results, secrets := h.runFailing(t, csv, 40)
+			for line, r := range results {
+				u, _ := h.tn.sim.User(r.User)
+				if r.Outcome != report.Failed || !strings.Contains(r.ErrorMessage, tc.want) || u.Password != secrets[strings.ToLower(r.User)] {
+					t.Errorf("line %d: %s/%s %q, want failed saying %q, with the password in force kept", line, r.Outcome, r.Reason, r.ErrorMessage, tc.want)
+				}
 			}
-		}
-		_, _ = io.WriteString(w, "]}")
-		return true
-	})
-	o := runHostile(t, h, csv, "--preflight=false")
-	results := h.check(t, o, exitOK, 40)
-	secrets := readSecrets(t, o.secrets)
-	for line, r := range results {
-		u, _ := h.tn.sim.User(r.User)
-		if r.Outcome != report.Succeeded || u.Password != secrets[strings.ToLower(r.User)] {
-			t.Errorf("line %d: %s/%s, want succeeded with the recorded password in force", line, r.Outcome, r.Reason)
-		}
-	}
-	if tampered.Load() < 2 {
-		t.Errorf("only %d oversized answers sent", tampered.Load())
+		})
 	}
 }
 
-// TestHostileRetryAfter: Retry-After values of ten years, or a date in
-// the year 9999, on the $batch POST or inside it, stall nothing: each is
-// an attempt, retried after a bounded backoff.
-func TestHostileRetryAfter(t *testing.T) {
-	users, csv := hostileRows(40)
+// TestHostileAnswerMemory: at the highest concurrency, every reset is
+// answered with an answer as large as the bound allows that the fast
+// scanner refuses (a key in another case, and a hundred thousand
+// headers): 64 such answers read at once keep the heap well under the
+// bound of the suite.
+func TestHostileAnswerMemory(t *testing.T) {
+	users, csv := hostileRows(80)
+	var answer []byte
+	answer = append(answer, `{"responses":[{"ID":"1","status":204,"headers":{`...)
+	for i := 0; len(answer) < 512<<10-64; i++ { // the bound on an answer (pkg/graph maxResponseBytes)
+		answer = fmt.Appendf(answer, `"%d":1,`, i)
+	}
+	answer = append(answer, `"x":1}}]}`...)
 	var writes atomic.Int64
 	h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
 		if !isWrite(r, body) {
 			return false
 		}
-		switch writes.Add(1) {
-		case 1:
-			w.Header().Set("Retry-After", "315360000")
-			w.WriteHeader(http.StatusTooManyRequests)
-			_, _ = io.WriteString(w, `{"error":{"code":"TooManyRequests","message":"Please retry again later."}}`)
-		case 2:
-			w.Header().Set("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")
-			w.WriteHeader(http.StatusServiceUnavailable)
-		case 3, 4:
-			h.rewriteBatch(w, r, body, func(items []batchItem) []batchItem {
-				for i := range items {
-					items[i] = batchItem{"id": items[i]["id"], "status": 429,
-						"headers": map[string]any{"Retry-After": []any{"315360000", "Fri, 31 Dec 9999 23:59:59 GMT"}[i%2]},
-						"body":    map[string]any{"error": map[string]any{"code": "TooManyRequests", "message": "Please retry again later."}}}
-				}
-				return items
-			})
-		default:
-			return false
-		}
+		writes.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(answer)
 		return true
 	})
-	o := runHostile(t, h, csv, "--preflight=false", "--max-attempts", "8")
-	results := h.check(t, o, exitOK, 40)
+	o := runHostile(t, h, csv, "--preflight=false", "--max-attempts", "2", "--concurrency", "64", "--batch-size", "1", "--max-rate", "10000")
+	results := h.check(t, o, exitRowsFailed, 80)
 	for line, r := range results {
-		if r.Outcome != report.Succeeded || r.Attempts < 2 {
-			t.Errorf("line %d: %s/%s after %d attempts, want succeeded after the throttled attempts", line, r.Outcome, r.Reason, r.Attempts)
+		if r.Outcome != report.Failed || !strings.Contains(r.ErrorMessage, "malformed") {
+			t.Errorf("line %d: %s/%s %q, want failed on a malformed answer", line, r.Outcome, r.Reason, r.ErrorMessage)
 		}
+	}
+	if n := writes.Load(); n < 80 {
+		t.Errorf("%d answers sent, want one per row at least", n)
+	}
+	if o.peakHeap > 128<<20 {
+		t.Errorf("peak heap %d MB, want under 128 MB", o.peakHeap>>20)
+	}
+}
+
+// writeClock records when the hostile server received each password
+// reset, and when it answered one with a Retry-After.
+type writeClock struct {
+	mu        sync.Mutex
+	writes    []time.Time
+	throttles []time.Time
+}
+
+func (c *writeClock) write() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes = append(c.writes, time.Now())
+	return len(c.writes)
+}
+
+func (c *writeClock) throttled() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.throttles = append(c.throttles, time.Now())
+}
+
+// checkPaused asserts, from the server's record, that after each
+// Retry-After the whole pool paused for wait: no reset reached the server
+// from a moment after the answer (what was already on its way may still
+// arrive) until wait had passed, and one came after.
+func (c *writeClock) checkPaused(t *testing.T, wait time.Duration) {
+	t.Helper()
+	const inFlight, early = 300 * time.Millisecond, 100 * time.Millisecond
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.throttles) == 0 {
+		t.Fatal("no answer with a Retry-After was sent")
+	}
+	for i, th := range c.throttles {
+		after := false
+		for _, w := range c.writes {
+			if since := w.Sub(th); since > inFlight && since < wait-early {
+				t.Errorf("Retry-After %d (%v): a reset arrived %v after it", i+1, wait, since.Round(time.Millisecond))
+			}
+			after = after || w.Sub(th) >= wait-early
+		}
+		if !after {
+			t.Errorf("Retry-After %d: no reset after the wait", i+1)
+		}
+	}
+}
+
+// TestHostileRetryAfter: Retry-After values of ten years, or a date in
+// the year 9999, on the $batch POST or inside it, are cut to the longest
+// wait (MaxRetryAfter, lowered here so that the test does not wait five
+// minutes): every worker waits that long and no longer, each is an
+// attempt, and the rows then succeed. A Retry-After within the cap is
+// honoured as given, by every worker.
+func TestHostileRetryAfter(t *testing.T) {
+	const capped = 1500 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		cap  bool // lower the cap to capped
+		wait time.Duration
+		// answer throttles write n, or returns false
+		answer func(h *hostile, n int, w http.ResponseWriter, r *http.Request, body []byte) bool
+	}{
+		{"absurd values, capped", true, capped, func(h *hostile, n int, w http.ResponseWriter, r *http.Request, body []byte) bool {
+			switch n {
+			case 1:
+				w.Header().Set("Retry-After", "315360000")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = io.WriteString(w, `{"error":{"code":"TooManyRequests","message":"Please retry again later."}}`)
+			case 4:
+				w.Header().Set("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")
+				w.WriteHeader(http.StatusServiceUnavailable)
+			case 8:
+				h.rewriteBatch(w, r, body, func(items []batchItem) []batchItem {
+					for i := range items {
+						items[i] = batchItem{"id": items[i]["id"], "status": 429,
+							"headers": map[string]any{"Retry-After": []any{"315360000", "Fri, 31 Dec 9999 23:59:59 GMT"}[i%2]},
+							"body":    map[string]any{"error": map[string]any{"code": "TooManyRequests", "message": "Please retry again later."}}}
+					}
+					return items
+				})
+			default:
+				return false
+			}
+			return true
+		}},
+		{"a real throttle, honoured", false, 2 * time.Second, func(_ *hostile, n int, w http.ResponseWriter, _ *http.Request, _ []byte) bool {
+			if n != 2 {
+				return false
+			}
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, `{"error":{"code":"TooManyRequests","message":"Please retry again later."}}`)
+			return true
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.cap {
+				t.Cleanup(graph.SetRetryAfterCapForTesting(capped))
+			}
+			users, csv := hostileRows(40)
+			var clock writeClock
+			h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+				if !isWrite(r, body) {
+					return false
+				}
+				if !tc.answer(h, clock.write(), w, r, body) {
+					return false
+				}
+				clock.throttled()
+				return true
+			})
+			o := runHostile(t, h, csv, "--preflight=false", "--max-attempts", "8", "--batch-size", "5", "--concurrency", "4")
+			results := h.check(t, o, exitOK, 40)
+			retried := 0
+			for line, r := range results {
+				if r.Outcome != report.Succeeded {
+					t.Errorf("line %d: %s/%s after %d attempts, want succeeded after the throttled attempts", line, r.Outcome, r.Reason, r.Attempts)
+				}
+				if r.Attempts >= 2 {
+					retried++
+				}
+			}
+			if retried < 5 {
+				t.Errorf("%d rows took more than one attempt, want at least the 5 of each throttled batch", retried)
+			}
+			clock.checkPaused(t, tc.wait)
+		})
 	}
 }
 
@@ -677,9 +895,7 @@ func TestHostileContradictoryAnswersToTheEnd(t *testing.T) {
 		})
 		return true
 	})
-	o := runHostile(t, h, csv, "--preflight=false", "--max-attempts", "2")
-	results := h.check(t, o, exitRowsFailed, 25)
-	secrets := readSecrets(t, o.secrets)
+	results, secrets := h.runFailing(t, csv, 25)
 	for line, r := range results {
 		u, _ := h.tn.sim.User(r.User)
 		pw, kept := secrets[strings.ToLower(r.User)]

@@ -138,10 +138,10 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	}
 	// Token requests never follow a redirect and read at most
 	// maxTokenResponseBytes; the credential's errors never quote the answer.
-	tr := newTokenTransport(opts.Transport)
 	client := azcore.ClientOptions{
-		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: authority},
-		Transport: tr,
+		Cloud:            cloud.Configuration{ActiveDirectoryAuthorityHost: authority},
+		Transport:        tokenHTTPClient(opts.Transport),
+		PerRetryPolicies: []policy.Policy{tokenPolicy{}},
 	}
 	noDiscovery := !IsKnownAuthority(authority)
 	need := func(missing ...string) error {
@@ -257,7 +257,7 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--auth %s: %w", kind, err)
 	}
-	return &safeCredential{cred: cred, tr: tr, secrets: []string{opts.ClientSecret, opts.CertificatePassword}}, nil
+	return &safeCredential{cred: cred, secrets: []string{opts.ClientSecret, opts.CertificatePassword}}, nil
 }
 
 // authorityHost picks and checks the Entra host: AuthorityHost, else the

@@ -10,7 +10,8 @@ import (
 // {"responses":[{"id":"1","status":204,"headers":{...},"body":{...}},...]},
 // in one pass without reflection, appending its items to items. It stops
 // with false once it has read more than most items (the caller then has
-// more than most, and knows the answer is malformed). It reports
+// more than most, and knows the answer is malformed), and with false at an
+// item beyond maxItemHeaders or maxItemBodyBytes. It reports
 // false for anything else (malformed JSON, a missing or odd id or status,
 // a key written in another case, a key given twice, ...), and the caller
 // then reads the answer with decodeBatchItems, whose reading is the
@@ -53,7 +54,10 @@ func scanResponse(s *wirejson.Scanner) (Response, bool) {
 			r.Headers, ok = scanHeaders(s)
 		case 3:
 			var raw []byte
-			if raw, ok = s.Skip(); ok && string(raw) != "null" {
+			if raw, ok = s.Skip(); ok && len(raw) > maxItemBodyBytes {
+				return false // decodeBatchItems says why
+			}
+			if ok && string(raw) != "null" {
 				r.Body = raw
 			}
 		}
@@ -79,13 +83,18 @@ var (
 
 // scanHeaders reads a sub-response's headers: an object whose values are
 // strings, or numbers and other literals kept as written (e.g.
-// "Retry-After": 5), or null.
+// "Retry-After": 5), or null. More than maxItemHeaders is left to
+// decodeBatchItems, which says why it refuses them.
 func scanHeaders(s *wirejson.Scanner) (map[string]string, bool) {
 	if s.Null() {
 		return nil, true
 	}
 	h := make(map[string]string, 4)
+	n := 0 // keys read, a key given twice counted twice, as decodeBatchItems counts
 	return h, s.ObjectOf(commonHeaderNames, func(key string) bool {
+		if n++; n > maxItemHeaders {
+			return false
+		}
 		if s.Peek() == '"' {
 			v, ok := s.StringOf(commonHeaderValues)
 			h[key] = v

@@ -94,7 +94,7 @@ func TestScanBatchItems(t *testing.T) {
 			if ok != tt.fast {
 				t.Fatalf("scanBatchItems(%s) read it: %v, want %v", body, ok, tt.fast)
 			}
-			want, err := decodeBatchItems(body)
+			want, err := decodeBatchItems(body, MaxBatchSize)
 			if !ok {
 				// parseBatch then gives encoding/json's reading.
 				res, perr := parseBatch(body, []Request{{ID: "1"}})
@@ -132,7 +132,7 @@ func FuzzScanBatchItems(f *testing.F) {
 		if !ok {
 			return
 		}
-		want, err := decodeBatchItems(body)
+		want, err := decodeBatchItems(body, MaxBatchSize)
 		if err != nil {
 			t.Fatalf("scanBatchItems read %q, which encoding/json refuses: %v", body, err)
 		}

@@ -39,7 +39,7 @@ func BenchmarkParseBatch(b *testing.B) {
 	b.Run("encoding-json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeBatchItems(body); err != nil {
+			if _, err := decodeBatchItems(body, MaxBatchSize); err != nil {
 				b.Fatal(err)
 			}
 		}

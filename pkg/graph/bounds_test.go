@@ -85,3 +85,80 @@ func TestRedirectNotFollowed(t *testing.T) {
 		t.Errorf("the redirect target got %d requests", n)
 	}
 }
+
+// manyItems is a $batch answer of n items made by item(i).
+func manyItems(n int, item func(i int) string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"responses":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(item(i))
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// allocated returns the bytes f allocated.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestParseBatchBounded: whichever reading an answer takes (the scanner,
+// or encoding/json for what the scanner refuses: a key in another case, a
+// status as a string), an answer with more items than requests, an item
+// with more headers than any Graph sends, or a body larger than any
+// sub-response's, is malformed, and refusing it costs little memory.
+func TestParseBatchBounded(t *testing.T) {
+	headers := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"h%d":1`, i)
+		}
+		return b.String()
+	}
+	pad := strings.Repeat("x", maxItemBodyBytes)
+	reqs := []Request{{ID: "0"}, {ID: "1"}}
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"extra items, scanner", manyItems(50_000, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":204}`, i) }), "more answers than the 2 requests"},
+		{"extra items, key in another case", manyItems(50_000, func(i int) string { return fmt.Sprintf(`{"ID":"%d","status":204}`, i) }), "more answers than the 2 requests"},
+		{"extra items, status as a string", manyItems(50_000, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":"204"}`, i) }), "no valid id or status"},
+		{"extra invalid items", manyItems(50_000, func(i int) string { return `{"x":1}` }), "no valid id or status"},
+		{"many headers, scanner", manyItems(2, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":204,"headers":{%s}}`, i, headers(50_000)) }), "headers"},
+		{"many headers, key in another case", manyItems(2, func(i int) string { return fmt.Sprintf(`{"ID":"%d","status":204,"headers":{%s}}`, i, headers(50_000)) }), "headers"},
+		{"large body, scanner", manyItems(2, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":200,"body":{"p":"%s"}}`, i, pad) }), "body"},
+		{"large body, key in another case", manyItems(2, func(i int) string { return fmt.Sprintf(`{"ID":"%d","status":200,"body":{"p":"%s"}}`, i, pad) }), "body"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			alloc := allocated(func() { _, err = parseBatch(tc.body, reqs) })
+			if !errors.Is(err, ErrMalformedResponse) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("parseBatch: %v, want ErrMalformedResponse (%s)", err, tc.want)
+			}
+			if most := uint64(256<<10) + 3*maxItemBodyBytes; alloc > most {
+				t.Errorf("parseBatch allocated %d KiB to refuse a %d KiB answer, want at most %d KiB", alloc>>10, len(tc.body)>>10, most>>10)
+			}
+		})
+	}
+}
+
+// TestResponseBound: the bound on an answer is far above Graph's largest
+// (20 sub-responses of a few kilobytes each) and far below what a run of
+// 64 batches in flight could hold without notice.
+func TestResponseBound(t *testing.T) {
+	if largest := MaxBatchSize * (maxItemBodyBytes + maxItemHeaders*128); maxResponseBytes < largest/4 || maxResponseBytes > 512<<10 {
+		t.Errorf("maxResponseBytes = %d, want at most 512 KiB and room for 20 items near their own bounds (%d)", maxResponseBytes, largest)
+	}
+}

@@ -13,8 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/bulkreset/bulkreset/internal/wirejson"
 )
 
 // MaxBatchSize is the most requests Graph accepts in one $batch
@@ -25,11 +28,24 @@ const (
 	// defaultTimeout bounds one HTTP attempt, like the Graph SDKs' 100 s.
 	defaultTimeout = 100 * time.Second
 	// maxResponseBytes bounds what is read of one answer. Graph's answer to
-	// a $batch of 20 requests is tens of kilobytes (a lookup's user is a
-	// few hundred bytes, an error envelope under one); an answer a hundred
-	// times that size is not one Graph would send, and reading it whole,
-	// once per batch in flight, would cost the memory of the run.
-	maxResponseBytes = 4 << 20
+	// a $batch of 20 requests is tens of kilobytes at most: 20 error
+	// envelopes (under a kilobyte each, with five headers) or 20 users read
+	// with $select (a few hundred bytes each), some 40 KiB in all. Half a
+	// megabyte is ten times that and more, and keeps a run of 64 batches in
+	// flight (--concurrency 64) to 32 MiB of answers, however hostile the
+	// server (TestHostileAnswerMemory measured a peak heap of 126-134 MB
+	// with a bound of 1 MiB, and of 4 MiB reached gigabytes).
+	maxResponseBytes = 512 << 10
+	// maxItemHeaders bounds the headers of one sub-response: Graph sends
+	// about five (Cache-Control, Content-Type, Location, Retry-After, ...).
+	maxItemHeaders = 64
+	// maxItemBodyBytes bounds the body of one sub-response: an error
+	// envelope is under a kilobyte, a user read with $select a few hundred
+	// bytes.
+	maxItemBodyBytes = 64 << 10
+	// maxItemBytes bounds one sub-response as written: its body, and its
+	// headers at a generous 256 bytes each.
+	maxItemBytes = maxItemBodyBytes + maxItemHeaders*256
 	// defaultUserAgent is sent when ClientOptions.UserAgent is empty.
 	defaultUserAgent = "bulkreset"
 )
@@ -325,13 +341,14 @@ func hasHeader(h map[string]string, name string) bool {
 // id that was not sent, an id left out, an item without a valid id or
 // status), is malformed as a whole: ErrMalformedResponse. Taking any item
 // of a contradictory answer at its word could report a password in force as
-// refused, or a refused one as set. Reading stops at the first item beyond
-// len(reqs), so that an answer of millions of items costs nothing more.
+// refused, or a refused one as set. Either reading stops at the first item
+// beyond len(reqs), and at the first item beyond the bounds of one
+// sub-response, so that what an answer holds costs nothing more.
 func parseBatch(body []byte, reqs []Request) (*BatchResult, error) {
 	items, ok := scanBatchItems(body, make([]batchItem, 0, len(reqs)), len(reqs))
 	if !ok && len(items) <= len(reqs) {
 		var err error
-		if items, err = decodeBatchItems(body); err != nil {
+		if items, err = decodeBatchItems(body, len(reqs)); err != nil {
 			return nil, err
 		}
 	}
@@ -363,12 +380,20 @@ func parseBatch(body []byte, reqs []Request) (*BatchResult, error) {
 
 // quoteID quotes an id from an answer for an error message: escaped, and
 // cut short when it is long.
-func quoteID(id string) string {
-	const most = 40
-	if len(id) > most {
-		return strconv.Quote(id[:most]) + "…"
+func quoteID(id string) string { return quoteCut(id, 40) }
+
+// quoteCut quotes text from an answer for an error message: escaped as a
+// Go string (control characters and invalid bytes as escapes), and cut
+// after most bytes, on a character boundary, when longer.
+func quoteCut(text string, most int) string {
+	if len(text) <= most {
+		return strconv.Quote(text)
 	}
-	return strconv.Quote(id)
+	cut := most
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return strconv.Quote(text[:cut]) + "…"
 }
 
 // batchItem is one sub-response as read: a response, or why none could be
@@ -379,45 +404,116 @@ type batchItem struct {
 }
 
 // decodeBatchItems reads the items of a $batch answer with encoding/json:
-// the reference reading, for whatever scanBatchItems does not read.
-func decodeBatchItems(body []byte) ([]batchItem, error) {
-	var env struct {
-		Responses *[]json.RawMessage `json:"responses"`
+// the reference reading, for whatever scanBatchItems does not read. The
+// answer must be valid JSON; it is then walked without copying it, and
+// each item is read on its own with encoding/json. Reading stops after
+// most+1 items (the caller then has more than most, and knows the answer
+// is malformed), and at the first item that cannot be taken: one without a
+// valid id or status, with more than maxItemHeaders headers, or with a
+// body larger than maxItemBodyBytes. Whatever an answer holds, reading it
+// costs memory in proportion to the items taken, not to the answer.
+func decodeBatchItems(body []byte, most int) ([]batchItem, error) {
+	if !json.Valid(body) {
+		return nil, fmt.Errorf("%w: not valid JSON", ErrMalformedResponse)
 	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformedResponse, err)
-	}
-	if env.Responses == nil {
+	var (
+		items   []batchItem
+		problem string
+	)
+	s := wirejson.NewScanner(body)
+	s.Object(func(key string) bool {
+		switch {
+		case !strings.EqualFold(key, "responses"): // as encoding/json matches keys
+			_, ok := s.Skip()
+			return ok
+		case problem != "" || items != nil:
+			problem = "two responses arrays"
+			return false
+		case s.Null():
+			problem = "no responses array"
+			return true
+		case s.Peek() != '[':
+			problem = "the responses are not an array"
+			return false
+		}
+		problem, items = "", make([]batchItem, 0, most+1)
+		return s.Array(func() bool {
+			if len(items) == most {
+				items = append(items, batchItem{anomaly: "more answers than requests"})
+				return false
+			}
+			raw, ok := s.Skip()
+			it := decodeItem(len(items), raw)
+			items = append(items, it)
+			return ok && it.anomaly == ""
+		})
+	})
+	switch {
+	case problem != "":
+		return nil, fmt.Errorf("%w: %s", ErrMalformedResponse, problem)
+	case items == nil:
 		return nil, fmt.Errorf("%w: no responses array", ErrMalformedResponse)
 	}
-	items := make([]batchItem, 0, len(*env.Responses))
-	for i, raw := range *env.Responses {
-		var w wireResponse
-		if err := json.Unmarshal(raw, &w); err != nil || w.ID == nil || w.Status == nil || *w.Status < 100 || *w.Status > 599 {
-			id := "?"
-			var only struct {
-				ID string `json:"id"`
-			}
-			if json.Unmarshal(raw, &only) == nil && only.ID != "" {
-				id = only.ID
-			}
-			items = append(items, batchItem{anomaly: fmt.Sprintf("answer %d (id %s) has no valid id or status", i, quoteID(id))})
-			continue
-		}
-		resp := Response{ID: *w.ID, Status: *w.Status, Headers: make(map[string]string, len(w.Headers))}
-		for k, v := range w.Headers {
-			var s string
-			if json.Unmarshal(v, &s) != nil {
-				s = string(v) // a number or other literal, e.g. "Retry-After": 5
-			}
-			resp.Headers[k] = s
-		}
-		if len(w.Body) > 0 && string(w.Body) != "null" {
-			resp.Body = w.Body
-		}
-		items = append(items, batchItem{resp: resp})
-	}
 	return items, nil
+}
+
+// decodeItem reads sub-response i.
+func decodeItem(i int, raw json.RawMessage) batchItem {
+	var w struct {
+		ID      *string         `json:"id"`
+		Status  *int            `json:"status"`
+		Headers json.RawMessage `json:"headers"`
+		Body    json.RawMessage `json:"body"`
+	}
+	if len(raw) > maxItemBytes {
+		return batchItem{anomaly: fmt.Sprintf("answer %d is larger than %d KiB, more than its headers and body can be", i, maxItemBytes>>10)}
+	}
+	err := json.Unmarshal(raw, &w)
+	var headers map[string]json.RawMessage
+	switch {
+	case err == nil && len(w.Body) > maxItemBodyBytes:
+		return batchItem{anomaly: fmt.Sprintf("answer %d has a body larger than %d KiB", i, maxItemBodyBytes>>10)}
+	case err == nil && countKeys(w.Headers) > maxItemHeaders:
+		return batchItem{anomaly: fmt.Sprintf("answer %d has more than %d headers", i, maxItemHeaders)}
+	case err == nil && len(w.Headers) > 0:
+		err = json.Unmarshal(w.Headers, &headers)
+	}
+	if err != nil || w.ID == nil || w.Status == nil || *w.Status < 100 || *w.Status > 599 {
+		id := "?"
+		var only struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(raw, &only) == nil && only.ID != "" {
+			id = only.ID
+		}
+		return batchItem{anomaly: fmt.Sprintf("answer %d (id %s) has no valid id or status", i, quoteID(id))}
+	}
+	resp := Response{ID: *w.ID, Status: *w.Status, Headers: make(map[string]string, len(headers))}
+	for k, v := range headers {
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			s = string(v) // a number or other literal, e.g. "Retry-After": 5
+		}
+		resp.Headers[k] = s
+	}
+	if len(w.Body) > 0 && string(w.Body) != "null" {
+		resp.Body = w.Body
+	}
+	return batchItem{resp: resp}
+}
+
+// countKeys returns how many keys the JSON object obj has, a key given
+// twice counted twice, stopping once past maxItemHeaders; 0 for anything
+// that is not an object.
+func countKeys(obj json.RawMessage) int {
+	n := 0
+	s := wirejson.NewScanner(obj)
+	s.Object(func(string) bool {
+		n++
+		_, ok := s.Skip()
+		return ok && n <= maxItemHeaders
+	})
+	return n
 }
 
 // hasResponse reports whether m has an entry for id.
@@ -552,10 +648,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, body []byte, 
 	if isRedirect(resp.StatusCode) {
 		return nil, redirectError(resp, crid)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err == nil && len(data) > maxResponseBytes {
-		err = fmt.Errorf("answer larger than %d bytes", maxResponseBytes)
-	}
+	data, err := readAnswer(resp)
 	if err != nil {
 		if ctx.Err() != nil || context.Cause(actx) == errAttemptTimeout {
 			return nil, c.transportError(ctx, actx, method, path, err)
@@ -563,6 +656,43 @@ func (c *Client) attempt(ctx context.Context, method, path string, body []byte, 
 		return nil, fmt.Errorf("graph: %s %s: %w: reading the answer (HTTP %d): %w", method, path, ErrMalformedResponse, resp.StatusCode, err)
 	}
 	return &httpResult{status: resp.StatusCode, header: resp.Header, body: data, clientRequestID: crid}, nil
+}
+
+// readAnswer reads resp's body, at most maxResponseBytes of it. An answer
+// whose Content-Length is larger is refused without reading it; one of
+// known length is read into a buffer of its size, one of unknown length
+// into a growing one.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	tooLarge := fmt.Errorf("answer larger than %d bytes", maxResponseBytes)
+	n := resp.ContentLength
+	switch {
+	case n > maxResponseBytes:
+		return nil, tooLarge
+	case n < 0:
+		// Doubling from 32 KiB, where io.ReadAll's append grows by a
+		// quarter: reading a megabyte then allocates 3 MiB, not 5.
+		data := make([]byte, 0, 32<<10)
+		for {
+			if len(data) == cap(data) {
+				data = append(make([]byte, 0, min(2*cap(data), maxResponseBytes+1)), data...)
+			}
+			m, err := resp.Body.Read(data[len(data):cap(data)])
+			data = data[:len(data)+m]
+			switch {
+			case len(data) > maxResponseBytes:
+				return nil, tooLarge
+			case err == io.EOF:
+				return data, nil
+			case err != nil:
+				return nil, err
+			}
+		}
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(resp.Body, data); err != nil {
+		return nil, err
+	}
+	return data, nil
 }
 
 // transportError wraps a failed attempt: the caller's context error, an

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -53,6 +54,10 @@ type Error struct {
 	RetryAfter time.Duration
 	// HasRetryAfter reports whether a valid Retry-After header was present.
 	HasRetryAfter bool
+	// RetryAfterCapped reports that the Retry-After asked for longer than
+	// MaxRetryAfter (RetryAfter is then MaxRetryAfter): no real throttle
+	// does, and a caller may warn of it.
+	RetryAfterCapped bool
 }
 
 // Error returns the status, code, message and request-id.
@@ -70,7 +75,10 @@ func (e *Error) Error() string {
 			b.WriteString(" " + t)
 		}
 	}
-	if e.HasRetryAfter {
+	switch {
+	case e.RetryAfterCapped:
+		fmt.Fprintf(&b, " (retry after %s, the longest waited: it asked for far longer)", e.RetryAfter)
+	case e.HasRetryAfter:
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
 	if e.RequestID != "" {
@@ -137,46 +145,71 @@ func newError(status int, header func(string) string, body []byte, now time.Time
 		e.Date = header("Date")
 	}
 	e.RetryAfter, e.HasRetryAfter = ParseRetryAfter(header("Retry-After"), now)
+	asked, _ := retryAfter(header("Retry-After"), now)
+	e.RetryAfterCapped = e.HasRetryAfter && asked > e.RetryAfter
 	return e
 }
 
-// MaxRetryAfter is the longest Retry-After believed. Graph's throttling
-// asks for seconds, at most a few minutes
+// MaxRetryAfter is the longest wait a Retry-After can ask for. Graph's
+// throttling asks for seconds, at most a few minutes
 // (https://learn.microsoft.com/graph/throttling), and the Graph SDKs'
-// retry handlers wait at most 180 seconds; a longer value (ten years, a
-// date in the year 9999) is an error of the server or of something in
-// between, and honouring it would stall every worker of the run.
+// retry handlers wait at most 180 seconds. A longer value (ten years, a
+// date in the year 9999) is still an answer to wait for, but honoured
+// whole it would stall every worker of the run: it is cut to this.
 const MaxRetryAfter = 5 * time.Minute
+
+// retryAfterCap is the cut ParseRetryAfter applies, in nanoseconds; 0
+// means MaxRetryAfter. Only SetRetryAfterCapForTesting changes it.
+var retryAfterCap atomic.Int64
+
+// SetRetryAfterCapForTesting makes ParseRetryAfter cut at d instead of
+// MaxRetryAfter until the returned function is called, so that tests of
+// the whole tool can watch a capped wait without waiting five minutes. It
+// is for tests only: the cap is global, and MaxRetryAfter is the contract.
+func SetRetryAfterCapForTesting(d time.Duration) (restore func()) {
+	old := retryAfterCap.Swap(int64(d))
+	return func() { retryAfterCap.Store(old) }
+}
 
 // ParseRetryAfter parses a Retry-After value: whole seconds ("10"),
 // fractional seconds as Graph sends them ("0.249", microsoft-graph-docs
 // #3877), or an HTTP date in any of the three formats net/http accepts (a
-// date in the past gives 0). Empty, negative and non-numeric values give
-// ok=false, and so do values above MaxRetryAfter: the answer is then
-// handled as a transient error without a Retry-After (the caller's own
-// backoff, and the retry counts as an attempt).
+// date in the past gives 0). A value above MaxRetryAfter, however absurd
+// (ten years, the year 9999, more digits than any integer holds), gives
+// MaxRetryAfter: the server asked to wait, and every worker waits, but not
+// for longer than any real throttle lasts. Empty, negative and non-numeric
+// values give ok=false: the answer is then handled as without a
+// Retry-After (the caller's own backoff).
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	if d, ok = retryAfter(v, now); !ok {
+		return 0, false
+	}
+	most := MaxRetryAfter
+	if c := time.Duration(retryAfterCap.Load()); c > 0 {
+		most = c
+	}
+	return min(d, most), true
+}
+
+// retryAfter is ParseRetryAfter without the cap.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
 	if c := v[0]; '0' <= c && c <= '9' || c == '.' {
-		d, ok = parseSeconds(v)
-	} else {
-		t, err := http.ParseTime(v)
-		if err != nil {
-			return 0, false
-		}
-		d, ok = max(t.Sub(now), 0), true
+		return parseSeconds(v)
 	}
-	if !ok || d > MaxRetryAfter {
+	t, err := http.ParseTime(v)
+	if err != nil {
 		return 0, false
 	}
-	return d, true
+	return max(t.Sub(now), 0), true
 }
 
 // parseSeconds parses digits with at most one decimal point, without sign
-// or exponent, to nanosecond precision (further digits are dropped).
+// or exponent, to nanosecond precision (further digits are dropped). A
+// value beyond what a Duration holds gives the longest Duration.
 func parseSeconds(v string) (time.Duration, bool) {
 	whole, frac, hasDot := strings.Cut(v, ".")
 	if whole == "" && frac == "" || hasDot && strings.Contains(frac, ".") {
@@ -189,11 +222,12 @@ func parseSeconds(v string) (time.Duration, bool) {
 			}
 		}
 	}
+	const longest = time.Duration(math.MaxInt64)
 	var secs uint64
 	if whole != "" {
 		n, err := strconv.ParseUint(whole, 10, 64)
 		if err != nil || n > uint64(math.MaxInt64/int64(time.Second)) {
-			return 0, false
+			return longest, true // only digits: too many of them
 		}
 		secs = n
 	}
@@ -209,7 +243,7 @@ func parseSeconds(v string) (time.Duration, bool) {
 	}
 	d := time.Duration(secs) * time.Second
 	if d > math.MaxInt64-time.Duration(nanos) {
-		return 0, false
+		return longest, true
 	}
 	return d + time.Duration(nanos), true
 }

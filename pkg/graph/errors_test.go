@@ -35,11 +35,11 @@ func TestParseRetryAfter(t *testing.T) {
 		{name: "nanoseconds", value: "0.000000001", want: time.Nanosecond, wantOK: true},
 		{name: "below nanoseconds dropped", value: "0.0000000019", want: time.Nanosecond, wantOK: true},
 		{name: "the longest believed", value: "300", want: MaxRetryAfter, wantOK: true},
-		{name: "just over the longest believed", value: "300.001", wantOK: false},
-		{name: "a day", value: "86400", wantOK: false},
-		{name: "ten years", value: "315360000", wantOK: false},
+		{name: "just over the longest believed", value: "300.001", want: MaxRetryAfter, wantOK: true},
+		{name: "a day", value: "86400", want: MaxRetryAfter, wantOK: true},
+		{name: "ten years", value: "315360000", want: MaxRetryAfter, wantOK: true},
 		{name: "date five minutes ahead", value: "Fri, 14 Mar 2025 15:14:26 GMT", want: MaxRetryAfter, wantOK: true},
-		{name: "date in the year 9999", value: "Fri, 31 Dec 9999 23:59:59 GMT", wantOK: false},
+		{name: "date in the year 9999", value: "Fri, 31 Dec 9999 23:59:59 GMT", want: MaxRetryAfter, wantOK: true},
 		{name: "IMF-fixdate future", value: "Fri, 14 Mar 2025 15:09:56 GMT", want: 30 * time.Second, wantOK: true},
 		{name: "RFC 850 future", value: "Friday, 14-Mar-25 15:10:26 GMT", want: time.Minute, wantOK: true},
 		{name: "ANSI C future", value: "Fri Mar 14 15:09:36 2025", want: 10 * time.Second, wantOK: true},
@@ -58,9 +58,10 @@ func TestParseRetryAfter(t *testing.T) {
 		{name: "hex", value: "0x10", wantOK: false},
 		{name: "infinity", value: "Inf", wantOK: false},
 		{name: "NaN", value: "NaN", wantOK: false},
-		{name: "overflow", value: "99999999999999999999", wantOK: false},
-		{name: "just over max duration", value: "9223372037", wantOK: false},
+		{name: "overflow", value: "99999999999999999999", want: MaxRetryAfter, wantOK: true},
+		{name: "just over max duration", value: "9223372037", want: MaxRetryAfter, wantOK: true},
 		{name: "bad date", value: "Fri, 32 Mar 2025 15:09:26 GMT", wantOK: false},
+		{name: "a thousand digits", value: strings.Repeat("9", 1000), want: MaxRetryAfter, wantOK: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +92,7 @@ func FuzzParseRetryAfter(f *testing.F) {
 		// Whole seconds must agree with time.ParseDuration.
 		if s := strings.TrimSpace(v); ok && s != "" && !strings.ContainsAny(s, ".:, ") && s[0] >= '0' && s[0] <= '9' {
 			want, err := time.ParseDuration(s + "s")
-			if err == nil && want != d {
+			if err == nil && min(want, MaxRetryAfter) != d {
 				t.Fatalf("ParseRetryAfter(%q) = %v, want %v", v, d, want)
 			}
 		}
@@ -225,5 +226,25 @@ func TestIsTransient(t *testing.T) {
 				t.Errorf("IsTransient(%v) = %t, want %t", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestErrorRetryAfterCapped: an absurd Retry-After is waited for at most
+// MaxRetryAfter, and the error says it asked for far longer.
+func TestErrorRetryAfterCapped(t *testing.T) {
+	for _, v := range []string{"315360000", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		e := newError(429, func(h string) string {
+			if h == "Retry-After" {
+				return v
+			}
+			return ""
+		}, nil, testNow)
+		if !e.HasRetryAfter || e.RetryAfter != MaxRetryAfter || !e.RetryAfterCapped || !strings.Contains(e.Error(), "retry after 5m0s, the longest waited") {
+			t.Errorf("Retry-After %q: %+v (%q), want a capped wait of %v", v, e, e, MaxRetryAfter)
+		}
+	}
+	e := newError(429, func(string) string { return "300" }, nil, testNow)
+	if e.RetryAfterCapped || e.RetryAfter != MaxRetryAfter {
+		t.Errorf("Retry-After 300: %+v, want the wait uncapped", e)
 	}
 }

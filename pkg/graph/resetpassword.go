@@ -54,10 +54,19 @@ func (b resetPasswordBody) LogValue() slog.Value { return slog.StringValue(b.Str
 // only its path after the version segment and its query are kept, so that
 // the poll goes to the Graph host the tool was configured with and the
 // token is never sent anywhere else.
+//
+// A Location whose path has a "." or ".." segment (written plainly or
+// percent-encoded) is refused: the poll must stay on the operation named.
+// Errors quote at most 100 bytes of the Location, escaped.
 func OperationPath(location string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(location))
 	if err != nil || location == "" {
-		return "", fmt.Errorf("graph: the Location of the reset operation %q is not a URL", location)
+		return "", fmt.Errorf("graph: the Location of the reset operation %s is not a URL", quoteCut(location, 100))
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return "", fmt.Errorf("graph: the Location of the reset operation %s has a %q segment", quoteCut(location, 100), seg)
+		}
 	}
 	p := u.EscapedPath()
 	for _, v := range []string{"/v1.0/", "/beta/"} {
@@ -67,7 +76,7 @@ func OperationPath(location string) (string, error) {
 		}
 	}
 	if !strings.Contains(strings.ToLower(p), "/authentication/operations/") {
-		return "", fmt.Errorf("graph: the Location of the reset operation %q is not an authentication operation", location)
+		return "", fmt.Errorf("graph: the Location of the reset operation %s is not an authentication operation", quoteCut(location, 100))
 	}
 	if u.RawQuery != "" {
 		p += "?" + u.RawQuery

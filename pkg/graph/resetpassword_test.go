@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestOperationPath(t *testing.T) {
@@ -19,10 +20,29 @@ func TestOperationPath(t *testing.T) {
 			t.Errorf("OperationPath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "https://evil.example/steal", "::"} {
+	for _, bad := range []string{"", "https://evil.example/steal", "::",
+		"https://graph.microsoft.com/v1.0/users/u1/authentication/operations/../../../../directory/deletedItems",
+		"https://graph.microsoft.com/v1.0/users/../authentication/operations/op1",
+		"https://graph.microsoft.com/v1.0/users/u1/authentication/operations/%2e%2e/x",
+		"/users/u1/authentication/operations/./op1",
+	} {
 		if got, err := OperationPath(bad); err == nil {
 			t.Errorf("OperationPath(%q) = %q, want an error", bad, got)
 		}
+	}
+}
+
+// TestOperationPathErrorBounded: the error for a Location that is not an
+// operation quotes a bounded, escaped part of it, never cut inside a
+// character.
+func TestOperationPathErrorBounded(t *testing.T) {
+	long := "https://evil.example/" + strings.Repeat("é", 100_000) + "\x1b]0;title\a"
+	_, err := OperationPath(long)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if msg := err.Error(); len(msg) > 300 || !utf8.ValidString(msg) || strings.ContainsAny(msg, "\x1b\a") {
+		t.Errorf("error of %d bytes (valid UTF-8 %t): %.300q", len(msg), utf8.ValidString(msg), msg)
 	}
 }
 

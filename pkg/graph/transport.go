@@ -70,33 +70,102 @@ func redirectError(resp *http.Response, clientRequestID string) *Error {
 	}
 }
 
-// tokenTransport sends the token requests of a credential: it never
-// follows a redirect, cuts off an answer larger than
-// maxTokenResponseBytes, and remembers what went wrong, so that the
-// credential's error can be described without quoting the answer.
-type tokenTransport struct {
-	next policy.Transporter
-
-	mu      sync.Mutex
-	status  int   // of the last answer
-	problem error // of the last answer: a redirect, an answer too large
-}
-
-// newTokenTransport wraps t (nil: a client like the Graph client's). An
-// *http.Client is copied with redirects turned off; any other Transporter
-// that follows redirects itself cannot be stopped, but a 3xx it returns is
-// refused.
-func newTokenTransport(t policy.Transporter) *tokenTransport {
+// tokenHTTPClient is the *http.Client every credential sends its token
+// requests with: t when it is one, else a client like the Graph client's,
+// either way a copy that never follows a redirect. It is an *http.Client,
+// with the standard transport, because azidentity requires one for
+// Service Fabric's managed identity, whose endpoint MSAL pins by
+// certificate thumbprint on a copy of that transport. Any other
+// Transporter is used as it is: one that follows redirects itself cannot
+// be stopped, but a 3xx it returns is refused (tokenPolicy).
+func tokenHTTPClient(t policy.Transporter) policy.Transporter {
 	switch hc := t.(type) {
 	case nil:
-		t = withoutRedirects(defaultHTTPClient())
+		return withoutRedirects(defaultHTTPClient())
 	case *http.Client:
-		t = withoutRedirects(hc)
+		return withoutRedirects(hc)
 	}
-	return &tokenTransport{next: t}
+	return t
 }
 
-// tokenTransportError is a problem the transport found. azcore does not
+// tokenPolicy is the per-retry azcore policy of every credential's
+// requests. It refuses a redirect, reads the answer itself through a
+// bound of maxTokenResponseBytes (azcore would read it whole, below any
+// transport, before the bound applied), and records what it saw on the
+// tokenRecord of the request's context, so that the credential's error can
+// be described without quoting the answer.
+type tokenPolicy struct{}
+
+// Do implements policy.Policy.
+func (tokenPolicy) Do(req *policy.Request) (*http.Response, error) {
+	runtime.SkipBodyDownload(req) // read here, bounded, instead
+	resp, err := req.Next()
+	if err != nil {
+		return resp, err
+	}
+	rec := recordOf(req.Raw().Context())
+	rec.answered(resp.StatusCode)
+	if isRedirect(resp.StatusCode) {
+		_ = resp.Body.Close()
+		err := fmt.Errorf("the token endpoint answered with a redirect (HTTP %d to %s), which bulkreset never follows: check the authority host and any proxy in between (%w)",
+			resp.StatusCode, redirectTarget(resp.Header.Get("Location")), ErrRedirect)
+		rec.fail(err)
+		return nil, &tokenTransportError{err}
+	}
+	resp.Body = &boundedBody{rc: resp.Body, left: maxTokenResponseBytes, rec: rec}
+	if _, err := runtime.Payload(resp); err != nil {
+		_ = resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
+// tokenRecord is what the token requests of one GetToken call got: the
+// status of the last answer, and the problem tokenPolicy found, if any.
+// It travels in the call's context, so that concurrent calls, and the
+// credentials of a chain, each have their own.
+type tokenRecord struct {
+	mu      sync.Mutex
+	status  int
+	problem error
+}
+
+// tokenRecordKey is the context key of a *tokenRecord.
+type tokenRecordKey struct{}
+
+// recordOf returns the record of ctx, or nil, whose methods do nothing.
+func recordOf(ctx context.Context) *tokenRecord {
+	rec, _ := ctx.Value(tokenRecordKey{}).(*tokenRecord)
+	return rec
+}
+
+// answered records the status of an answer.
+func (r *tokenRecord) answered(status int) {
+	if r != nil {
+		r.mu.Lock()
+		r.status = status
+		r.mu.Unlock()
+	}
+}
+
+// fail records a problem of the last answer.
+func (r *tokenRecord) fail(err error) {
+	if r != nil {
+		r.mu.Lock()
+		r.problem = err
+		r.mu.Unlock()
+	}
+}
+
+// last returns the status of the last answer (0: none came) and the
+// problem found.
+func (r *tokenRecord) last() (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status, r.problem
+}
+
+// tokenTransportError is a problem tokenPolicy found. azcore does not
 // retry it (NonRetriable): the same request would get the same answer.
 type tokenTransportError struct{ err error }
 
@@ -109,52 +178,11 @@ func (e *tokenTransportError) NonRetriable() {}
 // errTokenTooLarge is the problem of an answer cut off.
 var errTokenTooLarge = fmt.Errorf("the token endpoint's answer is larger than %d KiB, far more than a token response", maxTokenResponseBytes>>10)
 
-// Do implements policy.Transporter.
-func (t *tokenTransport) Do(req *http.Request) (*http.Response, error) {
-	resp, err := t.next.Do(req)
-	if err != nil {
-		return resp, err
-	}
-	t.mu.Lock()
-	t.status = resp.StatusCode
-	t.mu.Unlock()
-	if isRedirect(resp.StatusCode) {
-		_ = resp.Body.Close()
-		err := fmt.Errorf("the token endpoint answered with a redirect (HTTP %d to %s), which bulkreset never follows: check the authority host and any proxy in between (%w)",
-			resp.StatusCode, redirectTarget(resp.Header.Get("Location")), ErrRedirect)
-		t.setProblem(err)
-		return nil, &tokenTransportError{err}
-	}
-	resp.Body = &boundedBody{rc: resp.Body, left: maxTokenResponseBytes, t: t}
-	return resp, nil
-}
-
-// setProblem records err as the problem of the last answer.
-func (t *tokenTransport) setProblem(err error) {
-	t.mu.Lock()
-	t.problem = err
-	t.mu.Unlock()
-}
-
-// reset forgets the last answer, before a token request.
-func (t *tokenTransport) reset() {
-	t.mu.Lock()
-	t.status, t.problem = 0, nil
-	t.mu.Unlock()
-}
-
-// last returns the status and problem of the last answer.
-func (t *tokenTransport) last() (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.status, t.problem
-}
-
 // boundedBody fails a read beyond its allowance instead of reading on.
 type boundedBody struct {
 	rc   io.ReadCloser
 	left int64
-	t    *tokenTransport
+	rec  *tokenRecord
 }
 
 func (b *boundedBody) Read(p []byte) (int, error) {
@@ -164,7 +192,7 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 		if n, _ := io.ReadFull(b.rc, one[:]); n == 0 {
 			return 0, io.EOF
 		}
-		b.t.setProblem(errTokenTooLarge)
+		b.rec.fail(errTokenTooLarge)
 		return 0, &tokenTransportError{errTokenTooLarge}
 	}
 	if int64(len(p)) > b.left {
@@ -183,16 +211,15 @@ func (b *boundedBody) Close() error { return b.rc.Close() }
 // access token, an endpoint echoing the form printed the client secret.
 type safeCredential struct {
 	cred    azcore.TokenCredential
-	tr      *tokenTransport
 	secrets []string // the client secret and certificate password, never shown
 }
 
 // GetToken implements azcore.TokenCredential.
 func (c *safeCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	c.tr.reset()
-	tok, err := c.cred.GetToken(ctx, opts)
+	rec := &tokenRecord{}
+	tok, err := c.cred.GetToken(context.WithValue(ctx, tokenRecordKey{}, rec), opts)
 	if err != nil {
-		return azcore.AccessToken{}, c.describe(err)
+		return azcore.AccessToken{}, c.describe(err, rec)
 	}
 	return tok, nil
 }
@@ -215,8 +242,13 @@ func (e *TokenError) Unwrap() error { return e.cause }
 // credNameRE is an azidentity credential's name at the start of its error.
 var credNameRE = regexp.MustCompile(`^[A-Za-z]{1,40}Credential\b`)
 
-// describe turns a credential's error into a *TokenError.
-func (c *safeCredential) describe(err error) error {
+// describe turns a credential's error into a *TokenError. Once an answer
+// came (rec has a status), nothing of the error's text is quoted, since
+// azidentity and MSAL put the answer in it: only the status, the OAuth
+// error and AADSTS codes read from it, and fixed words. Only an error that
+// came without any answer (a network failure, the Azure CLI) is quoted,
+// through quoteSafe.
+func (c *safeCredential) describe(err error, rec *tokenRecord) error {
 	text := err.Error()
 	name := credNameRE.FindString(text)
 	if name == "" {
@@ -227,8 +259,11 @@ func (c *safeCredential) describe(err error) error {
 			return fmt.Errorf("%s: the token request did not finish: %w", name, ctxErr)
 		}
 	}
-	status, problem := c.tr.last()
-	if problem != nil {
+	status, problem := rec.last()
+	switch {
+	case name == "DefaultAzureCredential": // its credentials share rec: read each from the text
+		return &TokenError{msg: name + ": no credential could get a token: " + describeChain(text), cause: problem}
+	case problem != nil:
 		return &TokenError{msg: name + ": " + problem.Error(), cause: problem}
 	}
 	var afe *azidentity.AuthenticationFailedError
@@ -248,29 +283,84 @@ func (c *safeCredential) describe(err error) error {
 		}
 		return &TokenError{msg: msg}
 	}
-	// Errors without a response: a network failure, a credential that
-	// never reached the endpoint (Azure CLI not signed in), or an answer
-	// MSAL could not decode, whose body MSAL puts after the first line.
+	switch {
+	case status >= 200 && status <= 299:
+		return &TokenError{msg: fmt.Sprintf("%s: the token endpoint's answer could not be read (HTTP %d)", name, status)}
+	case status != 0:
+		return &TokenError{msg: fmt.Sprintf("%s: the token endpoint answered HTTP %d", name, status)}
+	}
+	// No answer came: a network failure, or a credential that never
+	// reached an endpoint (the Azure CLI not signed in).
 	line, _, _ := strings.Cut(text, "\n")
-	line = strings.TrimSpace(line)
-	for _, s := range c.secrets {
+	line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), name))
+	return &TokenError{msg: name + ": " + quoteSafe(strings.TrimLeft(line, ": "), c.secrets)}
+}
+
+// quoteSafe is text for an error message: the secrets removed, as they
+// are and as a form encodes them, then only letters, digits, spaces and
+// common punctuation kept (anything else becomes '?'), cut to 200 bytes.
+func quoteSafe(text string, secrets []string) string {
+	for _, s := range secrets {
 		if s != "" {
-			line = strings.ReplaceAll(line, s, redacted)
+			text = strings.ReplaceAll(text, s, redacted)
+			text = strings.ReplaceAll(text, url.QueryEscape(s), redacted)
 		}
 	}
-	line = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f || r >= 0x80 && r < 0xa0 {
-			return -1
+	const most = 200
+	var b strings.Builder
+	for _, r := range text {
+		if b.Len() >= most {
+			b.WriteString("…")
+			break
 		}
-		return r
-	}, line)
-	if len(line) > 300 {
-		line = line[:300] + "…"
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', strings.ContainsRune(" .,:;'()[]/_-", r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('?')
+		}
 	}
-	if status != 0 && !strings.Contains(line, "HTTP") {
-		line += fmt.Sprintf(" (the token endpoint answered HTTP %d)", status)
+	return b.String()
+}
+
+// chainStatusRE finds the status azidentity writes for a credential of a
+// chain whose endpoint answered ("RESPONSE 400: ...").
+var chainStatusRE = regexp.MustCompile(`\bRESPONSE ([1-5][0-9][0-9])\b`)
+
+// describeChain describes the error of DefaultAzureCredential, whose
+// text gives each credential tried on a line of its own (indented once,
+// with what the credential said indented twice below it): each becomes
+// its name and a fixed reason, "HTTP <status>", "redirect refused" or
+// "unavailable", and nothing of what it said.
+func describeChain(text string) string {
+	var parts []string
+	var name, block string
+	flush := func() {
+		if name == "" {
+			return
+		}
+		reason := "unavailable"
+		switch m := chainStatusRE.FindStringSubmatch(block); {
+		case strings.Contains(block, ErrRedirect.Error()):
+			reason = "redirect refused"
+		case m != nil:
+			reason = "HTTP " + m[1]
+		}
+		parts = append(parts, name+" "+reason)
 	}
-	return &TokenError{msg: line}
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, "\t\t") {
+			flush()
+			name, block = credNameRE.FindString(strings.TrimSpace(line)), line
+			continue
+		}
+		block += "\n" + line
+	}
+	flush()
+	if len(parts) == 0 {
+		return "no credential was available"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // oauthErrorRE is what an OAuth error code looks like (RFC 6749 5.2:
