@@ -493,7 +493,9 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	// held: a --resume started now must not append to the file being
 	// rewritten, or the rename would drop its rows.
 	if out.secrets != nil && res.fatal == nil && !res.interrupted && len(res.refused) > 0 {
-		beforeCompact(o.secrets)
+		if hook, ok := ctx.Value(beforeCompactKey{}).(func(string)); ok {
+			hook(o.secrets)
+		}
 		if _, err := report.CompactSecrets(o.secrets, func(r report.SecretRow) bool { return !res.refused[r.Line] }); err != nil {
 			logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
 		}
@@ -525,10 +527,11 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	return nil
 }
 
-// beforeCompact is called with the secrets file's path just before it is
-// compacted: a seam for the test that another run cannot take the locks
-// then.
-var beforeCompact = func(string) {}
+// beforeCompactKey is the context key of a func(string) called with the
+// secrets file's path just before it is compacted: a seam for the test that
+// another run cannot take the locks then. A value of the run's context, not
+// a package variable, so that it is seen by that run alone.
+type beforeCompactKey struct{}
 
 // poolOptions are the worker pool's options, from the flags.
 func poolOptions(o *resetOptions, logger *slog.Logger) worker.Options {
