@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -13,8 +14,9 @@ import (
 // TestCompactionUnderLock: the secrets file is compacted (the passwords
 // Graph refused are dropped) while the run still holds the locks of its
 // outputs, so that an overlapping --resume cannot take them in between and
-// have its work removed by the rewrite. The seam beforeCompact runs just
-// before the rewrite; there, another run's Lock must be refused.
+// have its work removed by the rewrite. The seam beforeCompactKey, a value
+// of the run's context, runs just before the rewrite; there, another run's
+// Lock must be refused.
 func TestCompactionUnderLock(t *testing.T) {
 	users := graphsim.GenerateUsers(3, testDomain)
 	users[1].Kind = graphsim.KindAdmin // the app may not reset it: 403, refused for good
@@ -24,9 +26,9 @@ func TestCompactionUnderLock(t *testing.T) {
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
 
 	compacted := false
-	beforeCompact = func(path string) {
+	ctx := context.WithValue(t.Context(), beforeCompactKey{}, func(path string) {
 		if path != secrets {
-			return // another test's run
+			t.Errorf("compacting %s, want %s", path, secrets)
 		}
 		compacted = true
 		for _, p := range []string{results, secrets} {
@@ -38,10 +40,8 @@ func TestCompactionUnderLock(t *testing.T) {
 				t.Errorf("Lock %s: %v, want ErrLocked", filepath.Base(p), err)
 			}
 		}
-	}
-	t.Cleanup(func() { beforeCompact = func(string) {} })
-
-	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes"}, tn.authArgs()...)...)
+	})
+	res := runCLI(t, ctx, tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes"}, tn.authArgs()...)...)
 	if res.code != exitRowsFailed {
 		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
 	}

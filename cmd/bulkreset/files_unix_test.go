@@ -112,9 +112,11 @@ func TestResumeRefusesPipes(t *testing.T) {
 }
 
 // TestPlantedOutputFiles: outputs planted before the run by someone else
-// are refused, never followed or widened: a symbolic link at the results or
-// secrets path (a new run or --resume), and on --resume a secrets file
-// others may read. Nothing is sent, and the link's target is untouched.
+// are refused, never followed or widened: a symbolic link at the results,
+// secrets or log path (a new run or --resume), on --resume a secrets file
+// others may read, and a file another user owns (the secrets, results, log
+// or lock file: its owner could read it, or hold the lock to block every
+// run). Nothing is sent, and the link's target is untouched.
 func TestPlantedOutputFiles(t *testing.T) {
 	users := graphsim.GenerateUsers(2, testDomain)
 	tn := startTenant(t, graphsim.Options{}, users)
@@ -139,37 +141,78 @@ func TestPlantedOutputFiles(t *testing.T) {
 			}
 		}
 	}
+	// nobody gives path to another user (uid and gid 65534).
+	nobody := func(t *testing.T, path string) {
+		t.Helper()
+		if err := os.Chown(path, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resumable := func(t *testing.T, results, secrets string) {
+		put(t, results, header(report.ResultsHeader), 0o644, "")
+		put(t, secrets, header(report.SecretsHeader), 0o600, "")
+	}
 	for _, tc := range []struct {
 		name   string
 		resume bool
-		plant  func(t *testing.T, results, secrets, target string)
+		chown  bool // needs root
+		plant  func(t *testing.T, results, secrets, log, target string)
 		want   string
 	}{
-		{"secrets link, new run", false, func(t *testing.T, _, secrets, target string) {
+		{"secrets link, new run", false, false, func(t *testing.T, _, secrets, _, target string) {
 			put(t, target, "", 0, secrets)
 		}, "already exists"},
-		{"secrets link, resume", true, func(t *testing.T, results, secrets, target string) {
+		{"secrets link, resume", true, false, func(t *testing.T, results, secrets, _, target string) {
 			put(t, results, header(report.ResultsHeader), 0o644, "")
 			put(t, target, header(report.SecretsHeader), 0o600, secrets)
 		}, "not a regular file"},
-		{"results link, resume", true, func(t *testing.T, results, _, target string) {
+		{"results link, resume", true, false, func(t *testing.T, results, _, _, target string) {
 			put(t, target, header(report.ResultsHeader), 0o644, results)
 		}, "not a regular file"},
-		{"secrets readable by others, resume", true, func(t *testing.T, results, secrets, _ string) {
+		{"secrets readable by others, resume", true, false, func(t *testing.T, results, secrets, _, _ string) {
 			put(t, results, header(report.ResultsHeader), 0o644, "")
 			put(t, secrets, header(report.SecretsHeader), 0o644, "")
 		}, "wider than"},
+		{"log link to an existing file", false, false, func(t *testing.T, _, _, log, target string) {
+			put(t, target, "keep me\n", 0o644, log)
+		}, "not a regular file"},
+		{"log link to a new file", false, false, func(t *testing.T, _, _, log, target string) {
+			put(t, target, "", 0, log)
+		}, "not a regular file"},
+		{"log link, resume", true, false, func(t *testing.T, results, secrets, log, target string) {
+			resumable(t, results, secrets)
+			put(t, target, "keep me\n", 0o644, log)
+		}, "not a regular file"},
+		{"secrets owned by another user, resume", true, true, func(t *testing.T, results, secrets, _, _ string) {
+			resumable(t, results, secrets)
+			nobody(t, secrets)
+		}, "owned by uid 65534"},
+		{"results owned by another user, resume", true, true, func(t *testing.T, results, secrets, _, _ string) {
+			resumable(t, results, secrets)
+			nobody(t, results)
+		}, "owned by uid 65534"},
+		{"lock owned by another user", false, true, func(t *testing.T, results, _, _, _ string) {
+			put(t, results+".lock", " ", 0o600, "")
+			nobody(t, results+".lock")
+		}, "owned by uid 65534"},
+		{"log owned by another user", false, true, func(t *testing.T, _, _, log, _ string) {
+			put(t, log, "earlier records\n", 0o600, "")
+			nobody(t, log)
+		}, "owned by uid 65534"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.chown && os.Geteuid() != 0 {
+				t.Skip("giving a file to another user needs root (CI runs as root)")
+			}
 			out := t.TempDir()
-			results, secrets := filepath.Join(out, "results.csv"), filepath.Join(out, "secrets.csv")
+			results, secrets, log := filepath.Join(out, "results.csv"), filepath.Join(out, "secrets.csv"), filepath.Join(out, "run.log")
 			target := filepath.Join(elsewhere, strings.ReplaceAll(tc.name, " ", "_"))
-			tc.plant(t, results, secrets, target)
+			tc.plant(t, results, secrets, log, target)
 			var before string
 			if _, err := os.Stat(target); err == nil {
 				before = readFile(t, target)
 			}
-			args := []string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes"}
+			args := []string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--log-file", log, "--yes"}
 			if tc.resume {
 				args = append(args, "--resume")
 			}

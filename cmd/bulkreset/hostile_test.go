@@ -908,3 +908,50 @@ func TestHostileContradictoryAnswersToTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileErrorMessageControls: Graph refusing resets with an error
+// message holding terminal escape sequences (a window title set with
+// ESC ] 0 ; … BEL, a screen cleared with ESC [ 2 J). The message reaches the
+// results file and the results on standard output (-o -) only with those
+// characters written visibly, and standard error and the log file never
+// hold them raw.
+func TestHostileErrorMessageControls(t *testing.T) {
+	const message = "Refused.\x1b]0;pwned title\x07\x1b[2J\u009b31m done"
+	const visible = `Refused.\x1b]0;pwned title\x07\x1b[2J\u009b31m done`
+	users, csv := hostileRows(5)
+	h := startHostile(t, graphsim.Options{}, users, func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if !isWrite(r, body) {
+			return false
+		}
+		h.rewriteBatch(w, r, body, func(items []batchItem) []batchItem {
+			for _, it := range items {
+				it["status"] = 400
+				it["body"] = map[string]any{"error": map[string]any{"code": "Request_BadRequest", "message": message}}
+			}
+			return items
+		})
+		return true
+	})
+	raw := func(name, out string) {
+		t.Helper()
+		if i := strings.IndexAny(out, "\x1b\x07\u009b"); i >= 0 {
+			t.Errorf("%s holds a raw control character: %q", name, out[max(i-40, 0):min(i+40, len(out))])
+		}
+	}
+	o := runHostile(t, h, csv)
+	results := h.check(t, o, exitRowsFailed, 5)
+	for line, r := range results {
+		if r.Outcome != report.Failed || r.ErrorMessage != visible {
+			t.Errorf("line %d: %s/%s %q, want failed with the message %q", line, r.Outcome, r.Reason, r.ErrorMessage, visible)
+		}
+	}
+	raw("the results file", readFile(t, o.results))
+	raw("standard error", o.res.stderr)
+	raw("the log file", readFile(t, o.log))
+	// The same results on standard output.
+	stdout := runHostile(t, h, csv, "-o", "-")
+	raw("standard output", stdout.res.stdout)
+	if n := strings.Count(stdout.res.stdout, visible); n != 5 {
+		t.Errorf("standard output holds the message, made visible, %d times, want 5:\n%s", n, stdout.res.stdout)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -61,7 +60,7 @@ func newLogger(e *env, o logOptions) (*runLog, error) {
 	}
 	h := newHandler(l.stderr, o.stderrLevel())
 	if o.file != "" {
-		f, err := os.OpenFile(o.file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err := report.OpenLog(o.file)
 		if err != nil {
 			return nil, fmt.Errorf("--log-file: %w", err)
 		}

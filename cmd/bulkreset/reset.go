@@ -493,7 +493,9 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	// held: a --resume started now must not append to the file being
 	// rewritten, or the rename would drop its rows.
 	if out.secrets != nil && res.fatal == nil && !res.interrupted && len(res.refused) > 0 {
-		beforeCompact(o.secrets)
+		if hook, ok := ctx.Value(beforeCompactKey{}).(func(string)); ok {
+			hook(o.secrets)
+		}
 		if _, err := report.CompactSecrets(o.secrets, func(r report.SecretRow) bool { return !res.refused[r.Line] }); err != nil {
 			logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
 		}
@@ -525,10 +527,11 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	return nil
 }
 
-// beforeCompact is called with the secrets file's path just before it is
-// compacted: a seam for the test that another run cannot take the locks
-// then.
-var beforeCompact = func(string) {}
+// beforeCompactKey is the context key of a func(string) called with the
+// secrets file's path just before it is compacted: a seam for the test that
+// another run cannot take the locks then. A value of the run's context, not
+// a package variable, so that it is seen by that run alone.
+type beforeCompactKey struct{}
 
 // poolOptions are the worker pool's options, from the flags.
 func poolOptions(o *resetOptions, logger *slog.Logger) worker.Options {
@@ -748,7 +751,7 @@ func runPipeline(ctx context.Context, in *csvin.Reader, prep *worker.Preparer, p
 			it, r, err := prep.Prepare(row)
 			if err == nil && out.prior != nil {
 				var skip bool
-				if skip, err = resumeRow(out.prior, row, &it, r); skip {
+				if skip, err = resumeRow(out.prior, row, &it, &r); skip {
 					continue
 				}
 			}
@@ -1022,8 +1025,8 @@ func existing(path string) string {
 // resumeRow applies what the interrupted run finished to one row: a row
 // with a result is skipped (it has its row in the results file already); a
 // row whose password was recorded but whose outcome is unknown is sent
-// again with that password.
-func resumeRow(prior *report.Prior, row csvin.Row, it *worker.Item, r *report.Result) (skip bool, err error) {
+// again with that password, *r then nil.
+func resumeRow(prior *report.Prior, row csvin.Row, it *worker.Item, r **report.Result) (skip bool, err error) {
 	user := row.Display()
 	done, err := prior.Done(row.Line, user)
 	if err != nil || done {
@@ -1033,8 +1036,14 @@ func resumeRow(prior *report.Prior, row csvin.Row, it *worker.Item, r *report.Re
 	if err != nil || !ok {
 		return false, err
 	}
-	if r != nil {
-		return false, fmt.Errorf("--resume: line %d has a recorded password but cannot be sent now (%s): the input file changed", row.Line, r.Reason)
+	switch {
+	case *r == nil:
+	case (*r).Reason == worker.ReasonPasswordFormula:
+		// An earlier run recorded it before such passwords were refused:
+		// the file holds it already, and it may be in force.
+		*r = nil
+	default:
+		return false, fmt.Errorf("--resume: line %d has a recorded password but cannot be sent now (%s): the input file changed", row.Line, (*r).Reason)
 	}
 	// The recorded password may be in force: it is the one to send, even if
 	// the run is resumed with another --password-mode.

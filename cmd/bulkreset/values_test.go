@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,6 +66,44 @@ func TestNumericFlagsOutOfRange(t *testing.T) {
 		"--password-mode", "none", "--max-rate", "0.01", "--request-timeout", "1h", "--concurrency", "64", "--max-attempts", "100"}, tn.authArgs()...)...)
 	if res.code != exitOK {
 		t.Errorf("plan with every flag at the edge of its range: exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+}
+
+// TestResumeRecordedFormulaPassword: a run from before formula passwords
+// were refused recorded "=Blue-Kettle-42" in the secrets file and was
+// interrupted before the row's outcome was known. That password may be in
+// force, and the file already holds it: --resume sends it again (it used
+// to stop, saying the input file changed) and the row ends succeeded with
+// the recorded password in force.
+func TestResumeRecordedFormulaPassword(t *testing.T) {
+	users := graphsim.GenerateUsers(2, testDomain)
+	tn := startTenant(t, graphsim.Options{}, users)
+	dir := t.TempDir()
+	const pw = "=Blue-Kettle-42"
+	in := writeFile(t, dir, "users.csv", "UserPrincipalName,Password\n"+users[0].UPN+","+pw+"\n"+users[1].UPN+",Green-Teapot-17\n")
+	results := writeFile(t, dir, "results.csv", strings.Join(report.ResultsHeader, ",")+"\n")
+	secrets := filepath.Join(dir, "secrets.csv")
+	if err := os.WriteFile(secrets, []byte(strings.Join(report.SecretsHeader, ",")+"\n2,"+users[0].UPN+","+pw+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets,
+		"--yes", "--resume", "--password-mode", "column"}, tn.authArgs()...)...)
+	if res.code != exitOK {
+		t.Fatalf("--resume: exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+	got := readResults(t, results)
+	for i, want := range []string{pw, "Green-Teapot-17"} {
+		r := got[i+2]
+		u, _ := tn.sim.User(users[i].UPN)
+		if r.Outcome != report.Succeeded || u.Password != want || u.PasswordSets != 1 {
+			t.Errorf("line %d: %s/%s, %d password sets; want succeeded with the recorded password in force", i+2, r.Outcome, r.Reason, u.PasswordSets)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("%d result rows, want 2", len(got))
+	}
+	if recorded := readSecrets(t, secrets); recorded[strings.ToLower(users[0].UPN)] != pw || recorded[strings.ToLower(users[1].UPN)] != "Green-Teapot-17" {
+		t.Errorf("the secrets file does not hold the passwords in force")
 	}
 }
 

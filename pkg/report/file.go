@@ -18,10 +18,12 @@ const utf8BOM = "\uFEFF"
 
 // openAppend opens an existing file written by this package so that rows can
 // be appended to it: a regular file (not a symbolic link, a device or a
-// pipe) whose first line is header. When maxPerm is not zero, permission
-// bits beyond maxPerm are refused (on unix; Windows has no such bits). A
-// torn last row is cut off and an empty file, or one holding a torn header,
-// gets the header. The file is returned positioned at its end.
+// pipe) owned by the user running bulkreset, whose first line is header.
+// When maxPerm is not zero the file holds secrets: on unix, permission bits
+// beyond maxPerm are refused; on Windows, which has no such bits, the file
+// is given the owner-only ACL it was created with. A torn last row is cut
+// off and an empty file, or one holding a torn header, gets the header. The
+// file is returned positioned at its end.
 func openAppend(path string, header []string, maxPerm fs.FileMode) (_ *os.File, err error) {
 	f, fi, err := openRegular(path, os.O_RDWR, 0)
 	if err != nil {
@@ -32,8 +34,10 @@ func openAppend(path string, header []string, maxPerm fs.FileMode) (_ *os.File, 
 			f.Close()
 		}
 	}()
-	if maxPerm != 0 && runtime.GOOS != "windows" && fi.Mode().Perm()&^maxPerm != 0 {
-		return nil, fmt.Errorf("%s has mode %v, wider than %v: others may have read it; check, then chmod %o %s", path, fi.Mode().Perm(), maxPerm, maxPerm, path)
+	if maxPerm != 0 {
+		if err := makePrivate(path, fi, maxPerm); err != nil {
+			return nil, err
+		}
 	}
 	if err := repair(f, fi.Size(), headerLine(header)); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -44,14 +48,33 @@ func openAppend(path string, header []string, maxPerm fs.FileMode) (_ *os.File, 
 	return f, nil
 }
 
+// errReplaced is the error of openRegular when the file at the path
+// changed between the checks and the opening: another process removed it
+// or put another in its place. Lock tries again on it.
+var errReplaced = errors.New("was replaced while it was being opened")
+
+// OpenLog opens the log file at path to append records to it, creating it
+// (mode 0600) when it does not exist. Like every file bulkreset writes, it
+// must be a regular file owned by the user running bulkreset, never reached
+// through a symbolic link: a root run must not append records, which quote
+// input cells, to a file another user chose. A pipe or a device (such as
+// /dev/stdout, a link) is refused too: the log records go to standard error
+// already.
+func OpenLog(path string) (*os.File, error) {
+	f, _, err := openRegular(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	return f, err
+}
+
 // openRegular opens path with flag (and perm, when flag has os.O_CREATE),
-// refusing anything but a regular file. A symbolic link is never followed:
-// another local user who can write to the directory could plant one to make
-// this run create, lock or change a file elsewhere. A pipe or a device is
+// refusing anything but a regular file owned by the user running bulkreset
+// (on unix; see checkOwner). A symbolic link is never followed: another
+// local user who can write to the directory could plant one to make this
+// run create, lock or change a file elsewhere. A pipe or a device is
 // refused before it is opened, so that opening cannot block (a named pipe
 // waits for a writer, deaf to a context or a signal). Windows has no
 // O_NOFOLLOW: there the path is checked with Lstat before and after opening.
-// It returns the open file and its FileInfo.
+// It returns the open file and its FileInfo; errReplaced when the file at
+// path changed while it was being opened.
 func openRegular(path string, flag int, perm fs.FileMode) (_ *os.File, _ fs.FileInfo, err error) {
 	li, err := os.Lstat(path)
 	switch {
@@ -84,7 +107,10 @@ func openRegular(path string, flag int, perm fs.FileMode) (_ *os.File, _ fs.File
 		return nil, nil, notRegular(path, fi.Mode())
 	}
 	if li, err = os.Lstat(path); err != nil || !os.SameFile(li, fi) {
-		return nil, nil, fmt.Errorf("%s was replaced while it was being opened", path)
+		return nil, nil, fmt.Errorf("%s %w", path, errReplaced)
+	}
+	if err := checkOwner(path, fi); err != nil {
+		return nil, nil, err
 	}
 	return f, fi, nil
 }

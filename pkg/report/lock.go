@@ -16,14 +16,18 @@ var ErrLocked = errors.New("in use by another bulkreset run")
 // (flock on unix, LockFileEx on Windows): it is released when the process
 // ends, however it ends, so a crash never leaves a lock behind that would
 // block the resume. Unlock releases it and removes the file. The lock file
-// must be a regular file: a symbolic link or anything else found at its
-// path is refused, not followed.
+// must be a regular file owned by the user running bulkreset: a symbolic
+// link or anything else found at its path is refused, not followed, and a
+// lock file of another user's (who could hold it to block every run) too.
 func Lock(path string) (unlock func(), err error) {
 	name := path + ".lock"
 	for range 3 {
 		// Never truncated, never through a symbolic link: a lock file
 		// planted by someone else changes nothing outside it.
 		f, fi, err := openRegular(name, os.O_RDWR|os.O_CREATE, 0o600)
+		if errors.Is(err, errReplaced) {
+			continue // the holder removed it as we opened it
+		}
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
@@ -47,5 +51,6 @@ func Lock(path string) (unlock func(), err error) {
 		unlockFile(f)
 		f.Close()
 	}
-	return nil, fmt.Errorf("lock %s: the lock file keeps changing", path)
+	// Runs keep taking and releasing it: it is in use.
+	return nil, fmt.Errorf("%s is %w (its lock file %s keeps changing)", path, ErrLocked, name)
 }

@@ -66,3 +66,33 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 	}
 	unlock()
 }
+
+// TestLockConcurrent: runs taking and releasing the lock of one path at the
+// same time each either get it or are told it is in use (ErrLocked); the
+// lock file a holder removes while another run opens it is not an error.
+func TestLockConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.csv")
+	const workers, rounds = 4, 2000
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			for range rounds {
+				unlock, err := Lock(path)
+				if errors.Is(err, ErrLocked) {
+					continue
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				unlock()
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Errorf("Lock while others lock and unlock: %v, want success or ErrLocked", err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package report
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -10,8 +11,9 @@ import (
 // act on or hide written visibly as an escape instead: control characters
 // (C0 such as ESC, BEL, tab and newline; DEL; C1 such as the one-character
 // CSI U+009B), invisible format characters that reorder or hide text (bidi
-// overrides, zero-width characters), unassigned and private-use code points,
-// and bytes that are not UTF-8. An ASCII character or a stray byte becomes
+// overrides, zero-width characters), spaces other than the ASCII space
+// (such as the no-break space U+00A0), unassigned and private-use code
+// points, and bytes that are not UTF-8. An ASCII character or a stray byte becomes
 // \xNN (ESC is \x1b), any other character \uNNNN or \UNNNNNNNN. Every other
 // character, the space included, is kept.
 //
@@ -48,8 +50,12 @@ func Visible(s string) string {
 }
 
 // hidden reports whether Visible escapes r (a valid U+FFFD is graphic, and
-// kept).
-func hidden(r rune) bool { return !strconv.IsGraphic(r) }
+// kept). Spaces other than the ASCII one (U+00A0, U+2000–U+200A, U+3000…)
+// are graphic, but a reader cannot tell them from it: "alice\u00a0@…" is
+// not the UPN it looks like.
+func hidden(r rune) bool {
+	return !strconv.IsGraphic(r) || r != ' ' && unicode.Is(unicode.Zs, r)
+}
 
 // appendHex writes prefix and then v as digits hexadecimal digits.
 func appendHex(b *strings.Builder, prefix string, v uint32, digits int) {

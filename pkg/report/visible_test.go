@@ -19,6 +19,10 @@ func TestVisible(t *testing.T) {
 		{"bad\xff\x9butf8", `bad\xff\x9butf8`},                   // not UTF-8
 		{`a\x1b`, `a\x1b`},                                       // a backslash is kept
 		{"\uFFFD", "\uFFFD"},
+		// Spaces other than the ASCII one look like it, or like nothing.
+		{"alice\u00a0@contoso.com", `alice\u00a0@contoso.com`},
+		{"a\u2000b\u200ac\u3000d\u202fe\u205ff", `a\u2000b\u200ac\u3000d\u202fe\u205ff`},
+		{"a b", "a b"},
 	}
 	for _, tc := range tests {
 		if got := Visible(tc.in); got != tc.want {

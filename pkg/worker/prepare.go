@@ -57,8 +57,15 @@ func NewPreparer(opts PrepareOptions) *Preparer {
 	return &Preparer{opts: opts, seen: csvin.NewDedup()}
 }
 
+// ReasonPasswordFormula is the reason of a row whose Password cell a
+// spreadsheet would run as a formula (--password-mode column).
+const ReasonPasswordFormula = "password_formula"
+
 // Prepare returns either an item to send or, when the row is not to be
 // sent, its final result. An error (the random source failed) is fatal.
+// A row refused for its password alone (ReasonPasswordFormula) comes with
+// its item too, without a password: a password recorded for it by an
+// earlier run, which the secrets file already holds, may still be sent.
 func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 	final := func(o report.Outcome, reason, msg string) (Item, *report.Result, error) {
 		return Item{}, &report.Result{Line: row.Line, User: row.Display(), ObjectID: row.ID, Outcome: o, Reason: reason, ErrorMessage: msg, Tenant: row.Tenant}, nil
@@ -108,8 +115,11 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 		if report.NeedsEscape(row.Password) {
 			// The secrets file holds passwords exactly as set, so it could
 			// only hold this one raw, for a spreadsheet to run as a formula.
-			return final(report.Invalid, "password_formula", "the password begins with = + - or @ (after any quotes), which a spreadsheet runs as a formula "+
+			// The item is returned too, without a password: --resume sends
+			// it with the password an earlier run recorded (see Prepare).
+			_, r, err := final(report.Invalid, ReasonPasswordFormula, "the password begins with = + - or @ (after any quotes), which a spreadsheet runs as a formula "+
 				"when the secrets file is opened; choose a password that begins otherwise (bulkreset's own passwords begin with a letter or digit)")
+			return it, r, err
 		}
 		it.Password = row.Password
 	case ModeNone:
