@@ -12,10 +12,13 @@
 //
 // The figures:
 //   - 1,000 users at 20 ms latency without throttling (issue 2's acceptance);
-//   - N = 10 × the burst against the quota: bulkreset's time against the
-//     quota-bound minimum (N - burst) / refill and its share of writes
-//     throttled, with throttled writes free and with them counted against
-//     the quota (accruing), and without the usage header Graph may omit;
+//   - the pacing matrix: three bucket shapes (the documented burst of 3,000
+//     and 20/s; 8/s when another app takes the rest of the tenant's quota;
+//     a small fast bucket of 500 and 60/s) × the four ways a throttled
+//     write may come back (every header, Retry-After only, a constant
+//     Retry-After: 1, nothing), throttled attempts costing a quarter of a
+//     write: bulkreset's time against the quota-bound minimum, its share
+//     of writes throttled, and the users left failed;
 //   - the same N with the baselines: one PATCH per user in sequence (a
 //     PowerShell foreach over Update-MgUser, whose SDK retries a 429 three
 //     times after its Retry-After), and unbatched concurrent PATCHes that
@@ -23,7 +26,9 @@
 //   - 2,000 users at 50 ms latency within the burst, against the sequential
 //     baseline;
 //   - 1,000,000 users without throttling or latency: users per second and
-//     the peak memory (RSS) of the bulkreset process.
+//     the peak memory (RSS) of the bulkreset process;
+//   - 3 tenants at once against one after another, and 12 tenants at once
+//     against the application's own limit across tenants.
 package main
 
 import (
@@ -47,7 +52,7 @@ func run() error {
 	bin := flag.String("bin", "bin/bulkreset", "the bulkreset binary to measure")
 	timeScale := flag.Float64("time-scale", 90, "divide the quota's windows and the latencies by this")
 	users := flag.Int("overhead-users", 1_000_000, "users in the local overhead figure")
-	only := flag.String("only", "", "run only these figures (comma-separated: latency, quota, baselines, burst, overhead, check, tenants)")
+	only := flag.String("only", "", "run only these figures (comma-separated: latency, matrix, baselines, burst, overhead, check, tenants, app)")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench's own CPU profile (the emulator's side) to this file")
 	flag.Parse()
 	if _, err := os.Stat(*bin); err != nil {
@@ -80,12 +85,13 @@ func run() error {
 		run  func(*table) error
 	}{
 		{"latency", b.latency1000},
-		{"quota", b.quotaBound},
+		{"matrix", b.pacingMatrix},
 		{"baselines", b.quotaBaselines},
 		{"burst", b.withinBurst},
 		{"overhead", b.localOverhead},
 		{"check", b.checkFigure},
 		{"tenants", b.manyTenants},
+		{"app", b.appLimitTenants},
 	}
 	start := time.Now()
 	var t table

@@ -9,32 +9,42 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
 )
 
-// benchTenants are the partner's customer tenants of the many-tenants
-// figure, all consenting to the bench's app.
-var benchTenants = []struct{ id, domain string }{
-	{"0c7d9a4e-2f1b-4c8d-9e3a-000000000001", "customer1.example"},
-	{"0c7d9a4e-2f1b-4c8d-9e3a-000000000002", "customer2.example"},
-	{"0c7d9a4e-2f1b-4c8d-9e3a-000000000003", "customer3.example"},
+// partnerTenant is one of a partner's customer tenants, all consenting to
+// the bench's app.
+type partnerTenant struct{ id, domain string }
+
+// partnerTenants are k customer tenants: customer1.example, ...
+func partnerTenants(k int) []partnerTenant {
+	ts := make([]partnerTenant, k)
+	for i := range ts {
+		ts[i] = partnerTenant{fmt.Sprintf("0c7d9a4e-2f1b-4c8d-9e3a-%012d", i+1), fmt.Sprintf("customer%d.example", i+1)}
+	}
+	return ts
 }
 
-// partner is benchTenants served by one emulator (graphsim.Multi), each
+// partner is k tenants served by one emulator (graphsim.Multi), each
 // tenant with n users and its own quota, with the inputs: one list with a
 // TenantId column, and one list per tenant.
 type partner struct {
-	sims   []*graphsim.Sim
-	srv    *graphsim.Server
-	dir    string
-	ca     string
-	all    string   // every tenant's users, with a TenantId column
-	inputs []string // one tenant's users each
+	tenants []partnerTenant
+	multi   *graphsim.Multi
+	sims    []*graphsim.Sim
+	srv     *graphsim.Server
+	dir     string
+	ca      string
+	all     string   // every tenant's users, with a TenantId column
+	inputs  []string // one tenant's users each
 }
 
-func startPartner(o graphsim.Options, n int) (*partner, error) {
+// startPartner serves k tenants of n users each with o; app, when set,
+// limits the application across them (graphsim.Multi.LimitApp) before the
+// emulator serves.
+func startPartner(o graphsim.Options, n, k int, app func(*graphsim.Multi)) (*partner, error) {
 	dir, err := os.MkdirTemp("", "bulkreset-bench-tenants-")
 	if err != nil {
 		return nil, err
 	}
-	p := &partner{dir: dir, ca: filepath.Join(dir, "ca.pem"), all: filepath.Join(dir, "all.csv")}
+	p := &partner{tenants: partnerTenants(k), dir: dir, ca: filepath.Join(dir, "ca.pem"), all: filepath.Join(dir, "all.csv")}
 	all, err := os.Create(p.all)
 	if err != nil {
 		p.close()
@@ -43,7 +53,7 @@ func startPartner(o graphsim.Options, n int) (*partner, error) {
 	defer all.Close()
 	aw := bufio.NewWriter(all)
 	aw.WriteString("UserPrincipalName,TenantId\n")
-	for i, bt := range benchTenants {
+	for i, bt := range p.tenants {
 		to := o
 		to.TenantID, to.TenantDomain, to.ClientID, to.ClientSecret = bt.id, bt.domain, benchClient, benchSecret
 		sim := graphsim.New(to)
@@ -70,7 +80,11 @@ func startPartner(o graphsim.Options, n int) (*partner, error) {
 		p.close()
 		return nil, err
 	}
-	if p.srv, err = serve(graphsim.NewMulti(p.sims...).Start, p.ca); err != nil {
+	p.multi = graphsim.NewMulti(p.sims...)
+	if app != nil {
+		app(p.multi)
+	}
+	if p.srv, err = serve(p.multi.Start, p.ca); err != nil {
 		p.close()
 		return nil, err
 	}
@@ -109,7 +123,7 @@ func (b *bench) manyTenants(t *table) error {
 	const figure = "3 tenants × 9,000 users"
 
 	b.logf("%s: at once", figure)
-	p, err := startPartner(o, n)
+	p, err := startPartner(o, n, 3, nil)
 	if err != nil {
 		return err
 	}
@@ -127,14 +141,14 @@ func (b *bench) manyTenants(t *table) error {
 		writes: writes, limited: limited, rssKB: res.maxRSS / 1024, cpu: res.cpu}
 
 	b.logf("%s: one after another", figure)
-	p, err = startPartner(o, n)
+	p, err = startPartner(o, n, 3, nil)
 	if err != nil {
 		return err
 	}
 	defer p.close()
 	seq := row{figure: figure + ", one after another", client: "bulkreset ×3", users: 3 * n}
 	for i, in := range p.inputs {
-		res, err := b.runReset(p.srv.URL, p.ca, p.dir, in, fmt.Sprintf("tenant%d", i+1), "--tenant", benchTenants[i].id)
+		res, err := b.runReset(p.srv.URL, p.ca, p.dir, in, fmt.Sprintf("tenant%d", i+1), "--tenant", p.tenants[i].id)
 		if err != nil {
 			return err
 		}
@@ -147,7 +161,7 @@ func (b *bench) manyTenants(t *table) error {
 	}
 	seq.reset, seq.writes, seq.limited = p.totals()
 	ratio := seq.wall.Seconds() / once.wall.Seconds()
-	min := minimum(o, n)
+	min := quotaMinimum(o, n)
 	once.compare = fmt.Sprintf("%.2fx faster than one after another (each tenant's minimum %s)", ratio, seconds(min))
 	once.accept = met(once.wall < seq.wall && once.limited*20 <= once.writes, "faster than one after another, 429s <= 5%")
 	t.add(once)

@@ -159,6 +159,8 @@ func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.L
 	// One set of object ids for every lane: a tenant named two ways gets
 	// two lanes, and its users must still be reset once.
 	ids := worker.NewObjectIDs()
+	// One limit for the application across every lane.
+	app := worker.NewAppLimit(worker.AppWriteRate, worker.AppWriteBurst, o.batchSize)
 	open := func(ctx context.Context, tenant string) (*worker.Lane, error) {
 		client, err := ts.client(ctx, tenant)
 		if err != nil {
@@ -169,7 +171,9 @@ func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.L
 		if o.plan {
 			lane.Send = planSink(o)
 		} else {
-			pool := worker.New(client, worker.TenantRecorder(rec, tenant), poolOptions(o, tl))
+			po := poolOptions(o, tl)
+			po.App = app
+			pool := worker.New(client, worker.TenantRecorder(rec, tenant), po)
 			lane.Send, lane.Stats = pool.Run, pool.Stats()
 		}
 		if o.preflight {

@@ -59,7 +59,15 @@
 //     x-ms-throttle-information (WriteLimitExceeded, ResourceUnitLimitExceeded).
 //     With Options.ThrottledAccrue, throttled requests still take their tokens,
 //     down to 0.8 of a bucket below empty, which is how clients that retry all
-//     at once keep themselves throttled. Answers carry x-ms-resource-unit, and
+//     at once keep themselves throttled; with Options.ThrottledCost each
+//     throttled request takes that share of a token instead. Options.
+//     ThrottleHeaders strips a 429 down to Retry-After only, a constant
+//     Retry-After: 1, or nothing, as answers inside a $batch may be.
+//     Options.WriteSpent starts the application's write bucket part spent;
+//     Options.Competitor is another application taking part of the tenant's
+//     write quota (what it took before, and a rate), so that this one gets
+//     less than its own quota. Multi.LimitApp adds the application's write
+//     quota across all tenants (Application/Write/... in x-ms-throttle-scope). Answers carry x-ms-resource-unit, and
 //     x-ms-throttle-limit-percentage ("0.913") once a limit is more than 80%
 //     used (unless Options.OmitUsageHeader). x-ms-throttle-priority Low (on the
 //     request, or on the $batch for all its requests) is throttled once a

@@ -100,3 +100,28 @@ func TestMultiTokenErrors(t *testing.T) {
 		t.Errorf("app not in tenant C: %d %s; want 400 AADSTS700016", res.status, res.body)
 	}
 }
+
+// TestMultiLimitApp checks the application's write quota across tenants:
+// writes in A spend B's too, and a write it refuses names the application.
+func TestMultiLimitApp(t *testing.T) {
+	m, e := multiEnv(t) // each tenant allows 2 writes at once
+	m.LimitApp(3, 1)
+	tokA, _ := e.tokenFor(t, "a.onmicrosoft.com")
+	tokB, _ := e.tokenFor(t, "b.onmicrosoft.com")
+	e.token = tokA
+	_, rs := e.batch(t, patch("1", "adele@a.onmicrosoft.com", "Tenant-A-pw1!"), patch("2", "same@shared.example", "Tenant-A-pw2!"))
+	if rs["1"].Status != http.StatusNoContent || rs["2"].Status != http.StatusNoContent {
+		t.Fatalf("A: statuses %d, %d; want 204, 204", rs["1"].Status, rs["2"].Status)
+	}
+	e.token = tokB
+	_, rs = e.batch(t, patch("1", "adele@b.onmicrosoft.com", "Tenant-B-pw1!"), patch("2", "same@shared.example", "Tenant-B-pw2!"))
+	if rs["1"].Status != http.StatusNoContent || rs["2"].Status != http.StatusTooManyRequests {
+		t.Fatalf("B: statuses %d, %d; want 204 then 429 (the app's 3 writes are spent)", rs["1"].Status, rs["2"].Status)
+	}
+	if scope := rs["2"].Headers["x-ms-throttle-scope"]; scope != "Application/Write/"+SandboxClientID+"/bbbbbbbb-0000-4000-8000-000000000002" {
+		t.Errorf("x-ms-throttle-scope %q, want the application's write limit", scope)
+	}
+	if ra := rs["2"].Headers["Retry-After"]; ra != "1" {
+		t.Errorf("Retry-After %q, want 1", ra)
+	}
+}

@@ -1,11 +1,13 @@
 package graphsim
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,6 +21,9 @@ const (
 	// quota, all applications together: 18,000 writes per 5 minutes.
 	QuotaTenantWriteBurst = 18000
 	QuotaTenantWriteRate  = 60.0
+	// QuotaAppWriteBurst is the application's write quota across all
+	// tenants: 70,000 writes per 5 minutes (Multi.LimitApp enforces it).
+	QuotaAppWriteBurst = 70000
 	// QuotaResourceUnitsSmall, QuotaResourceUnitsMedium and
 	// QuotaResourceUnitsLarge are the resource units an application may
 	// spend in a tenant per QuotaResourceUnitWindow: tenants of under 50,
@@ -54,7 +59,8 @@ type Scale struct {
 
 // SetDocumentedLimits sets o's write quota, tenant write quota and resource
 // unit quota to Entra's documented limits for a tenant of users users,
-// shrunk by sc. With Scale{} a reset of 3,000 users fits in the burst and
+// shrunk by sc (and the constant Retry-After of ThrottleHeadersRetryAfterOne
+// with the windows: one second of Entra's time). With Scale{} a reset of 3,000 users fits in the burst and
 // the next ones go at 20 per second; with Scale{Time: 60} the burst is the
 // same and the refill 60 times faster.
 func (o *Options) SetDocumentedLimits(users int, sc Scale) {
@@ -72,6 +78,7 @@ func (o *Options) SetDocumentedLimits(users int, sc Scale) {
 	o.WriteBurst, o.WriteRate = set(QuotaWriteBurst, quotaWriteWindow)
 	o.TenantWriteBurst, o.TenantWriteRate = set(QuotaTenantWriteBurst, quotaTenantWriteWindow)
 	o.ResourceUnitBurst, o.ResourceUnitRate = set(float64(ResourceUnitQuota(users)), QuotaResourceUnitWindow)
+	o.ConstantRetryAfter = time.Duration(float64(time.Second) / t)
 }
 
 // maxDebt is how far below empty throttled requests that still count can
@@ -80,25 +87,31 @@ func (o *Options) SetDocumentedLimits(users int, sc Scale) {
 // can be up to 80% over its limit.
 const maxDebt = 0.8
 
-// bucket is one limit: burst tokens, refilled at rate per second. Time is
-// passed in, so the bucket is tested with a fake clock.
+// bucket is one limit: burst tokens, refilled at rate per second, less
+// drain per second that another application takes, and spent tokens
+// already gone at the start. Time is passed in, so the bucket is tested
+// with a fake clock.
 type bucket struct {
-	burst, rate float64
-	tokens      float64
-	last        time.Time
-	started     bool
+	burst, rate  float64
+	drain, spent float64
+	tokens       float64
+	last         time.Time
+	started      bool
 }
+
+// refillRate is what the bucket refills at for this application.
+func (b *bucket) refillRate() float64 { return max(b.rate-b.drain, 0) }
 
 // enabled reports whether the limit is enforced at all.
 func (b *bucket) enabled() bool { return b.burst > 0 && b.rate > 0 }
 
 func (b *bucket) refill(now time.Time) {
 	if !b.started {
-		b.tokens, b.last, b.started = b.burst, now, true
+		b.tokens, b.last, b.started = b.burst-b.spent, now, true
 		return
 	}
 	if d := now.Sub(b.last); d > 0 {
-		b.tokens = math.Min(b.burst, b.tokens+d.Seconds()*b.rate)
+		b.tokens = math.Min(b.burst, b.tokens+d.Seconds()*b.refillRate())
 		b.last = now
 	}
 }
@@ -129,7 +142,11 @@ func (b *bucket) wait(cost, reserve float64) time.Duration {
 	if missing <= 0 {
 		return 0
 	}
-	return time.Duration(math.Round(missing / b.rate * float64(time.Second)))
+	r := b.refillRate()
+	if r <= 0 {
+		return time.Hour // another application takes it all
+	}
+	return time.Duration(math.Round(missing / r * float64(time.Second)))
 }
 
 // formatRetryAfter renders a wait as Retry-After: whole seconds rounded up
@@ -144,20 +161,70 @@ func formatRetryAfter(wait time.Duration, fractional bool) string {
 	return strconv.FormatInt(secs, 10)
 }
 
+// Competitor is another application writing to the tenant: from the
+// tenant's write quota, it takes Rate writes a second, and had taken Spent
+// of it (a share) when the emulator started, so that this application
+// gets less than its own quota would allow.
+type Competitor struct {
+	Rate  float64
+	Spent float64
+}
+
+// ThrottleHeaders is what a throttled request carries.
+type ThrottleHeaders int
+
+// What a throttled request carries.
+const (
+	// ThrottleHeadersAll: Retry-After (the time until the request would
+	// fit), x-ms-throttle-scope and x-ms-throttle-information.
+	ThrottleHeadersAll ThrottleHeaders = iota
+	// ThrottleHeadersRetryAfter: Retry-After alone.
+	ThrottleHeadersRetryAfter
+	// ThrottleHeadersRetryAfterOne: Retry-After: 1 (Options.ConstantRetryAfter),
+	// whatever the wait.
+	ThrottleHeadersRetryAfterOne
+	// ThrottleHeadersNone: no header at all.
+	ThrottleHeadersNone
+)
+
+// String names the mode, for tables and logs.
+func (h ThrottleHeaders) String() string {
+	switch h {
+	case ThrottleHeadersAll:
+		return "every header"
+	case ThrottleHeadersRetryAfter:
+		return "Retry-After only"
+	case ThrottleHeadersRetryAfterOne:
+		return "Retry-After: 1"
+	case ThrottleHeadersNone:
+		return "no header"
+	}
+	return fmt.Sprintf("ThrottleHeaders(%d)", int(h))
+}
+
 // quotas are the limits of one tenant, for the one application the
 // emulator serves.
 type quotas struct {
-	write       bucket // writes of the application in the tenant
-	tenantWrite bucket // writes of every application in the tenant
-	units       bucket // resource units of the application in the tenant
+	write       bucket    // writes of the application in the tenant
+	tenantWrite bucket    // writes of every application in the tenant
+	units       bucket    // resource units of the application in the tenant
+	app         *appQuota // writes of the application in every tenant; nil for none
 }
 
 func newQuotas(o Options) quotas {
 	return quotas{
-		write:       bucket{burst: float64(o.WriteBurst), rate: o.WriteRate},
-		tenantWrite: bucket{burst: float64(o.TenantWriteBurst), rate: o.TenantWriteRate},
-		units:       bucket{burst: float64(o.ResourceUnitBurst), rate: o.ResourceUnitRate},
+		write: bucket{burst: float64(o.WriteBurst), rate: o.WriteRate, spent: o.WriteSpent * float64(o.WriteBurst)},
+		tenantWrite: bucket{burst: float64(o.TenantWriteBurst), rate: o.TenantWriteRate,
+			drain: o.Competitor.Rate, spent: o.Competitor.Spent * float64(o.TenantWriteBurst)},
+		units: bucket{burst: float64(o.ResourceUnitBurst), rate: o.ResourceUnitRate},
 	}
+}
+
+// appQuota is the write quota of the application across the tenants of a
+// Multi, which every tenant's Sim charges under its own lock and this one.
+type appQuota struct {
+	mu sync.Mutex
+	b  bucket
 }
 
 // limit is a bucket a request is counted against, with what a 429 from it
@@ -225,6 +292,11 @@ func (s *Sim) chargeLocked(c opCtx, units, writes int) *apiError {
 	if writes > 0 && s.quota.tenantWrite.enabled() {
 		limits = append(limits, limit{&s.quota.tenantWrite, float64(writes), "Tenant/Write" + app, "WriteLimitExceeded"})
 	}
+	if aq := s.quota.app; writes > 0 && aq != nil && aq.b.enabled() {
+		aq.mu.Lock() // after s.mu, always
+		defer aq.mu.Unlock()
+		limits = append(limits, limit{&aq.b, float64(writes), "Application/Write" + app, "WriteLimitExceeded"})
+	}
 	now := s.now()
 	reserve := func(l limit) float64 {
 		if priority == priorityLow {
@@ -249,7 +321,12 @@ func (s *Sim) chargeLocked(c opCtx, units, writes int) *apiError {
 		}
 		return nil
 	}
-	if s.chanceLocked(s.opts.ThrottledAccrue) {
+	switch {
+	case s.opts.ThrottledCost > 0:
+		for _, l := range limits {
+			l.b.charge(s.opts.ThrottledCost * l.cost)
+		}
+	case s.chanceLocked(s.opts.ThrottledAccrue):
 		for _, l := range limits {
 			l.b.charge(l.cost)
 		}
@@ -260,10 +337,18 @@ func (s *Sim) chargeLocked(c opCtx, units, writes int) *apiError {
 	}
 	s.stats.Throttled++
 	e := newAPIError(http.StatusTooManyRequests, codeThrottled, msgThrottled)
-	e.header = map[string]string{
-		"Retry-After":               formatRetryAfter(wait, s.opts.FractionalRetryAfter),
-		"x-ms-throttle-scope":       refused.scope,
-		"x-ms-throttle-information": refused.info,
+	switch s.opts.ThrottleHeaders {
+	case ThrottleHeadersAll:
+		e.header = map[string]string{
+			"Retry-After":               formatRetryAfter(wait, s.opts.FractionalRetryAfter),
+			"x-ms-throttle-scope":       refused.scope,
+			"x-ms-throttle-information": refused.info,
+		}
+	case ThrottleHeadersRetryAfter:
+		e.header = map[string]string{"Retry-After": formatRetryAfter(wait, s.opts.FractionalRetryAfter)}
+	case ThrottleHeadersRetryAfterOne:
+		whole := s.opts.ConstantRetryAfter%time.Second == 0
+		e.header = map[string]string{"Retry-After": formatRetryAfter(s.opts.ConstantRetryAfter, !whole)}
 	}
 	return e
 }

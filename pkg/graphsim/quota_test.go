@@ -246,16 +246,28 @@ func (e *env) writes(t *testing.T, n int, extra map[string]string) (map[int]int,
 	return byStatus, got
 }
 
+// throttledWrites sends n password resets in one batch, checks that ok of
+// them were applied and the others throttled, and returns the throttled
+// answers.
+func (e *env) throttledWrites(t *testing.T, n, ok int) []subResponse {
+	t.Helper()
+	st, got := e.writes(t, n, nil)
+	if st[http.StatusNoContent] != ok || st[http.StatusTooManyRequests] != n-ok {
+		t.Fatalf("statuses %v, want %d × 204 and %d × 429", st, ok, n-ok)
+	}
+	var throttled []subResponse
+	for _, r := range got {
+		if r.Status == http.StatusTooManyRequests {
+			throttled = append(throttled, r)
+		}
+	}
+	return throttled
+}
+
 func TestTenantWriteQuota(t *testing.T) {
 	e := start(t, Options{WriteBurst: 100, WriteRate: 10, TenantWriteBurst: 3, TenantWriteRate: 1})
-	st, got := e.writes(t, 5, nil)
-	if st[http.StatusNoContent] != 3 || st[http.StatusTooManyRequests] != 2 {
-		t.Fatalf("statuses %v, want 3 × 204 and 2 × 429 (the tenant's quota is the smaller)", st)
-	}
-	for _, r := range got {
-		if r.Status != http.StatusTooManyRequests {
-			continue
-		}
+	// The tenant's quota is the smaller.
+	for _, r := range e.throttledWrites(t, 5, 3) {
 		if scope := r.Headers["x-ms-throttle-scope"]; scope != "Tenant/Write/"+SandboxClientID+"/"+SandboxTenantID {
 			t.Errorf("x-ms-throttle-scope %q, want the tenant's write limit", scope)
 		}
@@ -423,5 +435,90 @@ func TestLatencyFunc(t *testing.T) {
 	e.batch(t, get("1", "/users/"+upn("adele.vance")))
 	if calls.Load() != 1 {
 		t.Errorf("LatencyFunc called %d times for one request, want 1 (it replaces Latency)", calls.Load())
+	}
+}
+
+// TestThrottleHeaders checks what a throttled write carries in each mode.
+func TestThrottleHeaders(t *testing.T) {
+	scope := "Tenant_Application/Write/" + SandboxClientID + "/" + SandboxTenantID
+	tests := []struct {
+		mode ThrottleHeaders
+		want map[string]string // "" for absent
+	}{
+		{ThrottleHeadersAll, map[string]string{"Retry-After": "3", "x-ms-throttle-scope": scope, "x-ms-throttle-information": "WriteLimitExceeded"}},
+		{ThrottleHeadersRetryAfter, map[string]string{"Retry-After": "3", "x-ms-throttle-scope": "", "x-ms-throttle-information": ""}},
+		{ThrottleHeadersRetryAfterOne, map[string]string{"Retry-After": "1", "x-ms-throttle-scope": "", "x-ms-throttle-information": ""}},
+		{ThrottleHeadersNone, map[string]string{"Retry-After": "", "x-ms-throttle-scope": "", "x-ms-throttle-information": ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			// Two tokens at one every 3 s: the third write waits 3 s.
+			e := start(t, Options{WriteBurst: 2, WriteRate: 1.0 / 3, ThrottleHeaders: tt.mode})
+			for _, r := range e.throttledWrites(t, 3, 2) {
+				checkError(t, r.Body, codeThrottled, msgThrottled)
+				for h, want := range tt.want {
+					if v, ok := r.Headers[h]; v != want || ok != (want != "") {
+						t.Errorf("%s: got %q (present %t), want %q", h, v, ok, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestConstantRetryAfterScaled checks that the constant Retry-After is one
+// second of Entra's time: shortened with the windows.
+func TestConstantRetryAfterScaled(t *testing.T) {
+	o := Options{ThrottleHeaders: ThrottleHeadersRetryAfterOne}
+	o.SetDocumentedLimits(10, Scale{Time: 100})
+	o.WriteBurst = 1
+	e := start(t, o)
+	_, got := e.writes(t, 2, nil)
+	if ra := got["w1"].Headers["Retry-After"]; got["w1"].Status != http.StatusTooManyRequests || ra != "0.01" {
+		t.Errorf("second write: status %d, Retry-After %q; want 429 with 0.01 (1 s / 100)", got["w1"].Status, ra)
+	}
+}
+
+// TestThrottledCost checks that every throttled write costs the share of
+// a write ThrottledCost says: four throttled at a quarter take one token.
+func TestThrottledCost(t *testing.T) {
+	e := start(t, Options{WriteBurst: 2, WriteRate: 1, ThrottledCost: 0.25, FractionalRetryAfter: true})
+	if st, _ := e.writes(t, 6, nil); st[http.StatusNoContent] != 2 || st[http.StatusTooManyRequests] != 4 {
+		t.Fatalf("statuses %v, want 2 × 204 and 4 × 429", st)
+	}
+	// One token in debt: a second refills it, a second more gives one.
+	e.clock.Advance(time.Second)
+	if st, _ := e.writes(t, 1, nil); st[http.StatusTooManyRequests] != 1 {
+		t.Errorf("after 1 s: statuses %v, want the write throttled (the throttled ones cost a token)", st)
+	}
+	e.clock.Advance(1250 * time.Millisecond) // and the quarter that one cost
+	if st, _ := e.writes(t, 1, nil); st[http.StatusNoContent] != 1 {
+		t.Errorf("after 2.25 s: statuses %v, want the write accepted", st)
+	}
+}
+
+// TestWriteSpent checks a bucket part spent at the start.
+func TestWriteSpent(t *testing.T) {
+	e := start(t, Options{WriteBurst: 10, WriteRate: 1, WriteSpent: 0.7})
+	if st, _ := e.writes(t, 5, nil); st[http.StatusNoContent] != 3 || st[http.StatusTooManyRequests] != 2 {
+		t.Errorf("statuses %v, want 3 × 204 (30%% of 10 left) and 2 × 429", st)
+	}
+}
+
+// TestCompetitor checks that another application's writes leave this one
+// the rest of the tenant's quota: from what it left at the start, refilled
+// at the tenant's rate less its own.
+func TestCompetitor(t *testing.T) {
+	e := start(t, Options{WriteBurst: 100, WriteRate: 10, TenantWriteBurst: 60, TenantWriteRate: 6,
+		Competitor: Competitor{Rate: 4, Spent: 0.9}, FractionalRetryAfter: true})
+	// A tenth of 60 left.
+	for _, r := range e.throttledWrites(t, 8, 6) {
+		if ra := r.Headers["Retry-After"]; ra != "0.5" {
+			t.Errorf("Retry-After %q, want 0.5 (one write at 6 - 4 = 2 a second)", ra)
+		}
+	}
+	e.clock.Advance(5 * time.Second)
+	if st, _ := e.writes(t, 20, nil); st[http.StatusNoContent] != 10 {
+		t.Errorf("after 5 s: statuses %v, want 10 × 204 (2 a second)", st)
 	}
 }

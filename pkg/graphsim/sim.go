@@ -210,9 +210,27 @@ type Options struct {
 	// ThrottledAccrue is the share, in [0,1], of throttled requests that still
 	// count against their limits.
 	ThrottledAccrue float64
+	// ThrottledCost, when above 0, is the share of a write, in (0,1], that
+	// every throttled request still costs its limits (an independent
+	// emulator charges a quarter); ThrottledAccrue is then not used.
+	ThrottledCost float64
+	// ThrottleHeaders is what a throttled request carries: every header
+	// (the default), Retry-After only, a constant Retry-After of 1, or
+	// nothing at all, as Graph's answers inside a $batch may.
+	ThrottleHeaders ThrottleHeaders
+	// ConstantRetryAfter is the Retry-After of ThrottleHeadersRetryAfterOne:
+	// 1 s when 0; SetDocumentedLimits shortens it with the windows.
+	ConstantRetryAfter time.Duration
 	// OmitUsageHeader leaves x-ms-throttle-limit-percentage out of every
 	// answer, for clients that must cope without it.
 	OmitUsageHeader bool
+	// WriteSpent is the share, in [0,1], of the application's write quota
+	// in the tenant already spent when the emulator starts: a run that
+	// follows another, or a script that wrote before it.
+	WriteSpent float64
+	// Competitor is another application writing to the tenant at once,
+	// from the tenant's write quota (TenantWriteBurst, TenantWriteRate).
+	Competitor Competitor
 	// FractionalRetryAfter gives quota Retry-After values in milliseconds ("0.249")
 	// instead of whole seconds rounded up ("1").
 	FractionalRetryAfter bool
@@ -319,6 +337,13 @@ func New(opts Options) *Sim {
 		opts.Now = time.Now
 	}
 	opts.ThrottledAccrue = clampRate(opts.ThrottledAccrue)
+	opts.ThrottledCost = clampRate(opts.ThrottledCost)
+	if opts.ConstantRetryAfter <= 0 {
+		opts.ConstantRetryAfter = time.Second
+	}
+	opts.WriteSpent = clampRate(opts.WriteSpent)
+	opts.Competitor.Spent = clampRate(opts.Competitor.Spent)
+	opts.Competitor.Rate = max(opts.Competitor.Rate, 0)
 	opts.Faults = opts.Faults.clamped()
 	seed := uint64(opts.Seed)
 	return &Sim{

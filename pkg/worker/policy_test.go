@@ -67,84 +67,90 @@ func TestPacerPolicy(t *testing.T) {
 	send := func(at time.Duration, n int) step { return step{at: at, send: n, ans: -1} }
 	reply := func(at time.Duration, i int, a answer) step { return step{at: at, ans: i, a: a} }
 	wait := func(at, want time.Duration) step { return step{at: at, ans: -1, wait: want, chk: true} }
-	ok20 := answer{Accepted: 20, Succeeded: 20}
+	ok20 := answer{Accepted: 20}
+	// calm sends and answers k batches of 20, all accepted, one every
+	// 100 ms from at.
+	calm := func(at time.Duration, first, k int) []step {
+		var steps []step
+		for i := range k {
+			d := at + time.Duration(i)*100*ms
+			steps = append(steps, send(d, 20), reply(d+50*ms, first+i, ok20))
+		}
+		return steps
+	}
 	tests := []struct {
-		name         string
-		cfg          pacerConfig
-		steps        []step
-		wantNear     bool
-		wantRate     float64 // checked within 1% when not 0
-		wantCapacity float64 // checked within 1% when not 0
+		name     string
+		cfg      pacerConfig
+		steps    []step
+		wantNear bool
+		wantRate float64 // the estimate's rate, checked within 1% when not 0
 	}{
-		{name: "the burst goes as fast as the workers while Graph says nothing",
+		{name: "the burst goes as fast as the workers while Graph throttles nothing",
 			steps: []step{
 				send(0, 20), send(0, 20), send(0, 20), send(0, 20), wait(0, 0),
 				reply(50*ms, 0, ok20), reply(50*ms, 1, ok20), wait(50*ms, 0),
 			}},
 		{name: "--max-rate caps the rate from the start", cfg: pacerConfig{MaxRate: 10},
-			steps:    []step{wait(0, 0), send(0, 20), wait(0, 2*time.Second), wait(time.Second, time.Second)},
-			wantRate: 0},
+			steps: []step{wait(0, 0), send(0, 20), wait(0, 2*time.Second), wait(time.Second, time.Second)}},
 		{name: "a Retry-After pauses every worker; the longest wins",
 			steps: []step{
 				send(0, 20), send(0, 20),
-				reply(100*ms, 0, answer{Accepted: 19, Succeeded: 19, Pause: 3 * time.Second}),
+				reply(100*ms, 0, answer{Accepted: 19, Pause: 3 * time.Second}),
 				reply(200*ms, 1, answer{Pause: time.Second}),
 				wait(300*ms, 2800*ms), wait(3100*ms, 0),
 			}},
-		{name: "a 429 without x-ms-throttle-scope is honoured but is not the quota",
+		{name: "a 429 without any header is the quota: the mirror restarts empty",
 			steps: []step{
-				send(0, 20), reply(100*ms, 0, answer{Accepted: 19, Succeeded: 19, Pause: 250 * ms}),
-				wait(100*ms, 250*ms), wait(350*ms, 0), send(350*ms, 20), wait(350*ms, 0),
-			}},
-		{name: "the usage header: the quota is near, the bucket guessed full at the start",
-			steps: []step{
-				send(0, 20), send(0, 20), send(0, 20), send(0, 20),
-				reply(100*ms, 0, ok20), reply(100*ms, 1, ok20), reply(100*ms, 2, ok20),
-				// 80 accepted make 80% of the bucket: 100 writes, 20 left,
-				// all of them the margin. At the documented 20 per second a
-				// batch would wait a second, but that is a guess: it goes
-				// after the time the burst (800/s) took to spend half the
-				// bucket, 62.5 ms, to measure the refill.
-				reply(100*ms, 3, answer{Accepted: 20, Succeeded: 20, Usage: 0.8}),
-				wait(100*ms, 62500*time.Microsecond), wait(162500*time.Microsecond, 0),
+				// 10 accepted in the 50 ms to the evaluation: the first
+				// guess is half that rate, 100/s. The bucket was empty at
+				// 50 ms: 5 tokens at 100 ms, 20 at 250 ms.
+				send(0, 20), reply(100*ms, 0, answer{Accepted: 10, Throttled: 10}),
+				wait(100*ms, 150*ms), wait(250*ms, 0),
 			},
-			wantNear: true, wantRate: sustainedWriteRate, wantCapacity: 100},
-		{name: "Graph stops sending the usage header: more than a fifth is left, spend it",
+			wantNear: true, wantRate: 100},
+		{name: "a Retry-After of 1 is a floor on the pause, not a measure",
 			steps: []step{
-				send(0, 20), send(0, 20), send(0, 20), send(0, 20),
-				reply(100*ms, 0, ok20), reply(100*ms, 1, ok20), reply(100*ms, 2, ok20),
-				reply(100*ms, 3, answer{Accepted: 20, Succeeded: 20, Usage: 0.8}),
-				send(2*time.Second, 20), reply(2100*ms, 4, ok20), wait(2100*ms, 0),
+				send(0, 20), reply(100*ms, 0, answer{Accepted: 10, Throttled: 10, Pause: time.Second}),
+				wait(100*ms, time.Second), wait(1100*ms, 0),
 			},
-			wantCapacity: 100},
-		{name: "a wave of accruing 429s measures the refill rate",
+			wantNear: true, wantRate: 100},
+		{name: "the pacer's estimate outlasts a short Retry-After",
 			steps: []step{
-				// 20 429s whose Retry-After grows by 1/200 s each.
-				send(0, 20), reply(100*ms, 0, answer{Throttled: 20, HasRetryAfter: true, MinRetryAfter: 100 * ms, RetryAfter: 195 * ms, Pause: 195 * ms}),
-				// Honoured, then the mirror restarts one token short
-				// 195 ms before (level 1-39 = -38 tokens at 50 ms):
-				// 58 tokens at 200/s after 50 ms are there at 340 ms.
-				wait(100*ms, 195*ms), wait(295*ms, 45*ms),
+				send(0, 20), reply(100*ms, 0, answer{Accepted: 10, Throttled: 10, Pause: 50 * ms}),
+				wait(100*ms, 50*ms), wait(150*ms, 100*ms),
 			},
-			wantNear: true, wantRate: 200},
-		{name: "whole seconds say too little: the documented rate",
+			wantNear: true, wantRate: 100},
+		{name: "the documented rate is the least first guess",
+			steps:    []step{send(0, 20), reply(100*ms, 0, answer{Throttled: 20})},
+			wantNear: true, wantRate: sustainedWriteRate},
+		{name: "429s of batches sent before the wave was seen are the same wave",
 			steps: []step{
-				send(0, 20), reply(100*ms, 0, answer{Throttled: 20, HasRetryAfter: true, MinRetryAfter: time.Second, RetryAfter: time.Second, Pause: time.Second}),
-				wait(100*ms, time.Second),
+				send(0, 20), send(0, 20),
+				// Empty at 50 ms, 20 in flight: -19 tokens at 100 ms.
+				reply(100*ms, 0, answer{Throttled: 20}),
+				// Not a new wave (the rate stays), nor a higher mirror.
+				reply(120*ms, 1, answer{Throttled: 20}),
+				wait(120*ms, 1930*ms),
 			},
 			wantNear: true, wantRate: sustainedWriteRate},
-		{name: "without the usage header the rate creeps up while nothing is throttled",
+		{name: "a new wave too soon to measure halves the rate",
 			steps: []step{
-				send(0, 20), reply(0, 0, answer{Throttled: 20, HasRetryAfter: true, MinRetryAfter: time.Second, RetryAfter: time.Second, Pause: time.Second}),
-				wait(3*time.Second, 0), // 1 s pause, then 2 s of calm past probeAfter: 2% a second
+				send(0, 20), reply(100*ms, 0, answer{Throttled: 20}),
+				send(2*time.Second, 20), reply(2100*ms, 1, answer{Accepted: 5, Throttled: 15}),
 			},
-			wantNear: true, wantRate: sustainedWriteRate * 1.04},
+			wantNear: true, wantRate: sustainedWriteRate / 2},
+		{name: "the probe raises the rate while nothing is throttled, faster and faster",
+			steps: append([]step{send(0, 20), reply(100*ms, 0, answer{Throttled: 20})}, calm(2*time.Second, 1, 100)...),
+			// 100 batches of 20: 0.0025·(1 + 20i/2000) each, 0.37375 in all.
+			wantNear: true, wantRate: sustainedWriteRate * math.Exp(0.37375)},
+		{name: "--max-rate caps the probe", cfg: pacerConfig{MaxRate: 15},
+			steps:    append([]step{send(0, 20), reply(100*ms, 0, answer{Throttled: 20})}, calm(2*time.Second, 1, 10)...),
+			wantNear: true, wantRate: 15},
+		{name: "a whole batch answered 429 is throttled",
+			steps:    []step{send(0, 20), reply(100*ms, 0, outerAnswer(&graph.Error{Status: 429}, 20)), wait(100*ms, 950*ms)},
+			wantNear: true, wantRate: sustainedWriteRate},
 		{name: "a lost answer teaches nothing",
-			steps: []step{
-				// What it carries would bring the mirror near the limit, were
-				// it believed.
-				send(0, 20), reply(100*ms, 0, answer{Lost: true, Accepted: 20, Succeeded: 20, Usage: 0.95}), wait(100*ms, 0),
-			}},
+			steps: []step{send(0, 20), reply(100*ms, 0, answer{Lost: true, Accepted: 20}), wait(100*ms, 0)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,82 +176,93 @@ func TestPacerPolicy(t *testing.T) {
 			if s.Near != tc.wantNear {
 				t.Errorf("near %t, want %t", s.Near, tc.wantNear)
 			}
-			if tc.wantRate != 0 && math.Abs(s.Rate-tc.wantRate) > 0.01*tc.wantRate {
-				t.Errorf("rate %.2f, want %.2f", s.Rate, tc.wantRate)
-			}
-			if tc.wantCapacity != 0 && math.Abs(s.Capacity-tc.wantCapacity) > 0.01*tc.wantCapacity {
-				t.Errorf("capacity %.1f, want %.1f", s.Capacity, tc.wantCapacity)
+			if tc.wantRate != 0 && math.Abs(s.est.Rate-tc.wantRate) > 0.01*tc.wantRate {
+				t.Errorf("rate %.2f, want %.2f", s.est.Rate, tc.wantRate)
 			}
 		})
 	}
 }
 
-// TestPacerFits checks the estimates against a bucket whose answers are
-// computed exactly: size and refill from the usage header while the burst
-// is spent and the level held, the refill from 429s' recovery times alone.
-func TestPacerFits(t *testing.T) {
-	const burst, rate = 3000.0, 20.0
+// TestPacerLearnsTheRate runs the policy against a bucket computed exactly,
+// one batch of 20 at a time whenever the policy lets it go, evaluated at
+// once and answered 50 ms later (one batch in flight), throttled writes costing a quarter, and
+// checks that the rate it settles on is the refill's: from a full bucket,
+// from a part-spent one, when another application starts or stops taking
+// part of the refill halfway, and when Graph answers 429 to 10% of writes
+// whatever the rate, for reasons other than the bucket (those are not
+// counted as throttled).
+func TestPacerLearnsTheRate(t *testing.T) {
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	t.Run("usage header", func(t *testing.T) {
-		var s pacerState
-		cfg := pacerConfig{Batch: 20}
-		tokens, now := burst, t0
-		// One batch every 100 ms while the burst lasts (200/s), then one
-		// a second (the refill); each evaluated at once, answered 50 ms later.
-		for i := 0; i < 400; i++ {
-			step := 100 * time.Millisecond
-			if tokens < 100 {
-				step = time.Second
-			}
-			now = now.Add(step)
-			tokens = math.Min(burst, tokens+rate*step.Seconds()) - 20
-			f := s.take(cfg, now, 20)
-			a := answer{Accepted: 20, Succeeded: 20}
-			if u := 1 - tokens/burst; u > usageVisible {
-				a.Usage = math.Round(u*1000) / 1000 // as sent: three decimals
-			}
-			s.observe(cfg, now.Add(50*time.Millisecond), f, a)
-		}
-		if math.Abs(s.Capacity-burst) > 0.05*burst {
-			t.Errorf("capacity %.0f, want %.0f within 5%%", s.Capacity, burst)
-		}
-		if math.Abs(s.Rate-rate) > 0.02*rate {
-			t.Errorf("rate %.2f, want %.2f within 2%%", s.Rate, rate)
-		}
-	})
-	t.Run("recovery times", func(t *testing.T) {
-		var s pacerState
-		cfg := pacerConfig{Batch: 20}
-		now := t0
-		s.Near, s.Rate = true, sustainedWriteRate
-		// Every 30 s, after 600 writes accepted, a wave of 429s says the
-		// bucket holds a token again 50 ms later.
-		for i := 0; i < 10; i++ {
-			for j := 0; j < 29; j++ {
+	tests := []struct {
+		name         string
+		burst, start float64
+		rate, later  float64 // the refill before and after the middle
+		noise        float64 // the share of writes answered 429 besides
+	}{
+		{"documented", 3000, 3000, 20, 20, 0},
+		{"another application takes 12 a second", 3000, 3000, 8, 8, 0},
+		{"a larger bucket", 500, 500, 60, 60, 0},
+		{"part spent at the start", 3000, 300, 20, 20, 0},
+		{"another application starts writing", 3000, 3000, 20, 8, 0},
+		{"another application stops writing", 3000, 3000, 8, 20, 0},
+		{"documented, 10% other 429s", 3000, 3000, 20, 20, 0.1},
+		{"another application starts writing, 10% other 429s", 3000, 3000, 20, 8, 0.1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var s pacerState
+			cfg := pacerConfig{Batch: 20}
+			tokens, last, now := tc.start, t0, t0
+			const steps = 3000
+			throttled, writes := 0, 0
+			var half time.Time
+			var accepted, other float64
+			for i := range steps {
+				r := tc.rate
+				if i >= steps/2 {
+					r = tc.later
+				}
+				now = now.Add(s.delay(cfg, now, 20))
 				f := s.take(cfg, now, 20)
-				s.observe(cfg, now, f, answer{Accepted: 20, Succeeded: 20})
-				now = now.Add(time.Second)
+				tokens = min(tc.burst, tokens+r*now.Sub(last).Seconds())
+				last = now
+				var a answer
+				for range 20 {
+					if other += tc.noise; other >= 1 {
+						other--
+						a.Throttled++
+						continue
+					}
+					if tokens >= 1 {
+						tokens--
+						a.Accepted++
+					} else {
+						tokens -= 0.25
+						a.Throttled++
+					}
+				}
+				writes += 20
+				throttled += a.Throttled - int(tc.noise*20)
+				now = now.Add(50 * time.Millisecond)
+				s.observe(cfg, now, f, a)
+				if i == steps/2-1 || i == steps-1 {
+					if got := s.est.Fit; math.Abs(got-r) > 0.1*r {
+						t.Errorf("after %d batches: refill measured %.2f, want %.2f within 10%%", i+1, got, r)
+					}
+				}
+				if i == steps/2-1 {
+					half, accepted = now, s.est.Accepted
+				}
 			}
-			f := s.take(cfg, now, 20)
-			s.observe(cfg, now, f, answer{Accepted: 20, Succeeded: 20})
-			f = s.take(cfg, now, 20)
-			s.observe(cfg, now, f, answer{Throttled: 20, HasRetryAfter: true, MinRetryAfter: 50 * time.Millisecond, RetryAfter: time.Second, Pause: time.Second})
-			now = now.Add(time.Second)
-		}
-		if math.Abs(s.Rate-rate) > 0.02*rate {
-			t.Errorf("rate %.2f, want %.2f within 2%%", s.Rate, rate)
-		}
-	})
-}
-
-func TestParseUsage(t *testing.T) {
-	for in, want := range map[string]float64{
-		"0.85": 0.85, " 1.2 ": 1.2, "1.8": 1.8, "85": 0.85, "180": 1.8,
-		"": 0, "abc": 0, "-1": 0, "0": 0, "NaN": 0, "Inf": 0,
-	} {
-		if got := parseUsage(in); math.Abs(got-want) > 1e-12 {
-			t.Errorf("parseUsage(%q) = %v, want %v", in, got, want)
-		}
+			// The second half went at the refill, the bucket neither
+			// filling up unseen nor kept empty.
+			if got := (s.est.Accepted - accepted) / now.Sub(half).Seconds(); got < 0.95*tc.later {
+				t.Errorf("second half: %.2f writes accepted a second, want at least 0.95 × %.0f", got, tc.later)
+			}
+			if share := float64(throttled) / float64(writes); share > 0.05 {
+				t.Errorf("%.1f%% of writes throttled, want at most 5%%", 100*share)
+			}
+		})
 	}
 }
 
@@ -255,20 +272,23 @@ func TestBatchAnswer(t *testing.T) {
 		return graph.Response{Status: 429, Headers: map[string]string{"Retry-After": ra, "X-Ms-Throttle-Scope": "Tenant_Application/Write/a/t"}}
 	}
 	res := &graph.BatchResult{Responses: map[string]graph.Response{
-		"0": {Status: 204, Headers: map[string]string{"x-ms-throttle-limit-percentage": "0.91"}},
+		"0": {Status: 204},
 		"1": {Status: 204, Headers: map[string]string{"x-ms-throttle-limit-percentage": "0.93"}},
 		"2": {Status: 404},
 		"3": quota("0.25"),
 		"4": quota("1.5"),
-		"5": {Status: 429, Headers: map[string]string{"Retry-After": "2"}}, // no scope: not the quota
-		"6": {Status: 503},
-		"7": {Status: 403},
+		"5": {Status: 429, Headers: map[string]string{"Retry-After": "2"}}, // no scope: the quota all the same
+		"6": {Status: 429},                                                 // nothing at all: the same
+		"7": {Status: 503, Headers: map[string]string{"Retry-After": "3"}}, // not evaluated, but honoured
+		"8": {Status: 403},
 	}}
-	got := batchAnswer(res, now)
-	want := answer{Accepted: 4, Succeeded: 2, Throttled: 2, HasRetryAfter: true,
-		MinRetryAfter: 250 * time.Millisecond, RetryAfter: 1500 * time.Millisecond, Pause: 2 * time.Second, Usage: 0.93}
-	if got != want {
+	want := answer{Accepted: 4, Throttled: 4, Pause: 3 * time.Second}
+	if got := batchAnswer(res, now); got != want {
 		t.Errorf("batchAnswer:\n got %+v\nwant %+v", got, want)
+	}
+	res.Responses["9"] = graph.Response{Status: 429, Headers: map[string]string{"x-ms-throttle-scope": "Application/Write/a"}}
+	if got := batchAnswer(res, now); got.AppThrottled != 1 || got.Throttled != 4 {
+		t.Errorf("a 429 scoped to the application: got %+v, want 1 of the application's and 4 of the tenant's", got)
 	}
 }
 
@@ -277,14 +297,131 @@ func TestOuterAnswer(t *testing.T) {
 		err  error
 		want answer
 	}{
-		{&graph.Error{Status: 429, RetryAfter: 3 * time.Second, HasRetryAfter: true}, answer{Lost: true, Pause: 3 * time.Second}},
-		{&graph.Error{Status: 503, RetryAfter: time.Second, HasRetryAfter: true}, answer{Lost: true, Pause: time.Second}},
+		{&graph.Error{Status: 429, RetryAfter: 3 * time.Second, HasRetryAfter: true}, answer{Lost: true, Throttled: 20, Pause: 3 * time.Second}},
+		{&graph.Error{Status: 429}, answer{Lost: true, Throttled: 20}},
+		{&graph.Error{Status: 503, RetryAfter: time.Second, HasRetryAfter: true}, answer{Lost: true, Throttled: 20, Pause: time.Second}},
 		{&graph.Error{Status: 500}, answer{Lost: true}},
 		{errors.New("connection reset by peer"), answer{Lost: true}},
 	}
 	for _, tt := range tests {
-		if got := outerAnswer(tt.err); got != tt.want {
+		if got := outerAnswer(tt.err, 20); got != tt.want {
 			t.Errorf("outerAnswer(%v) = %+v, want %+v", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestWaveRun checks how a run of waves tells 429s that come whatever the
+// rate from the bucket's: the share Graph accepts at half the rate.
+func TestWaveRun(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	// at answers n writes, t of them throttled, at rate.
+	type at struct {
+		rate float64
+		n, t int
+	}
+	tests := []struct {
+		name    string
+		answers []at
+		want    bool
+		share   float64
+		early   int // how many answers are to batches sent before the run
+	}{
+		{"the same share at half the rate: not the bucket's",
+			[]at{{100, 100, 10}, {50, 100, 10}}, true, 0.1, 0},
+		{"a quarter of the throttled share at half the rate: the bucket's",
+			[]at{{100, 100, 40}, {50, 100, 10}}, false, 0, 0},
+		{"fewer throttled at half the rate, as a bucket: the bucket's",
+			[]at{{100, 100, 10}, {50, 100, 0}}, false, 0, 0},
+		{"far more throttled at half the rate: the bucket's, its refill fell",
+			[]at{{100, 100, 10}, {50, 100, 30}}, false, 0, 0},
+		{"most throttled at both rates: the bucket's, far above the refill",
+			[]at{{100, 100, 90}, {50, 100, 88}}, false, 0, 0},
+		{"not yet half the rate: too soon to tell",
+			[]at{{100, 100, 10}, {60, 100, 10}}, false, 0, 0},
+		{"the share at half the rate is that of the latest writes",
+			[]at{{100, 100, 10}, {50, 100, 60}, {50, 1000, 100}}, true, 0.1, 0},
+		{"answers to batches sent before the run are not the reference",
+			[]at{{100, 100, 10}, {50, 100, 10}}, false, 0, 1},
+		{"too few writes at half the rate: too soon to tell",
+			[]at{{100, 100, 10}, {50, 80, 8}}, false, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Each answer comes after a wave that set the rate it was sent
+			// at, a second after the one before; a last wave tells.
+			var r waveRun
+			r.wave(t0, 100, 0)
+			at := t0
+			for i, x := range tc.answers {
+				at = at.Add(time.Second)
+				r.wave(at, x.rate, 0)
+				sent := at
+				if i < tc.early {
+					sent = t0.Add(-time.Second)
+				}
+				r.count(x.rate, sent, answer{Accepted: x.n - x.t, Throttled: x.t})
+			}
+			share, ok := r.wave(at.Add(time.Second), tc.answers[len(tc.answers)-1].rate, 0)
+			if ok != tc.want || math.Abs(share-tc.share) > 1e-3 {
+				t.Errorf("wave = %.3f, %t; want %.3f, %t", share, ok, tc.share, tc.want)
+			}
+		})
+	}
+	t.Run("batches sent before the rate was halved do not count at half the rate", func(t *testing.T) {
+		var r waveRun
+		r.wave(t0, 100, 0)
+		r.count(100, t0, answer{Accepted: 90, Throttled: 10})
+		r.wave(t0.Add(time.Second), 50, 0)
+		r.count(50, t0.Add(time.Second-time.Millisecond), answer{Accepted: 90, Throttled: 10})
+		if r.LowN != 0 {
+			t.Errorf("%v writes counted at half the rate, want 0", r.LowN)
+		}
+	})
+	t.Run("calm ends the run", func(t *testing.T) {
+		var r waveRun
+		r.wave(t0, 100, 0)
+		r.count(100, t0, answer{Accepted: 90, Throttled: 10})
+		if _, ok := r.wave(t0, 40, calmWrites); ok || r.Start != 40 || r.RefN != 0 {
+			t.Errorf("after calm: %+v, want a new run from 40", r)
+		}
+	})
+}
+
+// TestPacerOutlastsOther429s runs the policy with no bucket, Graph
+// answering 429 to 10% of writes whatever the rate, one batch of 20 in
+// flight answered 50 ms after it was sent (400 writes a second at most):
+// the pacer must not cut its rate again and again, but keep sending at
+// least at half that, and know the share of those 429s.
+func TestPacerOutlastsOther429s(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	var s pacerState
+	cfg := pacerConfig{Batch: 20}
+	now := t0
+	var half time.Time
+	var other float64
+	const steps = 4000
+	for i := range steps {
+		now = now.Add(s.delay(cfg, now, 20))
+		f := s.take(cfg, now, 20)
+		var a answer
+		for range 20 {
+			if other += 0.1; other >= 1 {
+				other--
+				a.Throttled++
+			} else {
+				a.Accepted++
+			}
+		}
+		now = now.Add(50 * time.Millisecond)
+		s.observe(cfg, now, f, a)
+		if i == steps/2-1 {
+			half = now
+		}
+	}
+	if got := float64(steps/2*20) / now.Sub(half).Seconds(); got < 200 {
+		t.Errorf("second half: %.1f writes sent a second, want at least 200", got)
+	}
+	if math.Abs(s.est.Noise-0.1) > 0.02 {
+		t.Errorf("share of other 429s %.3f, want 0.1", s.est.Noise)
 	}
 }

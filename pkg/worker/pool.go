@@ -66,7 +66,11 @@ type Item struct {
 	Tenant string
 
 	attempts int
-	unknown  bool // an attempt's outcome is unknown: the password may be set
+	// paced counts the attempts of the current request (reset or revoke)
+	// throttled while the tenant accepted writes: the pacer's, not faults,
+	// they do not count against MaxAttempts.
+	paced   int
+	unknown bool // an attempt's outcome is unknown: the password may be set
 	// revoking is set once the password is reset and the sign-in sessions
 	// are to be revoked (Options.RevokeSessions); revokeAttempts counts
 	// those requests, and resetStatus and resetRequestID keep the reset's
@@ -100,6 +104,9 @@ type Options struct {
 	MaxAttempts int
 	// MaxRate caps writes per second; 0 lets the pacer adapt.
 	MaxRate float64
+	// App, when set, is the application's write limit across tenants,
+	// shared with the pools of the other tenants.
+	App *AppLimit
 	// RevokeSessions revokes each user's sign-in sessions after its
 	// password is reset (POST /users/{id}/revokeSignInSessions), so that
 	// an attacker holding a refresh token is signed out too. A revoke that
@@ -173,12 +180,14 @@ func New(send Sender, rec Recorder, opts Options) *Pool {
 	if opts.Grace <= 0 {
 		opts.Grace = 30 * time.Second
 	}
-	return &Pool{
+	p := &Pool{
 		opts:  opts,
 		send:  send,
 		rec:   rec,
 		pacer: NewPacer(opts.MaxRate, opts.BatchSize, opts.Now),
 	}
+	p.pacer.app = opts.App
+	return p
 }
 
 // Stats returns the pool's counters.
@@ -420,7 +429,7 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 	now := p.opts.Now()
 	if err != nil {
 		if writes > 0 {
-			p.pacer.Done(ticket, outerAnswer(err))
+			p.pacer.Done(ticket, outerAnswer(err, writes))
 		}
 		return p.batchFailed(ctx, b, err, now, emit)
 	}
@@ -455,7 +464,7 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 				// The password is in force: now sign the user out
 				// everywhere, in a later batch (it is a write too, paced
 				// like the resets).
-				it.revoking, it.resetStatus, it.resetRequestID = true, resp.Status, it.requestID
+				it.revoking, it.resetStatus, it.resetRequestID, it.paced = true, resp.Status, it.requestID, 0
 				it.lastErr, it.lastNet, it.notBefore = nil, "", now
 				retry = append(retry, it)
 			default:
@@ -483,12 +492,20 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 			}
 			continue
 		}
+		delay := retryDelay(it.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
 		if gerr.Status == http.StatusTooManyRequests {
 			p.stats.Throttled.Add(1)
+			if !it.polling && p.pacer.Accepting() {
+				// The tenant accepts writes at its refill rate: this
+				// attempt was the pacer's to make, not a fault, and the
+				// pacer alone decides when the row goes again.
+				it.paced++
+				delay = max(gerr.RetryAfter, 0)
+			}
 		}
 		p.opts.Logger.Debug("retrying row", "line", it.Line, "status", gerr.Status, "code", gerr.Code,
 			"retry_after", gerr.RetryAfter, "request_id", it.requestID, "attempt", it.attempts)
-		retry = p.again(retry, it, retryDelay(it.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter()), now, emit)
+		retry = p.again(retry, it, delay, now, emit)
 	}
 	p.unauthorized.Store(0)
 	return retry, nil
@@ -576,11 +593,11 @@ func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time
 		it.notBefore = now.Add(max(delay, pollDelay(it.polls, 0)))
 		return append(retry, it)
 	}
-	if it.revoking && it.revokeAttempts >= p.opts.MaxAttempts {
+	if it.revoking && it.revokeAttempts-it.paced >= p.opts.MaxAttempts {
 		p.finishRevoke(emit, it, it.lastErr, now)
 		return retry
 	}
-	if !it.revoking && it.attempts >= p.opts.MaxAttempts {
+	if !it.revoking && it.attempts-it.paced >= p.opts.MaxAttempts {
 		return p.failReset(emit, retry, it, exhaustedResult(it), now)
 	}
 	it.notBefore = now.Add(delay)
