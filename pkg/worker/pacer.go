@@ -42,11 +42,16 @@ import (
 //   - The first 429 of a wave (from a batch sent after the previous wave
 //     was seen) is a moment when the bucket was empty. Between two such
 //     moments the bucket went from empty to empty, so the writes Graph
-//     accepted are what refilled: the refill rate is the slope of writes
-//     accepted over the time of these moments (pacer_rate.go). Throttled
-//     attempts may have cost something too; leaving them out errs on the
-//     slow side, which the probe makes up for. Before there is enough to
-//     fit, the first guess is high and each wave halves it.
+//     accepted are what refilled, with what the throttled attempts cost
+//     (between nothing and a full write each; the pacer takes half): the
+//     refill rate is the slope of these writes over the time of these
+//     moments (pacer_rate.go). Before there is enough to fit, the first
+//     guess is high and each wave halves it, but never to more than the
+//     bucket can have refilled since the last wave.
+//   - A wave that finds nothing accepted since the last one is not a new
+//     empty moment: the bucket stayed empty, in debt for the throttled
+//     attempts or far below the rate. The rate stays, and the pacer sends
+//     half as fast with each such wave, until Graph accepts a write.
 //   - After a wave the pacer sends a little slower than the measured rate,
 //     then faster and faster while nothing is throttled (the probe), so
 //     that it finds quota freed by another application and a bucket
@@ -59,7 +64,10 @@ import (
 //     and from then on takes that share for no wave (pacer_run.go).
 //   - A Retry-After, whatever it came with, pauses every worker at least
 //     that long: a floor, never a measure of the bucket (a constant 1 says
-//     nothing about it); the mirror decides beyond.
+//     nothing about it); the mirror decides beyond. The Retry-After of
+//     429s known to come whatever the rate pauses only its own rows.
+//   - A whole batch answered 429 or 503 is one throttled answer, not one
+//     per write: Graph refused the request, not each write in it.
 //   - Headers refine: a 429 scoped to the Application is the app-wide
 //     bucket's, which an AppLimit shared by the lanes learns (pacer_app.go).
 //
@@ -188,16 +196,19 @@ func (s *pacerState) observe(cfg pacerConfig, now time.Time, f flight, a answer)
 		return
 	}
 	s.Flights = slices.Delete(s.Flights, i, i+1)
-	// Every worker honours a Retry-After, whatever it came with.
-	if until := now.Add(a.Pause); a.Pause > 0 && until.After(s.PauseUntil) {
-		s.PauseUntil = until
-	}
 	if a.Lost && a.Throttled == 0 {
+		s.pause(now, a.Pause)
 		return
 	}
 	// Graph evaluated the batch about halfway through its round trip.
 	te := f.SentAt.Add(now.Sub(f.SentAt) / 2)
 	newWave := s.est.observe(cfg, now, te, f.SentAt, a)
+	if !s.est.noise() {
+		// Every worker honours a Retry-After, whatever it came with, but
+		// that of the 429s known to come whatever the rate: those wait in
+		// their own rows.
+		s.pause(now, a.Pause)
+	}
 	if a.Throttled == 0 || s.est.noise() {
 		return // no more 429s than come whatever the rate: not the bucket's
 	}
@@ -217,6 +228,13 @@ func (s *pacerState) observe(cfg pacerConfig, now time.Time, f flight, a answer)
 		s.Tokens = tokens
 	}
 	s.At = now
+}
+
+// pause stops every worker until d after now.
+func (s *pacerState) pause(now time.Time, d time.Duration) {
+	if until := now.Add(d); d > 0 && until.After(s.PauseUntil) {
+		s.PauseUntil = until
+	}
 }
 
 // Pacer is the one pacer of a tenant, shared by every worker of its lane:
@@ -251,16 +269,25 @@ func NewPacer(maxRate float64, batch int, now func() time.Time) *Pacer {
 
 // Wait blocks until n writes may be sent (after any Retry-After, within the
 // quota of the tenant and of the application) and counts them as sent;
-// pass the ticket to Done with the answer.
+// pass the ticket to Done with the answer. Deciding and counting are one
+// step under the lock, so that workers woken together cannot all spend
+// what the mirror holds for one batch.
 func (p *Pacer) Wait(ctx context.Context, n int) (Ticket, error) {
 	for {
 		p.mu.Lock()
-		d := p.st.delay(p.cfg, p.now(), n)
+		now := p.now()
+		d := p.st.delay(p.cfg, now, n)
+		if d <= 0 {
+			// The tenant's quota lets the batch go: now the application's.
+			d = p.app.take(now, n)
+		}
+		if d <= 0 {
+			t := Ticket{p.st.take(p.cfg, now, n)}
+			p.mu.Unlock()
+			return t, nil
+		}
 		changed := p.changed
 		p.mu.Unlock()
-		if d <= 0 {
-			break
-		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -271,13 +298,6 @@ func (p *Pacer) Wait(ctx context.Context, n int) (Ticket, error) {
 			t.Stop()
 		}
 	}
-	// The tenant's quota lets the batch go: now the application's.
-	if err := p.app.wait(ctx, n); err != nil {
-		return Ticket{}, fmt.Errorf("pacer: %w", err)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return Ticket{p.st.take(p.cfg, p.now(), n)}, nil
 }
 
 // Done tells the pacer what Graph answered to the batch of t.
@@ -346,10 +366,11 @@ func batchAnswer(res *graph.BatchResult, now time.Time) answer {
 	return a
 }
 
-// outerAnswer is what a failed $batch of n writes tells the pacer: a whole
-// batch answered 429 or 503 was throttled, and its Retry-After pauses every
-// worker; a network failure teaches nothing.
-func outerAnswer(err error, n int) answer {
+// outerAnswer is what a failed $batch tells the pacer: a whole batch
+// answered 429 or 503 was throttled, once (one answer, not one per write:
+// Graph refused the request, not each write in it), and its Retry-After
+// pauses every worker; a network failure teaches nothing.
+func outerAnswer(err error) answer {
 	var gerr *graph.Error
 	if !errors.As(err, &gerr) {
 		return answer{Lost: true}
@@ -359,7 +380,7 @@ func outerAnswer(err error, n int) answer {
 		a.Pause = max(gerr.RetryAfter, 0)
 	}
 	if gerr.Status == http.StatusTooManyRequests || gerr.Status == http.StatusServiceUnavailable {
-		a.Throttled = n
+		a.Throttled = 1
 	}
 	return a
 }

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -43,32 +42,23 @@ func NewAppLimit(perSecond float64, burst, batch int) *AppLimit {
 // Limit is the limiter's rate now, in writes per second.
 func (l *AppLimit) Limit() float64 { return float64(l.lim.Limit()) }
 
-// wait blocks until the limiter holds n writes (at most its burst), and
-// takes them. It holds no reservation while it waits, so that a limit
-// lowered meanwhile holds back every lane at once.
-func (l *AppLimit) wait(ctx context.Context, n int) error {
+// take takes n writes (at most the limiter's burst) at now if the limiter
+// holds them, and returns 0; otherwise it takes nothing and returns how
+// long until it may hold them. Nothing is reserved while a lane waits, so
+// that a limit lowered meanwhile holds back every lane at once.
+func (l *AppLimit) take(now time.Time, n int) time.Duration {
 	if l == nil {
-		return nil
+		return 0
 	}
-	for {
-		now := time.Now()
-		l.mu.Lock()
-		k := min(n, l.lim.Burst())
-		if l.lim.AllowN(now, k) {
-			l.inFlight += n
-			l.mu.Unlock()
-			return nil
-		}
-		d := time.Duration((float64(k) - l.lim.TokensAt(now)) / float64(l.lim.Limit()) * float64(time.Second))
-		l.mu.Unlock()
-		t := time.NewTimer(max(d, time.Millisecond))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := min(n, l.lim.Burst())
+	if l.lim.AllowN(now, k) {
+		l.inFlight += n
+		return 0
 	}
+	d := time.Duration((float64(k) - l.lim.TokensAt(now)) / float64(l.lim.Limit()) * float64(time.Second))
+	return max(d, time.Millisecond)
 }
 
 // observe learns from the answer, received at now, to a batch sent at sent

@@ -31,6 +31,9 @@ const (
 	// faster and faster, so that quota that was freed is found.
 	probeGrowth = 1.0 / 8000
 	probeAccel  = 2000.0
+	// maxHold bounds how many times slower than its rate the pacer sends
+	// while the bucket stays empty.
+	maxHold = 1024.0
 	// shareWindow is how many writes the moving throttled share averages
 	// over.
 	shareWindow = 100.0
@@ -76,10 +79,14 @@ type rateEstimate struct {
 	// whatever the send rate, once a run showed some (0: none).
 	Run   waveRun
 	Noise float64
+	// Hold divides the rate while the bucket stays empty: it doubles with
+	// each wave that found nothing accepted since the one before, and is
+	// back to 1 once Graph accepts a write (0 means 1).
+	Hold float64
 }
 
 // rate is the rate to send at while the quota is near.
-func (e *rateEstimate) rate() float64 { return max(e.Rate, minRate) }
+func (e *rateEstimate) rate() float64 { return max(e.Rate/max(e.Hold, 1), minRate) }
 
 // observe learns from an answer evaluated at te, to a batch sent at sent,
 // and reports whether it began a new wave of 429s.
@@ -90,7 +97,7 @@ func (e *rateEstimate) observe(cfg pacerConfig, now, te, sent time.Time, a answe
 	e.Accepted += float64(a.Accepted)
 	e.Throttled += float64(a.Throttled)
 	if a.Accepted > 0 {
-		e.LastAccepted = now
+		e.LastAccepted, e.Hold = now, 1
 	}
 	if n := a.Accepted + a.Throttled; n > 0 {
 		d := math.Pow(1-1/shareWindow, float64(n))
@@ -115,6 +122,16 @@ func (e *rateEstimate) observe(cfg pacerConfig, now, te, sent time.Time, a answe
 	}
 	calm := e.Calm
 	e.WaveSeen, e.Calm = now, 0
+	if n := len(e.Empties); n > 0 && e.Accepted == e.Empties[n-1].A {
+		// Nothing accepted since the bucket was last seen empty: it never
+		// refilled, because Graph took what it refilled for the attempts
+		// it throttled (a debt), or the rate is far above the refill.
+		// Either way this moment tells nothing of the refill: the rate
+		// stays, and the pacer waits twice as long before the next try,
+		// as an unpaced client would back off.
+		e.Hold = min(max(e.Hold, 1)*2, maxHold)
+		return true
+	}
 	if len(e.Empties) == maxEmpties {
 		e.Empties = e.Empties[1:]
 	}
@@ -131,7 +148,11 @@ func (e *rateEstimate) observe(cfg pacerConfig, now, te, sent time.Time, a answe
 		// answers bunched by a stall also come in close waves.
 		e.Rate = max(min(e.Rate, e.Fit), e.accepted()) * (1 - backoffShare)
 	default:
-		e.Rate = max(e.Rate/2, e.upper())
+		r := e.Rate / 2
+		if b := e.bound(); b > 0 {
+			r = min(r, b)
+		}
+		e.Rate = max(r, e.upper())
 	}
 	if cfg.MaxRate > 0 {
 		e.Rate = min(e.Rate, cfg.MaxRate)
@@ -191,9 +212,24 @@ func (e *rateEstimate) upper() float64 {
 	return (last.A - first.A + (last.H-first.H)/2) / (last.T - first.T)
 }
 
+// bound is the most the bucket can have refilled between the last two
+// empty moments, if every write Graph throttled cost a full write: the
+// pacer need not send faster than that (0: no bound).
+func (e *rateEstimate) bound() float64 {
+	if len(e.Empties) < 2 {
+		return 0
+	}
+	p, q := e.Empties[len(e.Empties)-2], e.Empties[len(e.Empties)-1]
+	if q.T <= p.T {
+		return 0
+	}
+	return (q.A - p.A + q.H - p.H) / (q.T - p.T)
+}
+
 // fit is the refill rate measured from the empty moments: between two of
-// them the bucket went from empty to empty, so the writes accepted are
-// what refilled, A = c + r·T. It is trusted once the moments span at least
+// them the bucket went from empty to empty, so the writes accepted, and
+// what the throttled attempts cost (between nothing and a full write each:
+// half), are what refilled, A + H/2 = c + r·T. It is trusted once the moments span at least
 // minSpanBatches batches accepted.
 func (e *rateEstimate) fit(cfg pacerConfig) (float64, bool) {
 	ps := e.Empties
@@ -203,13 +239,13 @@ func (e *rateEstimate) fit(cfg pacerConfig) (float64, bool) {
 	n := float64(len(ps))
 	var mx, my float64
 	for _, p := range ps {
-		mx, my = mx+p.T, my+p.A
+		mx, my = mx+p.T, my+p.A+p.H/2
 	}
 	mx, my = mx/n, my/n
 	var sxx, sxy float64
 	for _, p := range ps {
 		sxx += (p.T - mx) * (p.T - mx)
-		sxy += (p.T - mx) * (p.A - my)
+		sxy += (p.T - mx) * (p.A + p.H/2 - my)
 	}
 	if sxx <= 0 || sxy <= 0 {
 		return 0, false

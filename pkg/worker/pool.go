@@ -429,7 +429,7 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 	now := p.opts.Now()
 	if err != nil {
 		if writes > 0 {
-			p.pacer.Done(ticket, outerAnswer(err, writes))
+			p.pacer.Done(ticket, outerAnswer(err))
 		}
 		return p.batchFailed(ctx, b, err, now, emit)
 	}
