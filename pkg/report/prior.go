@@ -2,7 +2,6 @@ package report
 
 import (
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"io"
 	"iter"
@@ -46,7 +45,7 @@ func (p *Prior) loadResults(resultsPath string, summary *Summary) error {
 	}
 	f, _, err := openRegular(resultsPath, os.O_RDONLY, 0)
 	if err != nil {
-		return fmt.Errorf("--resume: %w", err)
+		return resumeErrorf("%w", err)
 	}
 	defer f.Close()
 	rd := NewResultsReader(f)
@@ -56,10 +55,10 @@ func (p *Prior) loadResults(resultsPath string, summary *Summary) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("--resume: results file %s: %w", resultsPath, err)
+			return resumeErrorf("results file %s: %w", resultsPath, err)
 		}
 		if _, dup := p.done[r.Line]; dup {
-			return fmt.Errorf("--resume: results file %s has line %d twice; it was not written by one run of this input", resultsPath, r.Line)
+			return resumeErrorf("results file %s has line %d twice; it was not written by one run of this input", resultsPath, r.Line)
 		}
 		p.done[r.Line] = userHash(r.User)
 		if RefusedForGood(r) {
@@ -77,7 +76,7 @@ func (p *Prior) loadResults(resultsPath string, summary *Summary) error {
 func (p *Prior) loadSecrets(secretsPath string) error {
 	sf, _, err := openRegular(secretsPath, os.O_RDONLY, 0)
 	if err != nil {
-		return fmt.Errorf("--resume: %w", err)
+		return resumeErrorf("%w", err)
 	}
 	defer sf.Close()
 	srd := NewSecretsReader(sf)
@@ -87,13 +86,13 @@ func (p *Prior) loadSecrets(secretsPath string) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("--resume: secrets file %s: %w", secretsPath, err)
+			return resumeErrorf("secrets file %s: %w", secretsPath, err)
 		}
 		if _, ok := p.done[s.Line]; ok {
 			continue
 		}
 		if old, dup := p.recorded[s.Line]; dup && old.Password != s.Password {
-			return fmt.Errorf("--resume: secrets file %s records two passwords for line %d", secretsPath, s.Line)
+			return resumeErrorf("secrets file %s records two passwords for line %d", secretsPath, s.Line)
 		}
 		p.recorded[s.Line] = s
 	}
@@ -111,7 +110,7 @@ func (p *Prior) Done(line int, user string) (bool, error) {
 		return false, nil
 	}
 	if h != userHash(user) {
-		return false, fmt.Errorf("--resume: line %d of the input is not the user the earlier run wrote for it: the input file changed; resume with the same file", line)
+		return false, resumeErrorf("line %d of the input is not the user the earlier run wrote for it: the input file changed; resume with the same file", line)
 	}
 	return true, nil
 }
@@ -125,7 +124,7 @@ func (p *Prior) Password(line int, user string) (string, bool, error) {
 		return "", false, nil
 	}
 	if !strings.EqualFold(Visible(s.User), Visible(user)) {
-		return "", false, fmt.Errorf("--resume: line %d of the input is not the user the secrets file records for it: the input file changed; resume with the same file", line)
+		return "", false, resumeErrorf("line %d of the input is not the user the secrets file records for it: the input file changed; resume with the same file", line)
 	}
 	return s.Password, true, nil
 }

@@ -222,7 +222,7 @@ func OpenResultsAppend(path string) (*os.File, error) {
 func OpenResultsAppendColumns(path string, c Columns) (*os.File, error) {
 	f, err := openAppend(path, c.resultsHeader(), 0)
 	if err != nil {
-		return nil, fmt.Errorf("open results file for --resume: %w", err)
+		return nil, resumeErrorf("open results file: %w", err)
 	}
 	return f, nil
 }

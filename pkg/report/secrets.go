@@ -167,11 +167,11 @@ func OpenSecretsAppend(path string) (*Secrets, error) {
 func OpenSecretsAppendColumns(path string, c Columns) (*Secrets, error) {
 	f, err := openAppend(path, c.secretsHeader(), 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open secrets file for --resume: %w", err)
+		return nil, resumeErrorf("open secrets file: %w", err)
 	}
 	if err := f.Sync(); err != nil { // the repair, if any
 		f.Close()
-		return nil, fmt.Errorf("open secrets file for --resume: %w", err)
+		return nil, resumeErrorf("open secrets file: %w", err)
 	}
 	return NewSecretsColumns(f, c), nil
 }
