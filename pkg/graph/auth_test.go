@@ -2,22 +2,17 @@ package graph
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/bulkreset/bulkreset/internal/certtest"
 )
 
 // noNetwork is a Transporter that counts calls; constructing a credential
@@ -38,39 +33,12 @@ const (
 	testCertPassword = "Pw9~not-a-real-cert-password"
 )
 
-// writeTestCertificate writes a self-signed certificate and its RSA key as
-// one PEM file and returns its path.
-func writeTestCertificate(t *testing.T) string {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bulkreset test"},
-		NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	data = append(data, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})...)
-	path := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestNewCredential(t *testing.T) {
 	// DefaultAzureCredential reads AZURE_TOKEN_CREDENTIALS itself; keep the
 	// developer's environment out of this test.
 	t.Setenv("AZURE_TOKEN_CREDENTIALS", "")
 	os.Unsetenv("AZURE_TOKEN_CREDENTIALS")
-	certPath := writeTestCertificate(t)
+	certPath, _ := certtest.WritePEM(t, testNow)
 	garbage := filepath.Join(t.TempDir(), "garbage.pfx")
 	if err := os.WriteFile(garbage, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
