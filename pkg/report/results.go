@@ -227,37 +227,23 @@ func OpenResultsAppendColumns(path string, c Columns) (*os.File, error) {
 	return f, nil
 }
 
-// ResultsReader reads a results file row by row, in bounded memory.
-type ResultsReader struct {
-	rr *recordReader
-}
+// ResultsReader reads a results file row by row, in bounded memory: Read
+// returns the next row, io.EOF after the last; errors are *ParseError with
+// the line of the file, and a torn last row is reported as a *ParseError
+// wrapping ErrTruncated instead of io.EOF.
+type ResultsReader = RowReader[Result]
 
 // NewResultsReader returns a reader of the results file r. It reads a file
 // with or without the optional trailing tenant column.
 func NewResultsReader(r io.Reader) *ResultsReader {
-	return &ResultsReader{rr: newRecordReader(r, ResultsHeader, TenantColumn)}
-}
-
-// Columns reads the header, if not read yet, and returns the optional
-// columns the file has.
-func (r *ResultsReader) Columns() (Columns, error) { return r.rr.columns() }
-
-// Read returns the next row; io.EOF after the last. Errors are *ParseError
-// with the line of the file. A torn last row is reported as a *ParseError
-// wrapping ErrTruncated instead of io.EOF.
-func (r *ResultsReader) Read() (Result, error) {
-	rec, err := r.rr.read()
-	if err != nil {
-		return Result{}, err
-	}
-	return parseResult(rec)
+	return newRowReader(r, ResultsHeader, parseResult)
 }
 
 // ReadResults reads a whole results file, undoing the formula escaping. On
 // error it returns the rows before the failing one with the error; a caller
 // resuming a run may accept a torn last row: errors.Is(err, ErrTruncated).
 func ReadResults(r io.Reader) ([]Result, error) {
-	return readAll(newRecordReader(r, ResultsHeader, TenantColumn), parseResult)
+	return NewResultsReader(r).readAll()
 }
 
 func parseResult(rec *record) (Result, error) {
