@@ -15,7 +15,7 @@ import (
 	"sync"
 )
 
-// SecretsHeader is the header of the secrets CSV, fixed by SPEC.md.
+// SecretsHeader is the header of the secrets CSV, fixed by docs/files.md.
 var SecretsHeader = []string{"line", "user", "password"}
 
 // ErrClosed is returned by Record after Close.
@@ -60,8 +60,8 @@ type File interface {
 }
 
 // Secrets appends rows to the secrets CSV, each made durable (written and
-// synced to disk) before Record returns: SPEC.md requires a password to be on
-// disk before the request that sets it is sent.
+// synced to disk) before Record returns: a password must be on disk before
+// the request that sets it is sent (docs/files.md, "The secrets file").
 //
 // Record is safe for concurrent use and commits in groups: one committer
 // goroutine writes every row submitted while the previous sync was running,
