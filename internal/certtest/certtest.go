@@ -55,3 +55,15 @@ func WritePEM(tb testing.TB, now time.Time) (string, *x509.Certificate) {
 	}
 	return path, cert
 }
+
+// WriteCA writes cert, a server's self-signed certificate, as a PEM file in
+// a temporary directory and returns its path: the file SSL_CERT_FILE names
+// so that a client trusts that server.
+func WriteCA(tb testing.TB, cert *x509.Certificate) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
