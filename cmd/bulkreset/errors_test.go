@@ -110,3 +110,23 @@ func TestResumeErrorsNameFlag(t *testing.T) {
 		t.Errorf("the user's password was set %d times, want 0", u.PasswordSets)
 	}
 }
+
+// TestLogFileNamesFlags: an error that stops a run before any row is sent
+// reaches the log file with the same flag names as standard error.
+func TestLogFileNamesFlags(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "users.csv", "UserPrincipalName\na@contoso.example\n")
+	logFile := filepath.Join(dir, "run.log")
+	getenv := func(k string) string {
+		return map[string]string{"AZURE_TENANT_ID": testTenant, "AZURE_CLIENT_ID": testClient}[k]
+	}
+	res := runCLI(t, t.Context(), getenv, "reset", "-i", in, "-o", filepath.Join(dir, "results.csv"), "--discard-passwords", "--yes",
+		"--graph-url", "https://127.0.0.1:9", "--auth", "client-secret", "--log-file", logFile)
+	const want = "--auth client-secret needs AZURE_CLIENT_SECRET"
+	if res.code != exitUsage || !strings.Contains(res.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want %d saying %q", res.code, res.stderr, exitUsage, want)
+	}
+	if got := readFile(t, logFile); !strings.Contains(got, want) {
+		t.Errorf("log file %q does not say %q", got, want)
+	}
+}
