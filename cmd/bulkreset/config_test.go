@@ -1,17 +1,12 @@
 package main
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/bulkreset/bulkreset/internal/certtest"
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
 )
 
@@ -70,13 +65,13 @@ func TestConfigPrecedence(t *testing.T) {
 // endpoint accepts one tenant, one app and one certificate: a run succeeds
 // only with the values precedence must pick.
 func TestConfigPrecedenceEndToEnd(t *testing.T) {
-	certFile, cert := writeCertificate(t)
+	certFile, cert := certtest.WritePEM(t, time.Now())
 	users := graphsim.GenerateUsers(2, testDomain)
 	tn := startTenant(t, graphsim.Options{ClientCertificates: []*x509.Certificate{cert}}, users)
 	dir := t.TempDir()
 	in := writeFile(t, dir, "users.csv", "UserPrincipalName\n"+users[0].UPN+"\n")
-	wrongCert, _ := writeCertificate(t)    // a certificate the app does not have
-	const deadHost = "https://127.0.0.1:9" // the discard port: nothing answers there
+	wrongCert, _ := certtest.WritePEM(t, time.Now()) // a certificate the app does not have
+	const deadHost = "https://127.0.0.1:9"           // the discard port: nothing answers there
 
 	tests := []struct {
 		name string
@@ -112,35 +107,4 @@ func TestConfigPrecedenceEndToEnd(t *testing.T) {
 			}
 		})
 	}
-}
-
-// writeCertificate writes a self-signed certificate with its key as one
-// PEM file, as an app registration's certificate credential is kept.
-func writeCertificate(t *testing.T) (string, *x509.Certificate) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bulkreset scheduled task"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	data = append(data, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})...)
-	path := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path, cert
 }

@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bulkreset/bulkreset/internal/certtest"
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
@@ -32,21 +32,25 @@ type tenant struct {
 
 func startTenant(t *testing.T, opts graphsim.Options, users []graphsim.User) *tenant {
 	t.Helper()
-	opts.TenantID, opts.ClientID, opts.ClientSecret = testTenant, testClient, testSecret
-	sim := graphsim.New(opts)
-	if err := sim.AddUsers(users); err != nil {
-		t.Fatalf("AddUsers: %v", err)
-	}
+	sim := newSim(t, opts, users)
 	srv, err := sim.Start()
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(srv.Close)
-	ca := filepath.Join(t.TempDir(), "graphsim-ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate.Raw}), 0o644); err != nil {
-		t.Fatal(err)
+	return &tenant{sim: sim, srv: srv, caFile: certtest.WriteCA(t, srv.Certificate)}
+}
+
+// newSim is an emulated tenant of users in which the test app
+// (testClient, testSecret) is registered.
+func newSim(t *testing.T, opts graphsim.Options, users []graphsim.User) *graphsim.Sim {
+	t.Helper()
+	opts.TenantID, opts.ClientID, opts.ClientSecret = testTenant, testClient, testSecret
+	sim := graphsim.New(opts)
+	if err := sim.AddUsers(users); err != nil {
+		t.Fatalf("AddUsers: %v", err)
 	}
-	return &tenant{sim: sim, srv: srv, caFile: ca}
+	return sim
 }
 
 // getenv is the environment of a scheduled task: the client secret in

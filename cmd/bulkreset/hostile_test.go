@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulkreset/bulkreset/internal/certtest"
 	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
 	"github.com/bulkreset/bulkreset/pkg/report"
@@ -86,11 +86,7 @@ func newSink(t *testing.T) *sink {
 // misbehaviour is handler (nil: none).
 func startHostile(t *testing.T, opts graphsim.Options, users []graphsim.User, handler func(h *hostile, w http.ResponseWriter, r *http.Request, body []byte) bool) *hostile {
 	t.Helper()
-	opts.TenantID, opts.ClientID, opts.ClientSecret = testTenant, testClient, testSecret
-	sim := graphsim.New(opts)
-	if err := sim.AddUsers(users); err != nil {
-		t.Fatalf("AddUsers: %v", err)
-	}
+	sim := newSim(t, opts, users)
 	h := &hostile{hosts: map[string]int{}, elsewhere: newSink(t)}
 	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -106,11 +102,7 @@ func startHostile(t *testing.T, opts graphsim.Options, users []graphsim.User, ha
 	h.srv.StartTLS()
 	t.Cleanup(h.srv.Close)
 	h.host = strings.TrimPrefix(h.srv.URL, "https://")
-	ca := filepath.Join(t.TempDir(), "hostile-ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.srv.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h.tn = &tenant{sim: sim, srv: &graphsim.Server{URL: h.srv.URL}, caFile: ca}
+	h.tn = &tenant{sim: sim, srv: &graphsim.Server{URL: h.srv.URL}, caFile: certtest.WriteCA(t, h.srv.Certificate())}
 	return h
 }
 

@@ -93,7 +93,7 @@ func visibleAttr(_ []string, a slog.Attr) slog.Attr {
 // logFileOnly records err in the log file; standard error gets it from run.
 func (l *runLog) logFileOnly(msg string, err error) {
 	if l.file != nil {
-		l.file.Error(msg, "error", err)
+		l.file.Error(msg, "error", flagError(err))
 	}
 }
 

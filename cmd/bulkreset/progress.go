@@ -20,7 +20,8 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
-// How a run shows its progress on standard error (SPEC.md "Standard error").
+// How a run shows its progress on standard error (docs/files.md, "The log
+// file", and README "Progress, summary and logs").
 type progressMode int
 
 const (

@@ -512,7 +512,7 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	target.Close() // its last log record comes before the summary
 	code := summary.ExitCode()
 	if res.fatal != nil {
-		logger.Error("run stopped", "error", res.fatal)
+		logger.Error("run stopped", "error", flagError(res.fatal))
 		if summary.ResumeCommand != "" {
 			logger.Warn("once the cause is fixed, finish the run with the resume command", "command", summary.ResumeCommand)
 		}

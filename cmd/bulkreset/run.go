@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if f := flagOf(cmd, "log-format"); f != nil && f.Changed {
 		jsonLogs = f.Value.String() == "json"
 	}
-	printError(stderr, jsonLogs, err, code)
+	printError(stderr, jsonLogs, flagError(err), code)
 	return code
 }
 

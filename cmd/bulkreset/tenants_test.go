@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulkreset/bulkreset/internal/certtest"
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
@@ -55,10 +55,7 @@ func startPartner(t *testing.T, opts graphsim.Options, customers []customer) *pa
 	}
 	t.Cleanup(srv.Close)
 	p.srv = srv
-	p.caFile = filepath.Join(t.TempDir(), "graphsim-ca.pem")
-	if err := os.WriteFile(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate.Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	p.caFile = certtest.WriteCA(t, srv.Certificate)
 	return p
 }
 

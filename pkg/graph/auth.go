@@ -15,7 +15,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-// Auth kinds accepted by --auth (SPEC.md).
+// Auth kinds accepted by NewCredential (docs/cli.md, "Sign-in", lists them
+// as the --auth flag takes them).
 const (
 	AuthAuto             = "auto"
 	AuthClientSecret     = "client-secret"
@@ -27,7 +28,7 @@ const (
 	AuthBrowser          = "browser"
 )
 
-// AuthKinds returns the --auth kinds NewCredential accepts, in display order.
+// AuthKinds returns the auth kinds NewCredential accepts, in display order.
 func AuthKinds() []string {
 	return []string{AuthAuto, AuthClientSecret, AuthCertificate, AuthManagedIdentity,
 		AuthWorkloadIdentity, AuthAzureCLI, AuthDeviceCode, AuthBrowser}
@@ -123,10 +124,11 @@ func mask(secret string) string {
 var ErrAuthConfig = errors.New("authentication settings")
 
 // NewCredential builds the azidentity credential for opts.Kind. It checks
-// that the values the kind needs are present and returns errors that name
-// the flag or environment variable to set, such as
-// "--auth client-secret needs AZURE_CLIENT_SECRET". Constructing a
-// credential makes no network call; the first token request does.
+// that the values the kind needs are present; a value missing or wrong is a
+// *ConfigError naming the setting (ErrMissingClientSecret, ...), which a
+// command line turns into its own flag names with ConfigError.Text.
+// Constructing a credential makes no network call; the first token request
+// does.
 func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	kind := strings.ToLower(strings.TrimSpace(opts.Kind))
 	if kind == "" {
@@ -144,16 +146,16 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 		PerRetryPolicies: []policy.Policy{tokenPolicy{}},
 	}
 	noDiscovery := !IsKnownAuthority(authority)
-	need := func(missing ...string) error {
-		return fmt.Errorf("%w: --auth %s needs %s", ErrAuthConfig, kind, strings.Join(missing, " and "))
+	need := func(missing ...Setting) error {
+		return &ConfigError{Kind: kind, Missing: missing}
 	}
-	var missing []string
+	var missing []Setting
 	requireTenantAndClient := func() {
 		if opts.TenantID == "" {
-			missing = append(missing, "--tenant (or AZURE_TENANT_ID)")
+			missing = append(missing, SettingTenant)
 		}
 		if opts.ClientID == "" {
-			missing = append(missing, "--client-id (or AZURE_CLIENT_ID)")
+			missing = append(missing, SettingClientID)
 		}
 	}
 
@@ -189,7 +191,7 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	case AuthClientSecret:
 		requireTenantAndClient()
 		if opts.ClientSecret == "" {
-			missing = append(missing, "AZURE_CLIENT_SECRET")
+			missing = append(missing, SettingClientSecret)
 		}
 		if len(missing) > 0 {
 			return nil, need(missing...)
@@ -199,7 +201,7 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	case AuthCertificate:
 		requireTenantAndClient()
 		if opts.CertificatePath == "" {
-			missing = append(missing, "--certificate (or AZURE_CLIENT_CERTIFICATE_PATH)")
+			missing = append(missing, SettingCertificate)
 		}
 		if len(missing) > 0 {
 			return nil, need(missing...)
@@ -216,7 +218,7 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 		// back to reading the environment on its own.
 		requireTenantAndClient()
 		if opts.FederatedTokenFile == "" {
-			missing = append(missing, "AZURE_FEDERATED_TOKEN_FILE")
+			missing = append(missing, SettingFederatedTokenFile)
 		}
 		if len(missing) > 0 {
 			return nil, need(missing...)
@@ -232,7 +234,7 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 		cred, err = azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: opts.TenantID})
 	case AuthDeviceCode:
 		if opts.DeviceCodeMessage == nil {
-			return nil, fmt.Errorf("%w: --auth device-code needs a way to show the sign-in message", ErrAuthConfig)
+			return nil, need(SettingDeviceCodePrompt)
 		}
 		show := opts.DeviceCodeMessage
 		cred, err = azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
@@ -252,10 +254,10 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 			DisableInstanceDiscovery: noDiscovery,
 		})
 	default:
-		return nil, fmt.Errorf("%w: unknown --auth %q: valid kinds are %s", ErrAuthConfig, opts.Kind, strings.Join(AuthKinds(), ", "))
+		return nil, &ConfigError{Kind: kind, Setting: SettingKind, Value: opts.Kind}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--auth %s: %w", kind, err)
+		return nil, &ConfigError{Kind: kind, Setting: SettingKind, Err: err}
 	}
 	return &safeCredential{cred: cred, secrets: []string{opts.ClientSecret, opts.CertificatePassword}}, nil
 }
@@ -272,7 +274,7 @@ func authorityHost(opts AuthOptions) (string, error) {
 	}
 	u, err := CheckEndpoint(host)
 	if err != nil {
-		return "", fmt.Errorf("%w: --authority-host: %w", ErrAuthConfig, err)
+		return "", &ConfigError{Setting: SettingAuthorityHost, Err: err}
 	}
 	return u.String(), nil
 }

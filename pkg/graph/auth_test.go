@@ -2,22 +2,17 @@ package graph
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/bulkreset/bulkreset/internal/certtest"
 )
 
 // noNetwork is a Transporter that counts calls; constructing a credential
@@ -38,39 +33,12 @@ const (
 	testCertPassword = "Pw9~not-a-real-cert-password"
 )
 
-// writeTestCertificate writes a self-signed certificate and its RSA key as
-// one PEM file and returns its path.
-func writeTestCertificate(t *testing.T) string {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bulkreset test"},
-		NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	data = append(data, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})...)
-	path := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestNewCredential(t *testing.T) {
 	// DefaultAzureCredential reads AZURE_TOKEN_CREDENTIALS itself; keep the
 	// developer's environment out of this test.
 	t.Setenv("AZURE_TOKEN_CREDENTIALS", "")
 	os.Unsetenv("AZURE_TOKEN_CREDENTIALS")
-	certPath := writeTestCertificate(t)
+	certPath, _ := certtest.WritePEM(t, testNow)
 	garbage := filepath.Join(t.TempDir(), "garbage.pfx")
 	if err := os.WriteFile(garbage, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
@@ -83,7 +51,7 @@ func TestNewCredential(t *testing.T) {
 	tests := []struct {
 		name    string
 		opts    AuthOptions
-		wantErr string // "" means success
+		wantErr string // "" means success; the flag names are cmd/bulkreset's (its errors_test.go)
 	}{
 		{name: "auto", opts: AuthOptions{Kind: "auto", TenantID: testTenant}},
 		{name: "empty kind is auto", opts: AuthOptions{}},
@@ -91,21 +59,21 @@ func TestNewCredential(t *testing.T) {
 		// whatever the case of its name (this once recursed for ever).
 		{name: "Auto with ids and no secret", opts: AuthOptions{Kind: " Auto", TenantID: testTenant, ClientID: testClient}},
 		{name: "client-secret", opts: AuthOptions{Kind: "client-secret", TenantID: testTenant, ClientID: testClient, ClientSecret: testClientSecret}},
-		{name: "client-secret without secret", opts: AuthOptions{Kind: "client-secret", TenantID: testTenant, ClientID: testClient}, wantErr: "--auth client-secret needs AZURE_CLIENT_SECRET"},
-		{name: "client-secret without ids", opts: AuthOptions{Kind: "client-secret", ClientSecret: testClientSecret}, wantErr: "--auth client-secret needs --tenant (or AZURE_TENANT_ID) and --client-id (or AZURE_CLIENT_ID)"},
-		{name: "client-secret bad tenant", opts: AuthOptions{Kind: "client-secret", TenantID: "bad tenant/..", ClientID: testClient, ClientSecret: testClientSecret}, wantErr: "--auth client-secret"},
+		{name: "client-secret without secret", opts: AuthOptions{Kind: "client-secret", TenantID: testTenant, ClientID: testClient}, wantErr: "auth kind client-secret needs the client secret"},
+		{name: "client-secret without ids", opts: AuthOptions{Kind: "client-secret", ClientSecret: testClientSecret}, wantErr: "auth kind client-secret needs the tenant and the client id"},
+		{name: "client-secret bad tenant", opts: AuthOptions{Kind: "client-secret", TenantID: "bad tenant/..", ClientID: testClient, ClientSecret: testClientSecret}, wantErr: "auth kind client-secret: invalid tenantID"},
 		{name: "certificate PEM", opts: AuthOptions{Kind: "certificate", TenantID: testTenant, ClientID: testClient, CertificatePath: certPath}},
 		{name: "certificate PEM with an unneeded password", opts: AuthOptions{Kind: "certificate", TenantID: testTenant, ClientID: testClient, CertificatePath: certPath, CertificatePassword: testCertPassword}},
-		{name: "certificate without path", opts: AuthOptions{Kind: "certificate", TenantID: testTenant, ClientID: testClient}, wantErr: "--auth certificate needs --certificate (or AZURE_CLIENT_CERTIFICATE_PATH)"},
+		{name: "certificate without path", opts: AuthOptions{Kind: "certificate", TenantID: testTenant, ClientID: testClient}, wantErr: "auth kind certificate needs the certificate"},
 		{name: "certificate missing file", opts: AuthOptions{Kind: "certificate", TenantID: testTenant, ClientID: testClient, CertificatePath: filepath.Join(t.TempDir(), "nope.pem")}, wantErr: "reading certificate"},
 		{name: "certificate garbage", opts: AuthOptions{Kind: "certificate", TenantID: testTenant, ClientID: testClient, CertificatePath: garbage, CertificatePassword: testCertPassword}, wantErr: "is not a PEM or PKCS#12 file"},
 		{name: "managed-identity system", opts: AuthOptions{Kind: "managed-identity"}},
 		{name: "managed-identity user-assigned", opts: AuthOptions{Kind: "managed-identity", ClientID: testClient}},
 		{name: "workload-identity", opts: AuthOptions{Kind: "workload-identity", TenantID: testTenant, ClientID: testClient, FederatedTokenFile: tokenFile}},
-		{name: "workload-identity without file", opts: AuthOptions{Kind: "workload-identity", TenantID: testTenant, ClientID: testClient}, wantErr: "--auth workload-identity needs AZURE_FEDERATED_TOKEN_FILE"},
+		{name: "workload-identity without file", opts: AuthOptions{Kind: "workload-identity", TenantID: testTenant, ClientID: testClient}, wantErr: "auth kind workload-identity needs the federated token file"},
 		{name: "azure-cli", opts: AuthOptions{Kind: "azure-cli", TenantID: testTenant}},
 		{name: "device-code", opts: AuthOptions{Kind: "device-code", TenantID: testTenant, ClientID: testClient, DeviceCodeMessage: show}},
-		{name: "device-code without prompt", opts: AuthOptions{Kind: "device-code"}, wantErr: "--auth device-code needs a way to show the sign-in message"},
+		{name: "device-code without prompt", opts: AuthOptions{Kind: "device-code"}, wantErr: "auth kind device-code needs a way to show the sign-in message"},
 		{name: "browser", opts: AuthOptions{Kind: "Browser", TenantID: testTenant}},
 		{name: "unknown kind", opts: AuthOptions{Kind: "password"}, wantErr: "valid kinds are auto, client-secret, certificate, managed-identity, workload-identity, azure-cli, device-code, browser"},
 		{name: "usgov cloud", opts: AuthOptions{Kind: "client-secret", TenantID: testTenant, ClientID: testClient, ClientSecret: testClientSecret, Cloud: Cloud{AuthorityHost: "https://login.microsoftonline.us"}}},

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/bulkreset/bulkreset/internal/certtest"
 )
 
 // hostileSecret is a client secret with the characters a form encodes.
@@ -120,7 +122,7 @@ func TestTokenErrorsClientSecretEcho(t *testing.T) {
 // TestTokenErrorsCertificateEcho: the signed client assertion, echoed
 // back, is not quoted.
 func TestTokenErrorsCertificateEcho(t *testing.T) {
-	certFile := writeTestCertificate(t)
+	certFile, _ := certtest.WritePEM(t, testNow)
 	for _, a := range echoAnswers {
 		t.Run(a.name, func(t *testing.T) {
 			var assertion string

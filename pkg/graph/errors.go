@@ -249,7 +249,7 @@ func parseSeconds(v string) (time.Duration, bool) {
 }
 
 // Reason returns the stable snake_case reason written to the results file
-// for a Graph error (SPEC.md "Results CSV"). It branches on status and
+// for a Graph error (docs/outcomes.md lists them). It branches on status and
 // code; the two 400 cases that only the message tells apart are decided in
 // badRequestReason. Reason(nil) is "".
 func Reason(e *Error) string {
@@ -281,7 +281,7 @@ func Reason(e *Error) string {
 // messages. A password refused by complexity rules or the banned-password
 // lists and an update refused because the user is synced from on-premises
 // Active Directory both answer 400 Request_BadRequest; only the message
-// tells them apart (GRAPH.md "Errors"; user-update,
+// tells them apart (user-update,
 // https://learn.microsoft.com/graph/api/user-update, and
 // https://learn.microsoft.com/entra/identity/authentication/concept-password-ban-bad-combined-policy).
 // The messages matched are:

@@ -2,14 +2,11 @@ package graphsim
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,6 +18,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/bulkreset/bulkreset/internal/certtest"
 )
 
 func TestTokenEndpoint(t *testing.T) {
@@ -239,35 +238,11 @@ func TestAzidentityClientSecret(t *testing.T) {
 	}
 }
 
-// selfSignedRSA makes a client certificate as an app registration would hold.
-func selfSignedRSA(t *testing.T) (*x509.Certificate, *rsa.PrivateKey) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "bulkreset test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
 // TestAzidentityClientCertificate drives azidentity's certificate credential,
 // whose MSAL client signs a PS256 client assertion.
 func TestAzidentityClientCertificate(t *testing.T) {
-	registered, registeredKey := selfSignedRSA(t)
-	other, otherKey := selfSignedRSA(t)
+	registered, registeredKey := certtest.New(t, time.Now())
+	other, otherKey := certtest.New(t, time.Now())
 	tests := []struct {
 		name    string
 		allowed []*x509.Certificate

@@ -3,10 +3,10 @@ package report
 import "slices"
 
 // Columns says which optional trailing columns a results, plan or secrets
-// file has. The zero value is SPEC.md's fixed header, byte for byte; the
-// optional columns extend it for inputs that need them (README "Many
-// tenants"), so that scripts written for the fixed header keep working on
-// every file of a single-tenant run.
+// file has. The zero value is the fixed header of docs/files.md, byte for
+// byte; the optional columns extend it for inputs that need them (README
+// "Many tenants"), so that scripts written for the fixed header keep
+// working on every file of a single-tenant run.
 type Columns struct {
 	// Tenant appends a "tenant" column: the tenant of the row's user. It
 	// is set when, and only when, the input has a TenantId column.

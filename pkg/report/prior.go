@@ -2,7 +2,6 @@ package report
 
 import (
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"io"
 	"iter"
@@ -44,22 +43,9 @@ func (p *Prior) loadResults(resultsPath string, summary *Summary) error {
 	if resultsPath == "" {
 		return nil
 	}
-	f, _, err := openRegular(resultsPath, os.O_RDONLY, 0)
-	if err != nil {
-		return fmt.Errorf("--resume: %w", err)
-	}
-	defer f.Close()
-	rd := NewResultsReader(f)
-	for {
-		r, err := rd.Read()
-		if errors.Is(err, io.EOF) || errors.Is(err, ErrTruncated) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("--resume: results file %s: %w", resultsPath, err)
-		}
+	return eachRow(resultsPath, "results file", NewResultsReader, func(r Result) error {
 		if _, dup := p.done[r.Line]; dup {
-			return fmt.Errorf("--resume: results file %s has line %d twice; it was not written by one run of this input", resultsPath, r.Line)
+			return resumeErrorf("results file %s has line %d twice; it was not written by one run of this input", resultsPath, r.Line)
 		}
 		p.done[r.Line] = userHash(r.User)
 		if RefusedForGood(r) {
@@ -69,35 +55,48 @@ func (p *Prior) loadResults(resultsPath string, summary *Summary) error {
 			summary.Add(r)
 		}
 		p.finished++
-	}
-	return nil
+		return nil
+	})
 }
 
 // loadSecrets reads the passwords recorded for rows without a result.
 func (p *Prior) loadSecrets(secretsPath string) error {
-	sf, _, err := openRegular(secretsPath, os.O_RDONLY, 0)
-	if err != nil {
-		return fmt.Errorf("--resume: %w", err)
-	}
-	defer sf.Close()
-	srd := NewSecretsReader(sf)
-	for {
-		s, err := srd.Read()
-		if errors.Is(err, io.EOF) || errors.Is(err, ErrTruncated) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("--resume: secrets file %s: %w", secretsPath, err)
-		}
+	return eachRow(secretsPath, "secrets file", NewSecretsReader, func(s SecretRow) error {
 		if _, ok := p.done[s.Line]; ok {
-			continue
+			return nil
 		}
 		if old, dup := p.recorded[s.Line]; dup && old.Password != s.Password {
-			return fmt.Errorf("--resume: secrets file %s records two passwords for line %d", secretsPath, s.Line)
+			return resumeErrorf("secrets file %s records two passwords for line %d", secretsPath, s.Line)
 		}
 		p.recorded[s.Line] = s
+		return nil
+	})
+}
+
+// eachRow calls fn with every row of the file at path, read by a reader
+// from newReader, up to its end or up to a torn last row (see
+// ErrTruncated), which the run that wrote it never finished: the resumed
+// run does that row again. A row that does not parse is an error naming
+// the file, what, at path.
+func eachRow[T any](path, what string, newReader func(io.Reader) *RowReader[T], fn func(T) error) error {
+	f, _, err := openRegular(path, os.O_RDONLY, 0)
+	if err != nil {
+		return resumeErrorf("%w", err)
 	}
-	return nil
+	defer f.Close()
+	rd := newReader(f)
+	for {
+		v, err := rd.Read()
+		if errors.Is(err, io.EOF) || errors.Is(err, ErrTruncated) {
+			return nil
+		}
+		if err != nil {
+			return resumeErrorf("%s %s: %w", what, path, err)
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
 }
 
 // Finished returns the number of rows the earlier runs finished.
@@ -111,7 +110,7 @@ func (p *Prior) Done(line int, user string) (bool, error) {
 		return false, nil
 	}
 	if h != userHash(user) {
-		return false, fmt.Errorf("--resume: line %d of the input is not the user the earlier run wrote for it: the input file changed; resume with the same file", line)
+		return false, resumeErrorf("line %d of the input is not the user the earlier run wrote for it: the input file changed; resume with the same file", line)
 	}
 	return true, nil
 }
@@ -125,7 +124,7 @@ func (p *Prior) Password(line int, user string) (string, bool, error) {
 		return "", false, nil
 	}
 	if !strings.EqualFold(Visible(s.User), Visible(user)) {
-		return "", false, fmt.Errorf("--resume: line %d of the input is not the user the secrets file records for it: the input file changed; resume with the same file", line)
+		return "", false, resumeErrorf("line %d of the input is not the user the secrets file records for it: the input file changed; resume with the same file", line)
 	}
 	return s.Password, true, nil
 }

@@ -183,20 +183,45 @@ func (rr *recordReader) read() (*record, error) {
 	return cur, nil
 }
 
-// readAll collects every value that parse accepts. On error it returns the
-// values read before the failing row together with the error, so that a
-// caller may accept a torn last row (errors.Is(err, ErrTruncated)).
-func readAll[T any](rr *recordReader, parse func(*record) (T, error)) ([]T, error) {
+// RowReader reads the rows of a results or secrets file one by one, in
+// bounded memory, as values of T. ResultsReader and SecretsReader are the
+// two; both read a file with or without the optional tenant column.
+type RowReader[T any] struct {
+	rr    *recordReader
+	parse func(*record) (T, error)
+}
+
+// newRowReader reads the file r whose header is header, with parse.
+func newRowReader[T any](r io.Reader, header []string, parse func(*record) (T, error)) *RowReader[T] {
+	return &RowReader[T]{rr: newRecordReader(r, header, TenantColumn), parse: parse}
+}
+
+// Columns reads the header, if not read yet, and returns the optional
+// columns the file has.
+func (r *RowReader[T]) Columns() (Columns, error) { return r.rr.columns() }
+
+// Read returns the next row; io.EOF after the last. Errors are *ParseError
+// with the line of the file; a torn last row (see ErrTruncated) is
+// reported instead of io.EOF.
+func (r *RowReader[T]) Read() (T, error) {
+	rec, err := r.rr.read()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return r.parse(rec)
+}
+
+// readAll collects every row. On error it returns the rows read before the
+// failing one together with the error, so that a caller may accept a torn
+// last row (errors.Is(err, ErrTruncated)).
+func (r *RowReader[T]) readAll() ([]T, error) {
 	var out []T
 	for {
-		rec, err := rr.read()
+		v, err := r.Read()
 		if err == io.EOF {
 			return out, nil
 		}
-		if err != nil {
-			return out, err
-		}
-		v, err := parse(rec)
 		if err != nil {
 			return out, err
 		}

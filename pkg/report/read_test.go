@@ -126,10 +126,7 @@ func FuzzReadResults(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rows, err := ReadResults(bytes.NewReader(data))
 		if err != nil {
-			var pe *ParseError
-			if !errors.As(err, &pe) || pe.Line < 1 {
-				t.Fatalf("got error %v (%T), want a *ParseError with a line", err, err)
-			}
+			checkParseError(t, err)
 			return
 		}
 		// What was read writes back and reads again to the same rows.

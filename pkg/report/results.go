@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Outcome is what happened to one input row (SPEC.md "Results CSV").
+// Outcome is what happened to one input row (docs/outcomes.md).
 type Outcome string
 
 // The five outcomes of a row.
@@ -51,18 +51,18 @@ type Result struct {
 	FinishedAt   time.Time
 	// Tenant is the tenant of the user, for an input with a TenantId
 	// column; it is written only to a file made with Columns{Tenant: true}
-	// (SPEC.md's header stays as it is for every other input).
+	// (the fixed header stays as it is for every other input).
 	Tenant string
 }
 
-// ResultsHeader is the header of the results CSV, fixed by SPEC.md.
+// ResultsHeader is the header of the results CSV, fixed by docs/files.md.
 var ResultsHeader = []string{"line", "user", "object_id", "outcome", "reason", "http_status", "error_code", "error_message", "attempts", "revoked", "request_id", "finished_at"}
 
 // timeLayout is RFC 3339 with milliseconds; times are written in UTC.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // Results writes the results CSV. It is not safe for concurrent use: one
-// goroutine, the reporter, owns it (STYLE.md "One writer per file").
+// goroutine, the reporter, owns it: one writer per file.
 type Results struct {
 	w   io.Writer
 	buf bytes.Buffer // whole rows not yet written to w
@@ -222,42 +222,28 @@ func OpenResultsAppend(path string) (*os.File, error) {
 func OpenResultsAppendColumns(path string, c Columns) (*os.File, error) {
 	f, err := openAppend(path, c.resultsHeader(), 0)
 	if err != nil {
-		return nil, fmt.Errorf("open results file for --resume: %w", err)
+		return nil, resumeErrorf("open results file: %w", err)
 	}
 	return f, nil
 }
 
-// ResultsReader reads a results file row by row, in bounded memory.
-type ResultsReader struct {
-	rr *recordReader
-}
+// ResultsReader reads a results file row by row, in bounded memory: Read
+// returns the next row, io.EOF after the last; errors are *ParseError with
+// the line of the file, and a torn last row is reported as a *ParseError
+// wrapping ErrTruncated instead of io.EOF.
+type ResultsReader = RowReader[Result]
 
 // NewResultsReader returns a reader of the results file r. It reads a file
 // with or without the optional trailing tenant column.
 func NewResultsReader(r io.Reader) *ResultsReader {
-	return &ResultsReader{rr: newRecordReader(r, ResultsHeader, TenantColumn)}
-}
-
-// Columns reads the header, if not read yet, and returns the optional
-// columns the file has.
-func (r *ResultsReader) Columns() (Columns, error) { return r.rr.columns() }
-
-// Read returns the next row; io.EOF after the last. Errors are *ParseError
-// with the line of the file. A torn last row is reported as a *ParseError
-// wrapping ErrTruncated instead of io.EOF.
-func (r *ResultsReader) Read() (Result, error) {
-	rec, err := r.rr.read()
-	if err != nil {
-		return Result{}, err
-	}
-	return parseResult(rec)
+	return newRowReader(r, ResultsHeader, parseResult)
 }
 
 // ReadResults reads a whole results file, undoing the formula escaping. On
 // error it returns the rows before the failing one with the error; a caller
 // resuming a run may accept a torn last row: errors.Is(err, ErrTruncated).
 func ReadResults(r io.Reader) ([]Result, error) {
-	return readAll(newRecordReader(r, ResultsHeader, TenantColumn), parseResult)
+	return NewResultsReader(r).readAll()
 }
 
 func parseResult(rec *record) (Result, error) {

@@ -15,7 +15,7 @@ import (
 	"sync"
 )
 
-// SecretsHeader is the header of the secrets CSV, fixed by SPEC.md.
+// SecretsHeader is the header of the secrets CSV, fixed by docs/files.md.
 var SecretsHeader = []string{"line", "user", "password"}
 
 // ErrClosed is returned by Record after Close.
@@ -60,8 +60,8 @@ type File interface {
 }
 
 // Secrets appends rows to the secrets CSV, each made durable (written and
-// synced to disk) before Record returns: SPEC.md requires a password to be on
-// disk before the request that sets it is sent.
+// synced to disk) before Record returns: a password must be on disk before
+// the request that sets it is sent (docs/files.md, "The secrets file").
 //
 // Record is safe for concurrent use and commits in groups: one committer
 // goroutine writes every row submitted while the previous sync was running,
@@ -167,11 +167,11 @@ func OpenSecretsAppend(path string) (*Secrets, error) {
 func OpenSecretsAppendColumns(path string, c Columns) (*Secrets, error) {
 	f, err := openAppend(path, c.secretsHeader(), 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open secrets file for --resume: %w", err)
+		return nil, resumeErrorf("open secrets file: %w", err)
 	}
 	if err := f.Sync(); err != nil { // the repair, if any
 		f.Close()
-		return nil, fmt.Errorf("open secrets file for --resume: %w", err)
+		return nil, resumeErrorf("open secrets file: %w", err)
 	}
 	return NewSecretsColumns(f, c), nil
 }
@@ -327,29 +327,14 @@ func encodeSecrets(rows []SecretRow, tenant bool) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// SecretsReader reads a secrets file row by row, in bounded memory. Its
-// errors never contain a cell of the file, which could be a password.
-type SecretsReader struct {
-	rr *recordReader
-}
+// SecretsReader reads a secrets file row by row, in bounded memory, as
+// ResultsReader reads a results file. Its errors never contain a cell of
+// the file, which could be a password.
+type SecretsReader = RowReader[SecretRow]
 
 // NewSecretsReader returns a reader of the secrets file r.
 func NewSecretsReader(r io.Reader) *SecretsReader {
-	return &SecretsReader{rr: newRecordReader(r, SecretsHeader, TenantColumn)}
-}
-
-// Columns reads the header, if not read yet, and returns the optional
-// columns the file has.
-func (r *SecretsReader) Columns() (Columns, error) { return r.rr.columns() }
-
-// Read returns the next row; io.EOF after the last. Errors are *ParseError;
-// a torn last row (see ErrTruncated) is reported instead of io.EOF.
-func (r *SecretsReader) Read() (SecretRow, error) {
-	rec, err := r.rr.read()
-	if err != nil {
-		return SecretRow{}, err
-	}
-	return parseSecret(rec)
+	return newRowReader(r, SecretsHeader, parseSecret)
 }
 
 // ReadSecrets reads a whole secrets file, undoing the escaping of the user
@@ -357,7 +342,7 @@ func (r *SecretsReader) Read() (SecretRow, error) {
 // error; a torn last row was never sent, so errors.Is(err, ErrTruncated)
 // may be accepted when resuming.
 func ReadSecrets(r io.Reader) ([]SecretRow, error) {
-	return readAll(newRecordReader(r, SecretsHeader, TenantColumn), parseSecret)
+	return NewSecretsReader(r).readAll()
 }
 
 func parseSecret(rec *record) (SecretRow, error) {

@@ -605,10 +605,7 @@ func FuzzReadSecrets(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rows, err := ReadSecrets(bytes.NewReader(data))
 		if err != nil {
-			var pe *ParseError
-			if !errors.As(err, &pe) || pe.Line < 1 {
-				t.Fatalf("got error %v (%T), want a *ParseError with a line", err, err)
-			}
+			checkParseError(t, err)
 			return
 		}
 		// What was read is recorded again identically.

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Exit codes decided by the rows of a run (SPEC.md "Exit codes"). The
+// Exit codes decided by the rows of a run (docs/exit-codes.md). The
 // command owns the others: 1 fatal, 2 usage.
 const (
 	ExitOK          = 0   // every row succeeded, was skipped by a chosen rule, or was a duplicate

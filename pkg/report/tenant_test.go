@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// The tenant column is optional: without it every header is SPEC.md's, byte
+// The tenant column is optional: without it every header is the fixed one, byte
 // for byte; with it, one trailing "tenant" column, and the readers accept
 // both.
 func TestTenantColumnResults(t *testing.T) {

@@ -27,7 +27,7 @@ import (
 	"strings"
 )
 
-// platforms are the release targets (SPEC.md, README "Releases").
+// platforms are the release targets (README "Releases").
 var platforms = []struct{ os, arch string }{
 	{"linux", "amd64"}, {"linux", "arm64"}, {"windows", "amd64"}, {"darwin", "arm64"},
 }
