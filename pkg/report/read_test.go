@@ -166,7 +166,7 @@ func FuzzResultsRoundTrip(f *testing.F) {
 			return // never produced by the tool
 		}
 		in := Result{Line: line, User: user, ObjectID: objectID, Outcome: outcomes[int(outcome)%len(outcomes)],
-			Reason: reason, HTTPStatus: status, ErrorCode: code, ErrorMessage: message, Attempts: attempts,
+			Reason: Reason(reason), HTTPStatus: status, ErrorCode: code, ErrorMessage: message, Attempts: attempts,
 			RequestID: requestID}
 		switch revoked % 3 {
 		case 1:

@@ -41,7 +41,7 @@ type Result struct {
 	User         string  // the user as the input gave it (UPN or object id)
 	ObjectID     string  // the user's object id, when known
 	Outcome      Outcome // what happened
-	Reason       string  // stable snake_case word; empty on success
+	Reason       Reason  // stable snake_case word; empty on success
 	HTTPStatus   int     // Graph's status for the last attempt; 0 when nothing was sent
 	ErrorCode    string  // Graph's error code
 	ErrorMessage string  // Graph's error message
@@ -122,7 +122,7 @@ func (r *Results) Write(res Result) error {
 	rec[1] = res.User
 	rec[2] = res.ObjectID
 	rec[3] = string(res.Outcome)
-	rec[4] = res.Reason
+	rec[4] = string(res.Reason)
 	rec[5] = ""
 	if res.HTTPStatus != 0 {
 		rec[5] = strconv.Itoa(res.HTTPStatus)
@@ -272,7 +272,7 @@ func parseResult(rec *record) (Result, error) {
 		User:         f[1],
 		ObjectID:     f[2],
 		Outcome:      Outcome(f[3]),
-		Reason:       f[4],
+		Reason:       Reason(f[4]),
 		ErrorCode:    f[6],
 		ErrorMessage: f[7],
 		RequestID:    f[10],

@@ -150,7 +150,7 @@ func normalize(r Result) Result {
 	}
 	r.Tenant = ""
 	nl := Visible
-	r.User, r.ObjectID, r.Reason = nl(r.User), nl(r.ObjectID), nl(r.Reason)
+	r.User, r.ObjectID, r.Reason = nl(r.User), nl(r.ObjectID), Reason(nl(string(r.Reason)))
 	r.ErrorCode, r.ErrorMessage, r.RequestID = nl(r.ErrorCode), nl(r.ErrorMessage), nl(r.RequestID)
 	return r
 }

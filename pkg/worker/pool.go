@@ -483,7 +483,7 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 				// The operation cannot be followed: whether it set the
 				// password is unknown (it.unknown says so).
 				r := failedResult(gerr)
-				r.Reason, r.ErrorMessage = ReasonOperationUnknown, "following the password reset operation failed: "+gerr.Message
+				r.Reason, r.ErrorMessage = report.ReasonOperationUnknown, "following the password reset operation failed: "+gerr.Message
 				retry = p.failReset(emit, retry, it, r, now)
 			case it.revoking:
 				p.finishRevoke(emit, it, gerr, now)
@@ -542,7 +542,7 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 				switch {
 				case it.polling:
 					r := failedResult(gerr)
-					r.Reason = ReasonOperationUnknown
+					r.Reason = report.ReasonOperationUnknown
 					retry = p.failReset(emit, retry, it, r, now)
 				case it.revoking:
 					p.finishRevoke(emit, it, gerr, now)
@@ -587,7 +587,7 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time, emit func(report.Result)) []*Item {
 	if it.polling {
 		if it.polls >= maxOperationPolls {
-			return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: it.resetStatus,
+			return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: report.ReasonOperationUnknown, HTTPStatus: it.resetStatus,
 				RequestID: it.resetRequestID, ErrorMessage: fmt.Sprintf("the password reset operation gave no final state after %d polls", it.polls)}, now)
 		}
 		it.notBefore = now.Add(max(delay, pollDelay(it.polls, 0)))
@@ -750,7 +750,7 @@ func exhaustedResult(it *Item) report.Result {
 	}
 	return report.Result{
 		Outcome:      report.Failed,
-		Reason:       "network_error",
+		Reason:       report.ReasonNetworkError,
 		ErrorMessage: fmt.Sprintf("gave up after %d attempts: %s", it.attempts, it.lastNet),
 	}
 }
@@ -778,16 +778,6 @@ func (h *retryHeap) Pop() any {
 	return it
 }
 
-// Reasons of rows reset through the resetPassword action.
-const (
-	// ReasonOperationFailed: Graph reported the reset operation failed
-	// (for a synced user, typically password writeback).
-	ReasonOperationFailed = "reset_operation_failed"
-	// ReasonOperationUnknown: Graph accepted the reset, but its operation
-	// could not be followed to an end, so whether it applied is unknown.
-	ReasonOperationUnknown = "reset_operation_unknown"
-)
-
 // maxOperationPolls bounds the polls of one reset operation: with
 // pollDelay, about ten minutes.
 const maxOperationPolls = 70
@@ -807,7 +797,7 @@ func (p *Pool) accepted(emit func(report.Result), retry []*Item, it *Item, resp 
 	it.resetStatus, it.resetRequestID = resp.Status, it.requestID
 	path, err := graph.OperationPath(resp.Header("Location"))
 	if err != nil {
-		return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: resp.Status,
+		return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: report.ReasonOperationUnknown, HTTPStatus: resp.Status,
 			ErrorMessage: "Graph accepted the password reset but named no operation to follow (" + err.Error() + ")"}, now)
 	}
 	retryAfter, _ := graph.ParseRetryAfter(resp.Header("Retry-After"), now)
@@ -836,12 +826,12 @@ func (p *Pool) polled(emit func(report.Result), retry []*Item, it *Item, resp gr
 		if op.Detail != "" {
 			msg += ": " + op.Detail
 		}
-		return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationFailed, HTTPStatus: it.resetStatus,
+		return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: report.ReasonOperationFailed, HTTPStatus: it.resetStatus,
 			ErrorCode: "operationFailed", RequestID: it.resetRequestID, ErrorMessage: msg}, now)
 	case op.Status != graph.OperationNotStarted && op.Status != graph.OperationRunning:
 		// A state this tool does not know (skipped, unknownFutureValue):
 		// the operation is not running, and did not say it succeeded.
-		return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: ReasonOperationUnknown, HTTPStatus: it.resetStatus,
+		return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: report.ReasonOperationUnknown, HTTPStatus: it.resetStatus,
 			RequestID: it.resetRequestID, ErrorMessage: fmt.Sprintf("the password reset operation ended in the state %q", op.Status)}, now)
 	}
 	p.opts.Logger.Debug("reset operation in progress", "line", it.Line, "status", op.Status, "poll", it.polls)

@@ -194,7 +194,7 @@ func TestPoolEveryOutcome(t *testing.T) {
 		}
 		want := map[int]struct {
 			outcome  report.Outcome
-			reason   string
+			reason   report.Reason
 			attempts int
 		}{
 			its[3].Line:  {report.Failed, "not_found", 1},

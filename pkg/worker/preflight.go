@@ -38,16 +38,6 @@ const (
 	SyncedResetPassword SyncedPolicy = "resetpassword"
 )
 
-// Reasons a preflight gives to rows it does not pass on.
-const (
-	ReasonSynced   = "synced_user"
-	ReasonDisabled = "disabled"
-	ReasonGuest    = "guest"
-	// ReasonInvalidObjectID: the lookup answered an object id that is not
-	// a GUID; no write is sent with it.
-	ReasonInvalidObjectID = "invalid_object_id"
-)
-
 // SyncedAdvice is the error_message of a synced user skipped by preflight.
 const SyncedAdvice = "the user is synchronised from on-premises Active Directory: a password set in the cloud would not reach it. " +
 	"Reset it on-premises, in the Entra admin center with password writeback enabled, " +
@@ -427,7 +417,7 @@ func (p *Preflight) again(retry []*lookup, l *lookup) []*lookup {
 		r = failedResult(l.lastErr)
 		r.ErrorMessage = fmt.Sprintf("looking the user up: gave up after %d attempts: %s", l.attempts, l.lastErr.Message)
 	} else {
-		r = report.Result{Outcome: report.Failed, Reason: "network_error",
+		r = report.Result{Outcome: report.Failed, Reason: report.ReasonNetworkError,
 			ErrorMessage: fmt.Sprintf("looking the user up: gave up after %d attempts: %s", l.attempts, l.lastNet)}
 	}
 	l.final = &r
@@ -466,20 +456,20 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 		return &r
 	}
 	if l.final != nil {
-		if l.final.Reason == "not_found" {
+		if l.final.Reason == report.ReasonNotFound {
 			p.stats.NotFound.Add(1)
 		}
 		return result(*l.final)
 	}
 	if l.info == nil {
 		// Not reachable: every lookup ends with an answer or a final result.
-		return result(report.Result{Outcome: report.Failed, Reason: "network_error", ErrorMessage: "looking the user up: no answer"})
+		return result(report.Result{Outcome: report.Failed, Reason: report.ReasonNetworkError, ErrorMessage: "looking the user up: no answer"})
 	}
 	u := *l.info
 	if !guid.Valid(u.ID) {
 		// The id goes into the URL of the write: anything but a GUID ("..",
 		// a path, a query) could address another resource.
-		return result(report.Result{Outcome: report.Failed, Reason: ReasonInvalidObjectID, HTTPStatus: l.status,
+		return result(report.Result{Outcome: report.Failed, Reason: report.ReasonInvalidObjectID, HTTPStatus: l.status,
 			RequestID: l.requestID, ErrorMessage: fmt.Sprintf("Graph's lookup answered an object id that is not a GUID (%d characters); nothing was sent for this user", len(u.ID))})
 	}
 	id := strings.ToLower(u.ID)
@@ -494,7 +484,7 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 		p.stats.Synced.Add(1)
 		switch p.opts.Synced {
 		case SyncedSkip:
-			return result(report.Result{Outcome: report.Skipped, Reason: ReasonSynced, ErrorMessage: SyncedAdvice})
+			return result(report.Result{Outcome: report.Skipped, Reason: report.ReasonSynced, ErrorMessage: SyncedAdvice})
 		case SyncedResetPassword:
 			it.ResetPassword = true
 		}
@@ -502,13 +492,13 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 	if u.Disabled() {
 		p.stats.Disabled.Add(1)
 		if p.opts.SkipDisabled {
-			return result(report.Result{Outcome: report.Skipped, Reason: ReasonDisabled, ErrorMessage: "the account is disabled (--skip-disabled)"})
+			return result(report.Result{Outcome: report.Skipped, Reason: report.ReasonDisabled, ErrorMessage: "the account is disabled (--skip-disabled)"})
 		}
 	}
 	if u.Guest() {
 		p.stats.Guests.Add(1)
 		if p.opts.SkipGuests {
-			return result(report.Result{Outcome: report.Skipped, Reason: ReasonGuest, ErrorMessage: "the user is a guest (--skip-guests)"})
+			return result(report.Result{Outcome: report.Skipped, Reason: report.ReasonGuest, ErrorMessage: "the user is a guest (--skip-guests)"})
 		}
 	}
 	return nil

@@ -107,7 +107,7 @@ func TestPreflightDecides(t *testing.T) {
 		}
 		for line, w := range map[int]struct {
 			outcome report.Outcome
-			reason  string
+			reason  report.Reason
 		}{
 			3: {report.Failed, "not_found"},
 			4: {report.Skipped, "synced_user"},

@@ -78,7 +78,7 @@ func TestRouterRoutesByTenant(t *testing.T) {
 			t.Errorf("line %d: tenant %q, want %q", res.Line, res.Tenant, tn)
 		}
 		if tn == "unconsented.example" {
-			if res.Outcome != report.Failed || res.Reason != ReasonAuthenticationFailed || res.ErrorCode != "AADSTS700016" || res.HTTPStatus != 0 {
+			if res.Outcome != report.Failed || res.Reason != report.ReasonAuthenticationFailed || res.ErrorCode != "AADSTS700016" || res.HTTPStatus != 0 {
 				t.Errorf("line %d of the unconsented tenant: %+v", res.Line, res)
 			}
 		} else if res.Outcome != report.Succeeded {
