@@ -4,6 +4,7 @@ import "testing"
 
 // TestReasonsKeepTheirWords pins every reason to the word results files
 // have always had: scripts filter on them, so a rename is a breaking change.
+// (Two constants sharing a word would not compile: duplicate map keys.)
 func TestReasonsKeepTheirWords(t *testing.T) {
 	words := map[Reason]string{
 		ReasonMissingUser:            "missing_user",
@@ -33,9 +34,6 @@ func TestReasonsKeepTheirWords(t *testing.T) {
 		ReasonAuthenticationFailed:   "authentication_failed",
 		ReasonWouldReset:             "would_reset",
 		HTTPReason(409):              "http_409",
-	}
-	if len(words) != 27 {
-		t.Fatalf("%d distinct reasons, want 27: two constants share a word", len(words))
 	}
 	for r, w := range words {
 		if string(r) != w {

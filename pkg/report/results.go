@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -49,6 +50,14 @@ type Result struct {
 	Revoked      *bool   // whether sessions were revoked; nil when not attempted
 	RequestID    string  // Graph's request-id, for a support case
 	FinishedAt   time.Time
+	// MaybeSet says the password sent for a failed row may be in force all
+	// the same: an attempt's answer was lost (a dropped connection, a 5xx,
+	// a $batch answer without the row), or an interrupted run may have sent
+	// it. The secrets file keeps such a row's password (see
+	// RefusedForGood). It has no column: the error message begins with
+	// MaybeSetNote for people, and reading a results file back derives it
+	// from that note (the one place that reads the text).
+	MaybeSet bool
 	// Tenant is the tenant of the user, for an input with a TenantId
 	// column; it is written only to a file made with Columns{Tenant: true}
 	// (SPEC.md's header stays as it is for every other input).
@@ -276,6 +285,8 @@ func parseResult(rec *record) (Result, error) {
 		ErrorCode:    f[6],
 		ErrorMessage: f[7],
 		RequestID:    f[10],
+		// The one place that reads the note: the file says it in words.
+		MaybeSet: strings.HasPrefix(f[7], MaybeSetNote),
 	}
 	if len(f) > len(ResultsHeader) {
 		res.Tenant = f[12]

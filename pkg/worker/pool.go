@@ -716,14 +716,15 @@ func (it *Item) target() string {
 	return it.Target
 }
 
-// withMaybeSetNote begins the message of a failed result with
-// report.MaybeSetNote when the item's password may have been set: an
-// attempt's outcome is unknown, or an interrupted run may have sent it
-// (Resumed). Every failed result passes here, because the secrets file
-// keeps exactly the passwords of the rows that say so
-// (report.RefusedForGood).
+// withMaybeSetNote marks a failed result report.Result.MaybeSet, and begins
+// its message with report.MaybeSetNote for people, when the item's
+// password may have been set: an attempt's outcome is unknown, or an
+// interrupted run may have sent it (Resumed). Every failed result passes
+// here, because the secrets file keeps exactly the passwords of the rows
+// so marked (report.RefusedForGood).
 func withMaybeSetNote(it *Item, r report.Result) report.Result {
 	if r.Outcome == report.Failed && it.Password != "" && (it.unknown || it.Resumed) {
+		r.MaybeSet = true
 		r.ErrorMessage = report.MaybeSetNote + r.ErrorMessage
 	}
 	return r

@@ -125,7 +125,7 @@ func TestResetPasswordOperationFailed(t *testing.T) {
 		if r.Outcome != report.Failed || r.Reason != report.ReasonOperationFailed || !strings.Contains(r.ErrorMessage, "writeback is off") {
 			t.Errorf("revoke %v: got %s/%s (%s), want failed/%s with Graph's detail", revoke, r.Outcome, r.Reason, r.ErrorMessage, report.ReasonOperationFailed)
 		}
-		if !strings.HasPrefix(r.ErrorMessage, report.MaybeSetNote) || report.RefusedForGood(r) {
+		if !strings.HasPrefix(r.ErrorMessage, report.MaybeSetNote) || !r.MaybeSet || report.RefusedForGood(r) {
 			t.Errorf("revoke %v: a failed operation's password must stay in the secrets file", revoke)
 		}
 		switch {
