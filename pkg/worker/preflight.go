@@ -315,80 +315,17 @@ func (p *Preflight) lookupBatch(ctx context.Context, b *lookupBatch) error {
 		}
 		p.stats.Reads.Add(int64(len(reqs)))
 		res, err := p.send.Batch(ctx, reqs)
-		now := p.opts.Now()
 		var retry []*lookup
 		var delay time.Duration
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil
+		case err != nil:
+			if retry, delay, err = p.lookupsFailed(pending, err, &unauthorized); err != nil {
+				return err
 			}
-			if errors.Is(err, graph.ErrAuthentication) {
-				return fmt.Errorf("%w: %w", ErrAuth, err)
-			}
-			var gerr *graph.Error
-			if errors.As(err, &gerr) {
-				if gerr.Status == http.StatusUnauthorized {
-					// The client already retried with a fresh token.
-					if unauthorized++; unauthorized > maxUnauthorized {
-						return fmt.Errorf("%w: %w", ErrAuth, err)
-					}
-				} else if !retryable(gerr.Status) {
-					for _, l := range pending {
-						l.fail(gerr)
-					}
-					return nil
-				}
-				if gerr.Status == http.StatusTooManyRequests {
-					p.stats.Throttled.Add(1)
-				}
-				delay = lookupDelay(pending[0].attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
-			} else {
-				delay = lookupDelay(pending[0].attempts, 0, false, p.opts.Jitter())
-			}
-			p.opts.Logger.Warn("user lookup batch failed; retrying it", "rows", len(pending), "first_line", pending[0].it.Line, "error", err)
-			for _, l := range pending {
-				l.lastErr, l.lastNet = gerr, ""
-				if gerr == nil {
-					l.lastNet = err.Error()
-				}
-				retry = p.again(retry, l)
-			}
-		} else {
-			for i, l := range pending {
-				resp, ok := res.Responses[strconv.Itoa(i)]
-				if !ok {
-					l.lastErr, l.lastNet = nil, "no response for this lookup in the $batch answer"
-					retry = p.again(retry, l)
-					delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
-					continue
-				}
-				gerr := resp.Err(now)
-				if gerr == nil {
-					info, perr := graph.ParseUserInfo(resp.Body)
-					if perr != nil {
-						l.lastErr, l.lastNet = nil, perr.Error()
-						retry = p.again(retry, l)
-						delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
-						continue
-					}
-					l.info, l.status = &info, resp.Status
-					l.requestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
-					continue
-				}
-				if gerr.RequestID == "" {
-					gerr.RequestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
-				}
-				if !retryable(gerr.Status) {
-					l.fail(gerr)
-					continue
-				}
-				if gerr.Status == http.StatusTooManyRequests {
-					p.stats.Throttled.Add(1)
-				}
-				l.lastErr, l.lastNet = gerr, ""
-				retry = p.again(retry, l)
-				delay = max(delay, lookupDelay(l.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter()))
-			}
+		default:
+			retry, delay = p.lookupsAnswered(pending, res, p.opts.Now())
 			unauthorized = 0
 		}
 		pending = retry
@@ -405,6 +342,87 @@ func (p *Preflight) lookupBatch(ctx context.Context, b *lookupBatch) error {
 		}
 	}
 	return nil
+}
+
+// lookupsFailed handles a lookup $batch that got no per-row answers (err):
+// it returns the lookups to send again and when, or an error when the run
+// must stop (authentication failed). unauthorized counts the batches
+// refused with 401 in a row.
+func (p *Preflight) lookupsFailed(pending []*lookup, err error, unauthorized *int) (retry []*lookup, delay time.Duration, fatal error) {
+	if errors.Is(err, graph.ErrAuthentication) {
+		return nil, 0, fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	var gerr *graph.Error
+	if errors.As(err, &gerr) {
+		if gerr.Status == http.StatusUnauthorized {
+			// The client already retried with a fresh token.
+			if *unauthorized++; *unauthorized > maxUnauthorized {
+				return nil, 0, fmt.Errorf("%w: %w", ErrAuth, err)
+			}
+		} else if !retryable(gerr.Status) {
+			for _, l := range pending {
+				l.fail(gerr)
+			}
+			return nil, 0, nil
+		}
+		if gerr.Status == http.StatusTooManyRequests {
+			p.stats.Throttled.Add(1)
+		}
+		delay = lookupDelay(pending[0].attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
+	} else {
+		delay = lookupDelay(pending[0].attempts, 0, false, p.opts.Jitter())
+	}
+	p.opts.Logger.Warn("user lookup batch failed; retrying it", "rows", len(pending), "first_line", pending[0].it.Line, "error", err)
+	for _, l := range pending {
+		l.lastErr, l.lastNet = gerr, ""
+		if gerr == nil {
+			l.lastNet = err.Error()
+		}
+		retry = p.again(retry, l)
+	}
+	return retry, delay, nil
+}
+
+// lookupsAnswered sorts the lookups of an answered $batch into answered
+// (l.info set), failed for good (l.final set) and to be sent again
+// (returned, with the longest delay any of them asks for).
+func (p *Preflight) lookupsAnswered(pending []*lookup, res *graph.BatchResult, now time.Time) (retry []*lookup, delay time.Duration) {
+	for i, l := range pending {
+		resp, ok := res.Responses[strconv.Itoa(i)]
+		if !ok {
+			l.lastErr, l.lastNet = nil, "no response for this lookup in the $batch answer"
+			retry = p.again(retry, l)
+			delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
+			continue
+		}
+		gerr := resp.Err(now)
+		if gerr == nil {
+			info, perr := graph.ParseUserInfo(resp.Body)
+			if perr != nil {
+				l.lastErr, l.lastNet = nil, perr.Error()
+				retry = p.again(retry, l)
+				delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
+				continue
+			}
+			l.info, l.status = &info, resp.Status
+			l.requestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
+			continue
+		}
+		if gerr.RequestID == "" {
+			gerr.RequestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
+		}
+		if !retryable(gerr.Status) {
+			l.fail(gerr)
+			continue
+		}
+		if gerr.Status == http.StatusTooManyRequests {
+			p.stats.Throttled.Add(1)
+		}
+		l.lastErr, l.lastNet = gerr, ""
+		retry = p.again(retry, l)
+		delay = max(delay, lookupDelay(l.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter()))
+	}
+	return retry, delay
 }
 
 // again keeps l for another lookup, or ends it when its attempts are spent.
