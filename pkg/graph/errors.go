@@ -283,8 +283,7 @@ func Reason(e *Error) report.Reason {
 // messages. A password refused by complexity rules or the banned-password
 // lists and an update refused because the user is synced from on-premises
 // Active Directory both answer 400 Request_BadRequest; only the message
-// tells them apart (GRAPH.md "Errors"; user-update,
-// https://learn.microsoft.com/graph/api/user-update, and
+// tells them apart (https://learn.microsoft.com/graph/api/user-update and
 // https://learn.microsoft.com/entra/identity/authentication/concept-password-ban-bad-combined-policy).
 // The messages matched are:
 //

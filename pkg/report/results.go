@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Outcome is what happened to one input row (SPEC.md "Results CSV").
+// Outcome is what happened to one input row (docs/outcomes.md).
 type Outcome string
 
 // The five outcomes of a row.
@@ -60,18 +60,20 @@ type Result struct {
 	MaybeSet bool
 	// Tenant is the tenant of the user, for an input with a TenantId
 	// column; it is written only to a file made with Columns{Tenant: true}
-	// (SPEC.md's header stays as it is for every other input).
+	// (the documented header, docs/files.md, stays as it is for every
+	// other input).
 	Tenant string
 }
 
-// ResultsHeader is the header of the results CSV, fixed by SPEC.md.
+// ResultsHeader is the header of the results CSV, fixed by the contract in
+// docs/files.md.
 var ResultsHeader = []string{"line", "user", "object_id", "outcome", "reason", "http_status", "error_code", "error_message", "attempts", "revoked", "request_id", "finished_at"}
 
 // timeLayout is RFC 3339 with milliseconds; times are written in UTC.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // Results writes the results CSV. It is not safe for concurrent use: one
-// goroutine, the reporter, owns it (STYLE.md "One writer per file").
+// goroutine, the reporter, owns it (one writer per file).
 type Results struct {
 	w   io.Writer
 	buf bytes.Buffer // whole rows not yet written to w
