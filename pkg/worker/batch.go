@@ -108,7 +108,7 @@ func (p *Pool) answered(emit func(report.Result), retry []*Item, it *Item, res *
 	return p.again(retry, it, delay, now, emit)
 }
 
-// succeeded handles a 2xx answer to the request of it's phase.
+// succeeded handles a 2xx answer to the request of the item's phase.
 func (p *Pool) succeeded(emit func(report.Result), retry []*Item, it *Item, resp graph.Response, now time.Time) []*Item {
 	switch it.phase {
 	case phasePoll:
@@ -129,7 +129,7 @@ func (p *Pool) succeeded(emit func(report.Result), retry []*Item, it *Item, resp
 	panic(fmt.Sprintf("worker: an answer in phase %v", it.phase))
 }
 
-// refused ends the request of it's phase, which Graph refused for good
+// refused ends the request of the item's phase, which Graph refused for good
 // with gerr. pollMsg is the message of a poll refused so: the operation
 // cannot be followed, and whether it set the password is unknown
 // (it.unknown says so).

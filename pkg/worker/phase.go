@@ -137,7 +137,7 @@ func (p phase) write() bool {
 	panic(fmt.Sprintf("worker: unknown phase %v", p))
 }
 
-// request is the sub-request of it's phase, with id as its $batch id; it
+// request is the sub-request of the item's phase, with id as its $batch id; it
 // counts the attempt.
 func (it *Item) request(id string) graph.Request {
 	switch it.phase {
