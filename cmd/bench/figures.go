@@ -218,7 +218,7 @@ func failures(path string) string {
 			break
 		}
 		if r.Outcome != report.Succeeded {
-			reasons[string(r.Outcome)+"/"+r.Reason]++
+			reasons[string(r.Outcome)+"/"+string(r.Reason)]++
 		}
 	}
 	return fmt.Sprint(reasons)

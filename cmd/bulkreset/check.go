@@ -227,7 +227,7 @@ func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode work
 		counts = append(counts, count{"  " + string(out), c.summary.Count(out)})
 		for _, r := range reasons {
 			if r.Outcome == out {
-				counts = append(counts, count{"    " + r.Reason, r.Count})
+				counts = append(counts, count{"    " + string(r.Reason), r.Count})
 			}
 		}
 	}
@@ -268,9 +268,9 @@ func (c *checker) list(w io.Writer, rs []report.Result) {
 	for _, r := range rs {
 		what := string(r.Outcome)
 		if r.Reason != "" {
-			what = r.Reason
+			what = string(r.Reason)
 			if r.Outcome != report.Invalid {
-				what = string(r.Outcome) + "/" + r.Reason
+				what = string(r.Outcome) + "/" + string(r.Reason)
 			}
 		}
 		msg := r.ErrorMessage

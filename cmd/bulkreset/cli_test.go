@@ -116,7 +116,7 @@ func TestSandboxDemo(t *testing.T) {
 	got := readResults(t, results)
 	want := map[int]struct {
 		outcome report.Outcome
-		reason  string
+		reason  report.Reason
 	}{
 		18: {report.Succeeded, ""},          // guest with #EXT#
 		19: {report.Succeeded, ""},          // UPN beginning with $
@@ -133,7 +133,7 @@ func TestSandboxDemo(t *testing.T) {
 	for line := 2; line <= 17; line++ {
 		want[line] = struct {
 			outcome report.Outcome
-			reason  string
+			reason  report.Reason
 		}{report.Succeeded, ""}
 	}
 	if len(got) != len(want) {

@@ -92,7 +92,7 @@ type expect struct {
 	line    int
 	user    string
 	outcome report.Outcome
-	reason  string
+	reason  report.Reason
 	reset   bool   // the tenant's user must end with the recorded password
 	upn     string // the tenant user this row targets, when reset or checked
 }
@@ -377,7 +377,7 @@ func TestResetPasswordColumn(t *testing.T) {
 	got := readResults(t, results)
 	want := map[int]struct {
 		outcome report.Outcome
-		reason  string
+		reason  report.Reason
 		pw      string
 	}{
 		2: {report.Succeeded, "", "Blue-Kettle-42x"},

@@ -40,7 +40,7 @@ type formatRow struct {
 	name    string // display name
 	dept    string
 	outcome report.Outcome
-	reason  string
+	reason  report.Reason
 	reset   bool   // the tenant's user must end with the recorded password
 	upn     string // the tenant user this row targets
 	number  bool   // a number in the user column (a number cell in the workbook)

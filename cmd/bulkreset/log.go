@@ -166,7 +166,7 @@ func summaryAttrs(s *report.Summary, exitCode int) []any {
 	}
 	var reasons []any
 	for _, r := range s.Reasons() {
-		reasons = append(reasons, slog.Int(string(r.Outcome)+"."+r.Reason, r.Count))
+		reasons = append(reasons, slog.Int(string(r.Outcome)+"."+string(r.Reason), r.Count))
 	}
 	if len(reasons) > 0 {
 		attrs = append(attrs, slog.Group("reasons", reasons...))

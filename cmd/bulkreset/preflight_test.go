@@ -18,11 +18,11 @@ type incidentRow struct {
 	user    string // as written in the input
 	upn     string // the tenant user it names; "" for none
 	outcome report.Outcome
-	reason  string
+	reason  report.Reason
 	// planOnly marks what only the write can tell: an administrator the
 	// app may not reset looks like any user to a GET.
 	planOutcome report.Outcome
-	planReason  string
+	planReason  report.Reason
 }
 
 // incident2000 is 2,000 rows of every kind: members, guests, synced users,
@@ -47,7 +47,7 @@ func incident2000(t *testing.T) (users []graphsim.User, csv string, rows []incid
 		if r.planOutcome == "" {
 			r.planOutcome, r.planReason = r.outcome, r.reason
 			if r.outcome == report.Succeeded {
-				r.planReason = ReasonWouldReset
+				r.planReason = report.ReasonWouldReset
 			}
 		}
 		rows = append(rows, r)
@@ -93,7 +93,7 @@ func incident2000(t *testing.T) (users []graphsim.User, csv string, rows []incid
 	}
 	for _, u := range admins {
 		add(u.UPN, "", incidentRow{upn: u.UPN, outcome: report.Failed, reason: "insufficient_privileges",
-			planOutcome: report.Succeeded, planReason: ReasonWouldReset})
+			planOutcome: report.Succeeded, planReason: report.ReasonWouldReset})
 	}
 	for len(rows) < 1995 {
 		add(fmt.Sprintf("missing%d@%s", line, testDomain), "", incidentRow{outcome: report.Failed, reason: "not_found"})

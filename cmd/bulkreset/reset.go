@@ -583,9 +583,6 @@ const resultQueue = 1024
 // it fails, however busy the run.
 const resultsFlushRows = 64
 
-// ReasonWouldReset is the reason of a plan row that reset would send.
-const ReasonWouldReset = "would_reset"
-
 // planSink is the end of plan's pipeline: every item that reached it is a
 // user reset would send, and its row says so. It sends nothing.
 func planSink(o *resetOptions) sender {
@@ -597,7 +594,7 @@ func planSink(o *resetOptions) sender {
 					return nil
 				}
 				emit(report.Result{Line: it.Line, User: it.User, ObjectID: it.ObjectID,
-					Outcome: report.Succeeded, Reason: ReasonWouldReset, FinishedAt: time.Now()})
+					Outcome: report.Succeeded, Reason: report.ReasonWouldReset, FinishedAt: time.Now()})
 			case <-ctx.Done():
 				return nil
 			}
@@ -1038,7 +1035,7 @@ func resumeRow(prior *report.Prior, row csvin.Row, it *worker.Item, r **report.R
 	}
 	switch {
 	case *r == nil:
-	case (*r).Reason == worker.ReasonPasswordFormula:
+	case (*r).Reason == report.ReasonPasswordFormula:
 		// An earlier run recorded it before such passwords were refused:
 		// the file holds it already, and it may be in force.
 		*r = nil

@@ -10,7 +10,6 @@ import (
 
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
 	"github.com/bulkreset/bulkreset/pkg/report"
-	"github.com/bulkreset/bulkreset/pkg/worker"
 )
 
 // resetPasswordTenant is a tenant of cloud members and users synced from
@@ -125,8 +124,8 @@ func TestSyncedResetPasswordOperationFails(t *testing.T) {
 			}
 			continue
 		}
-		if r.Outcome != report.Failed || r.Reason != worker.ReasonOperationFailed || !strings.Contains(r.ErrorMessage, "writeback") {
-			t.Errorf("line %d: synced user %s/%s (%s), want failed/%s saying why", line, r.Outcome, r.Reason, r.ErrorMessage, worker.ReasonOperationFailed)
+		if r.Outcome != report.Failed || r.Reason != report.ReasonOperationFailed || !strings.Contains(r.ErrorMessage, "writeback") {
+			t.Errorf("line %d: synced user %s/%s (%s), want failed/%s saying why", line, r.Outcome, r.Reason, r.ErrorMessage, report.ReasonOperationFailed)
 		}
 		if u.PasswordSets != 0 {
 			t.Errorf("line %d: the failed operation changed the password", line)

@@ -82,7 +82,7 @@ type tenantRow struct {
 	user, tenant    string // as in the input
 	wantTenant      string // the results file's tenant cell: "" for tenant in lower case, "-" for none
 	outcome         report.Outcome
-	reason          string
+	reason          report.Reason
 	reset           bool   // the user must end with the password of the secrets file
 	domain          string // the tenant's domain, for reset rows
 	messageContains string
@@ -471,7 +471,7 @@ func TestManyTenantsPlan(t *testing.T) {
 	}
 	for line, w := range want {
 		g := got[line]
-		if string(g.Outcome) != w[0] || g.Reason != w[1] || g.Tenant != w[2] {
+		if string(g.Outcome) != w[0] || string(g.Reason) != w[1] || g.Tenant != w[2] {
 			t.Errorf("line %d: %s/%s tenant %q; want %s/%s tenant %q", line, g.Outcome, g.Reason, g.Tenant, w[0], w[1], w[2])
 		}
 	}

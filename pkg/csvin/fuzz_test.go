@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
-var reasons = map[string]bool{
-	"": true, ReasonMissingUser: true, ReasonInvalidUPN: true, ReasonInvalidID: true,
-	ReasonBadValue: true, ReasonMalformedRow: true, ReasonExampleRow: true,
+var reasons = map[report.Reason]bool{
+	"": true, report.ReasonMissingUser: true, report.ReasonInvalidUPN: true, report.ReasonInvalidID: true,
+	report.ReasonBadValue: true, report.ReasonMalformedRow: true, report.ReasonExampleRow: true,
 }
 
 // decodedText returns the input's text as the reader sees it, decoded by an
@@ -145,8 +147,8 @@ func FuzzReader(f *testing.F) {
 				t.Fatalf("row %d: got line %d, encoding/csv's record starts on line %d", i, rows[i].Line, line)
 			}
 			if pe != nil {
-				if rows[i].Reason != ReasonMalformedRow {
-					t.Fatalf("row at line %d: got reason %q, want %q (encoding/csv: %v)", line, rows[i].Reason, ReasonMalformedRow, err)
+				if rows[i].Reason != report.ReasonMalformedRow {
+					t.Fatalf("row at line %d: got reason %q, want %q (encoding/csv: %v)", line, rows[i].Reason, report.ReasonMalformedRow, err)
 				}
 				if pe.StartLine != pe.Line {
 					// From here we read the broken record's lines again;
@@ -167,13 +169,13 @@ func checkRowInvariants(t *testing.T, row Row) {
 	if (row.Reason == "") != (row.Problem == "") {
 		t.Fatalf("line %d: reason %q with problem %q", row.Line, row.Reason, row.Problem)
 	}
-	if row.Example != (row.Reason == ReasonExampleRow) {
+	if row.Example != (row.Reason == report.ReasonExampleRow) {
 		t.Fatalf("line %d: Example %v with reason %q", row.Line, row.Example, row.Reason)
 	}
 	if row.Reason != "" && row.Password != "" {
 		t.Fatalf("line %d: an invalid row carries a password", row.Line)
 	}
-	if row.Reason == ReasonMalformedRow && (row.UPN != "" || row.ID != "") {
+	if row.Reason == report.ReasonMalformedRow && (row.UPN != "" || row.ID != "") {
 		t.Fatalf("line %d: a malformed row carries cells", row.Line)
 	}
 	if row.Reason != "" {

@@ -17,23 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-)
 
-// Reasons for an invalid Row, as written to the results file.
-const (
-	ReasonMissingUser  = "missing_user"
-	ReasonInvalidUPN   = "invalid_upn"
-	ReasonInvalidID    = "invalid_id"
-	ReasonBadValue     = "bad_value"
-	ReasonMalformedRow = "malformed_row"
-	// ReasonMissingTenant marks a row whose TenantId cell is empty when no
-	// default tenant (--tenant) was given.
-	ReasonMissingTenant = "missing_tenant"
-	// ReasonExampleRow marks the example row of an Entra bulk-operation
-	// template ("Example: chris@contoso.com"), which people forget to
-	// delete (Microsoft even asks to keep it when adding one user). It is
-	// never sent; reset reports it as skipped, not as an error.
-	ReasonExampleRow = "example_row"
+	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 // Formats reported in Info.Format.
@@ -66,14 +51,14 @@ type Row struct {
 	// ForceChangePasswordNextSignIn(WithMfa) values; nil when the column is
 	// absent or the cell empty.
 	ForceChange, ForceChangeMFA *bool
-	// Reason is "" for a row that can be sent, else one of the Reason
-	// constants.
-	Reason string
+	// Reason is "" for a row that can be sent, else one of the
+	// report.Reason constants of the input reader.
+	Reason report.Reason
 	// Problem explains Reason to a person. It never holds the Password
 	// value, nor any other cell of a malformed row.
 	Problem string
 	// Example marks the Entra template's example row (Reason
-	// ReasonExampleRow).
+	// report.ReasonExampleRow).
 	Example bool
 	// Tenant is the tenant of the user, from the TenantId column (or
 	// Options.DefaultTenant for an empty cell): a tenant id (a GUID, lower
@@ -86,7 +71,7 @@ type Row struct {
 func (r Row) String() string {
 	s := fmt.Sprintf("line %d %s", r.Line, r.Display())
 	if r.Reason != "" {
-		s += " (" + r.Reason + ")"
+		s += " (" + string(r.Reason) + ")"
 	}
 	return s
 }
@@ -146,7 +131,7 @@ type Options struct {
 	Sheet string
 	// DefaultTenant is the tenant of a row whose TenantId cell is empty
 	// (the --tenant flag); with none, such a row is invalid
-	// (ReasonMissingTenant). It is not used for an input without a
+	// (report.ReasonMissingTenant). It is not used for an input without a
 	// TenantId column.
 	DefaultTenant string
 }
@@ -499,12 +484,12 @@ func blank(fields []string) bool {
 func (r *Reader) row(rec rawRecord) Row {
 	row := Row{Line: rec.line}
 	if rec.problem != "" {
-		row.Reason, row.Problem = ReasonMalformedRow, rec.problem
+		row.Reason, row.Problem = report.ReasonMalformedRow, rec.problem
 		return row
 	}
 	if isExample(rec.fields[0]) || (r.cols[colUPN] >= 0 && r.cols[colUPN] < len(rec.fields) && isExample(rec.fields[r.cols[colUPN]])) {
 		row.Example = true
-		row.Reason, row.Problem = ReasonExampleRow, "the example row of the Entra template; delete it from the file"
+		row.Reason, row.Problem = report.ReasonExampleRow, "the example row of the Entra template; delete it from the file"
 		return row
 	}
 	if r.nfields == 0 {
@@ -517,7 +502,7 @@ func (r *Reader) row(rec rawRecord) Row {
 		if r.info.Headerless {
 			what = "the first line has"
 		}
-		row.Reason, row.Problem = ReasonMalformedRow, fmt.Sprintf("the row has %s, %s %d (a cell with the delimiter in it needs quotes)", cells(len(rec.fields)), what, r.nfields)
+		row.Reason, row.Problem = report.ReasonMalformedRow, fmt.Sprintf("the row has %s, %s %d (a cell with the delimiter in it needs quotes)", cells(len(rec.fields)), what, r.nfields)
 		return row
 	}
 	cell := func(col int) string {
@@ -548,13 +533,13 @@ func (r *Reader) row(rec rawRecord) Row {
 			row.ID = g
 		} else {
 			row.ID = id
-			row.Reason, row.Problem = ReasonInvalidID, "the object id is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+			row.Reason, row.Problem = report.ReasonInvalidID, "the object id is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
 		}
 	case upn == "":
-		row.Reason, row.Problem = ReasonMissingUser, "the row has no user: "+r.userColumns()+" empty"
+		row.Reason, row.Problem = report.ReasonMissingUser, "the row has no user: "+r.userColumns()+" empty"
 	default:
 		if msg := checkUPN(upn); msg != "" {
-			row.Reason, row.Problem = ReasonInvalidUPN, msg
+			row.Reason, row.Problem = report.ReasonInvalidUPN, msg
 		}
 	}
 	if row.Reason != "" {
@@ -567,16 +552,16 @@ func (r *Reader) row(rec rawRecord) Row {
 		v, ok := parseBool(trim(cell(b.col)))
 		if !ok {
 			row.ForceChange, row.ForceChangeMFA = nil, nil
-			row.Reason, row.Problem = ReasonBadValue, r.info.Columns[columnNames[b.col].column]+" is not a yes/no value (true/false, yes/no or 1/0)"
+			row.Reason, row.Problem = report.ReasonBadValue, r.info.Columns[columnNames[b.col].column]+" is not a yes/no value (true/false, yes/no or 1/0)"
 			return row
 		}
 		*b.dst = v
 	}
 	if tenantProblem != "" {
 		row.ForceChange, row.ForceChangeMFA = nil, nil
-		row.Reason, row.Problem = ReasonBadValue, tenantProblem
+		row.Reason, row.Problem = report.ReasonBadValue, tenantProblem
 		if trim(cell(colTenant)) == "" && r.defaultTenant == "" {
-			row.Reason = ReasonMissingTenant
+			row.Reason = report.ReasonMissingTenant
 		}
 		return row
 	}

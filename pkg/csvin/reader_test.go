@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 func ptr(v bool) *bool { return &v }
@@ -129,10 +131,10 @@ func TestReaderFormats(t *testing.T) {
 				{Line: 5, UPN: upnGuest, ForceChange: ptr(false)},
 				{Line: 6, UPN: "$svc-helpdesk@contoso.com", ForceChange: ptr(true)},
 				{Line: 7, UPN: "conor.o'brien@contoso.com"},
-				{Line: 8, UPN: "not an email", Reason: ReasonInvalidUPN, Problem: "UPN has no @ (expected name@domain)"},
-				{Line: 9, Reason: ReasonMissingUser, Problem: "the row has no user: UserPrincipalName is empty"},
-				{Line: 10, UPN: "lee.gu@contoso.com", Reason: ReasonBadValue, Problem: "ForceChangePasswordNextSignIn is not a yes/no value (true/false, yes/no or 1/0)"},
-				{Line: 11, UPN: "megan.bowen@contoso.com", Reason: ReasonBadValue, Problem: "ForceChangePasswordNextSignInWithMfa is not a yes/no value (true/false, yes/no or 1/0)"},
+				{Line: 8, UPN: "not an email", Reason: report.ReasonInvalidUPN, Problem: "UPN has no @ (expected name@domain)"},
+				{Line: 9, Reason: report.ReasonMissingUser, Problem: "the row has no user: UserPrincipalName is empty"},
+				{Line: 10, UPN: "lee.gu@contoso.com", Reason: report.ReasonBadValue, Problem: "ForceChangePasswordNextSignIn is not a yes/no value (true/false, yes/no or 1/0)"},
+				{Line: 11, UPN: "megan.bowen@contoso.com", Reason: report.ReasonBadValue, Problem: "ForceChangePasswordNextSignInWithMfa is not a yes/no value (true/false, yes/no or 1/0)"},
 			},
 		},
 		{
@@ -153,7 +155,7 @@ func TestReaderFormats(t *testing.T) {
 			rows: []Row{
 				{Line: 3, ID: "8f3c2b1a-1234-4abc-9def-0123456789ab", UPN: "adele@contoso.com", Password: "Pa;ss1!", ForceChange: ptr(true)},
 				{Line: 4, UPN: "alex@contoso.com", Password: "Xy12345!"},
-				{Line: 5, ID: "not-a-guid", UPN: "lee@contoso.com", Reason: ReasonInvalidID, Problem: "the object id is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"},
+				{Line: 5, ID: "not-a-guid", UPN: "lee@contoso.com", Reason: report.ReasonInvalidID, Problem: "the object id is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"},
 				{Line: 6, ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", Password: "Qw!23456", ForceChange: ptr(false)},
 			},
 		},
@@ -163,7 +165,7 @@ func TestReaderFormats(t *testing.T) {
 				Columns: map[string]string{ColumnUPN: "UPN"}, Ignored: []string{"Name", "Größe"}},
 			rows: []Row{
 				{Line: 3, UPN: "hans@contoso.com"},
-				{Line: 4, UPN: "josé@contoso.com", Reason: ReasonInvalidUPN, Problem: "UPN has a non-ASCII character at position 4 (accented and other Unicode characters are not allowed)"},
+				{Line: 4, UPN: "josé@contoso.com", Reason: report.ReasonInvalidUPN, Problem: "UPN has a non-ASCII character at position 4 (accented and other Unicode characters are not allowed)"},
 				{Line: 5, UPN: "euro@contoso.com"},
 			},
 		},
@@ -182,7 +184,7 @@ func TestReaderFormats(t *testing.T) {
 				Columns: map[string]string{ColumnUPN: "UserPrincipalName"}, Ignored: []string{"Display name", "Department"}},
 			rows: []Row{
 				{Line: 2, UPN: "adele.vance@contoso.com"},
-				{Line: 3, UPN: "josé@contoso.com", Reason: ReasonInvalidUPN, Problem: "UPN has a non-ASCII character at position 4 (accented and other Unicode characters are not allowed)"},
+				{Line: 3, UPN: "josé@contoso.com", Reason: report.ReasonInvalidUPN, Problem: "UPN has a non-ASCII character at position 4 (accented and other Unicode characters are not allowed)"},
 				{Line: 4, UPN: "quoted@contoso.com"},
 			},
 		},
@@ -192,7 +194,7 @@ func TestReaderFormats(t *testing.T) {
 				Columns: map[string]string{ColumnID: "Id"}, Ignored: []string{"Display name"}},
 			rows: []Row{
 				{Line: 2, ID: guidAdele},
-				{Line: 3, ID: "xyz", Reason: ReasonInvalidID, Problem: "the object id is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"},
+				{Line: 3, ID: "xyz", Reason: report.ReasonInvalidID, Problem: "the object id is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"},
 			},
 		},
 		{
@@ -202,7 +204,7 @@ func TestReaderFormats(t *testing.T) {
 				HasPassword: true,
 				Ignored:     []string{"Name [displayName] Required", "Block sign in (Yes/No) [accountEnabled] Required"}},
 			rows: []Row{
-				{Line: 3, Example: true, Reason: ReasonExampleRow, Problem: "the example row of the Entra template; delete it from the file"},
+				{Line: 3, Example: true, Reason: report.ReasonExampleRow, Problem: "the example row of the Entra template; delete it from the file"},
 				{Line: 4, UPN: "adele@contoso.com", Password: "Start#2024pw"},
 				{Line: 5, UPN: "alex@contoso.com", Password: "Go!2024now"},
 			},
@@ -212,7 +214,7 @@ func TestReaderFormats(t *testing.T) {
 			info: Info{Encoding: "UTF-8", Delimiter: ",", Format: FormatEntraTemplate,
 				Columns: map[string]string{ColumnUPN: "User name [userPrincipalName] Required"}},
 			rows: []Row{
-				{Line: 3, Example: true, Reason: ReasonExampleRow, Problem: "the example row of the Entra template; delete it from the file"},
+				{Line: 3, Example: true, Reason: report.ReasonExampleRow, Problem: "the example row of the Entra template; delete it from the file"},
 				{Line: 4, UPN: "alain@contoso.com"},
 				{Line: 5, UPN: "isabella@contoso.com"},
 			},
@@ -246,7 +248,7 @@ func TestReaderFormats(t *testing.T) {
 				{Line: 2, UPN: upnGuest},
 				{Line: 4, UPN: "$svc@contoso.com"},
 				{Line: 5, ID: "8f3c2b1a-1234-4abc-9def-0123456789ab"},
-				{Line: 6, UPN: "bad@", Reason: ReasonInvalidUPN, Problem: "UPN has no domain after the @"},
+				{Line: 6, UPN: "bad@", Reason: report.ReasonInvalidUPN, Problem: "UPN has no domain after the @"},
 			},
 		},
 		{
@@ -268,15 +270,15 @@ func TestReaderFormats(t *testing.T) {
 				Ignored: []string{"DisplayName"}},
 			rows: []Row{
 				{Line: 2, UPN: "a@contoso.com"},
-				{Line: 3, Reason: ReasonMalformedRow, Problem: "line 3, column 16: a quote inside an unquoted field" + quoteTip},
-				{Line: 4, Reason: ReasonMalformedRow, Problem: "line 4, column 23: a closing quote followed by more text" + closeTip},
-				{Line: 5, Reason: ReasonMalformedRow, Problem: "the row has 2 cells, the header has 3" + fieldsTip},
-				{Line: 6, Reason: ReasonMalformedRow, Problem: "the row has 4 cells, the header has 3" + fieldsTip},
-				{Line: 7, Reason: ReasonMalformedRow, Problem: "line 9, column 15: a closing quote followed by more text" + closeTip},
+				{Line: 3, Reason: report.ReasonMalformedRow, Problem: "line 3, column 16: a quote inside an unquoted field" + quoteTip},
+				{Line: 4, Reason: report.ReasonMalformedRow, Problem: "line 4, column 23: a closing quote followed by more text" + closeTip},
+				{Line: 5, Reason: report.ReasonMalformedRow, Problem: "the row has 2 cells, the header has 3" + fieldsTip},
+				{Line: 6, Reason: report.ReasonMalformedRow, Problem: "the row has 4 cells, the header has 3" + fieldsTip},
+				{Line: 7, Reason: report.ReasonMalformedRow, Problem: "line 9, column 15: a closing quote followed by more text" + closeTip},
 				{Line: 8, UPN: "j@contoso.com"},
-				{Line: 9, Reason: ReasonMalformedRow, Problem: "line 9, column 20: a closing quote followed by more text" + closeTip},
+				{Line: 9, Reason: report.ReasonMalformedRow, Problem: "line 9, column 20: a closing quote followed by more text" + closeTip},
 				{Line: 10, UPN: "l@contoso.com"},
-				{Line: 11, Reason: ReasonMalformedRow, Problem: "line 11: a quoted field is never closed"},
+				{Line: 11, Reason: report.ReasonMalformedRow, Problem: "line 11: a quoted field is never closed"},
 				{Line: 12, UPN: "n@contoso.com"},
 				{Line: 13, UPN: "o@contoso.com"},
 			},
@@ -367,7 +369,7 @@ func TestReaderFromString(t *testing.T) {
 			rows: []Row{
 				{Line: 1, UPN: "a@contoso.com"},
 				{Line: 2, UPN: "b@contoso.com"},
-				{Line: 3, Reason: ReasonMalformedRow, Problem: "the row has 1 cell, the first line has 2" + fieldsTip},
+				{Line: 3, Reason: report.ReasonMalformedRow, Problem: "the row has 1 cell, the first line has 2" + fieldsTip},
 			},
 		},
 		{
@@ -376,9 +378,9 @@ func TestReaderFromString(t *testing.T) {
 			wantCols: map[string]string{ColumnUPN: ""},
 			wantSep:  ",",
 			rows: []Row{
-				{Line: 1, Reason: ReasonMalformedRow, Problem: "line 1: a quoted field is never closed"},
+				{Line: 1, Reason: report.ReasonMalformedRow, Problem: "line 1: a quoted field is never closed"},
 				{Line: 2, UPN: "b@contoso.com"},
-				{Line: 3, Reason: ReasonMalformedRow, Problem: "the row has 1 cell, the first line has 2" + fieldsTip},
+				{Line: 3, Reason: report.ReasonMalformedRow, Problem: "the row has 1 cell, the first line has 2" + fieldsTip},
 			},
 		},
 		{
@@ -394,7 +396,7 @@ func TestReaderFromString(t *testing.T) {
 			wantCols: map[string]string{ColumnUPN: "UPN"},
 			wantSep:  ",",
 			rows: []Row{
-				{Line: 2, Example: true, Reason: ReasonExampleRow, Problem: "the example row of the Entra template; delete it from the file"},
+				{Line: 2, Example: true, Reason: report.ReasonExampleRow, Problem: "the example row of the Entra template; delete it from the file"},
 				{Line: 3, UPN: "a@contoso.com"},
 			},
 		},
@@ -403,7 +405,7 @@ func TestReaderFromString(t *testing.T) {
 			input:    "Name,UPN,Password\nsecret@example.org,Pa$$w0rd!\n",
 			wantCols: map[string]string{ColumnUPN: "UPN", ColumnPassword: "Password"},
 			wantSep:  ",",
-			rows:     []Row{{Line: 2, Reason: ReasonMalformedRow, Problem: "the row has 2 cells, the header has 3" + fieldsTip}},
+			rows:     []Row{{Line: 2, Reason: report.ReasonMalformedRow, Problem: "the row has 2 cells, the header has 3" + fieldsTip}},
 		},
 		{
 			name:     "id wins over UPN; invalid UPN beside a valid id does not matter",

@@ -3,6 +3,8 @@ package csvin
 import (
 	"strings"
 	"testing"
+
+	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 func TestCheckTenant(t *testing.T) {
@@ -97,7 +99,7 @@ func TestTenantColumn(t *testing.T) {
 			name:    "empty cell, no default: missing_tenant",
 			in:      "UPN,TenantId\na@contoso.com,\n",
 			header:  "TenantId",
-			want:    []Row{{Line: 2, UPN: "a@contoso.com", Reason: ReasonMissingTenant}},
+			want:    []Row{{Line: 2, UPN: "a@contoso.com", Reason: report.ReasonMissingTenant}},
 			problem: []string{"the tenant is missing"},
 		},
 		{
@@ -115,7 +117,7 @@ func TestTenantColumn(t *testing.T) {
 			in:            "UPN,TenantId\na@contoso.com,\n",
 			defaultTenant: "common",
 			header:        "TenantId",
-			want:          []Row{{Line: 2, UPN: "a@contoso.com", Reason: ReasonBadValue}},
+			want:          []Row{{Line: 2, UPN: "a@contoso.com", Reason: report.ReasonBadValue}},
 			problem:       []string{"default tenant"},
 		},
 		{
@@ -123,9 +125,9 @@ func TestTenantColumn(t *testing.T) {
 			in:     "UPN,TenantId\na@contoso.com,contoso\nb@contoso.com,common\nc@contoso.com,not a tenant.com\n",
 			header: "TenantId",
 			want: []Row{
-				{Line: 2, UPN: "a@contoso.com", Reason: ReasonBadValue},
-				{Line: 3, UPN: "b@contoso.com", Reason: ReasonBadValue},
-				{Line: 4, UPN: "c@contoso.com", Reason: ReasonBadValue},
+				{Line: 2, UPN: "a@contoso.com", Reason: report.ReasonBadValue},
+				{Line: 3, UPN: "b@contoso.com", Reason: report.ReasonBadValue},
+				{Line: 4, UPN: "c@contoso.com", Reason: report.ReasonBadValue},
 			},
 			problem: []string{`TenantId "contoso" is not a tenant id`, "names no single tenant", "is not a tenant id"},
 		},
@@ -133,7 +135,7 @@ func TestTenantColumn(t *testing.T) {
 			name:   "an invalid user keeps its tenant",
 			in:     "UPN,TenantId\nnot-a-upn,contoso.com\n",
 			header: "TenantId",
-			want:   []Row{{Line: 2, UPN: "not-a-upn", Tenant: "contoso.com", Reason: ReasonInvalidUPN}},
+			want:   []Row{{Line: 2, UPN: "not-a-upn", Tenant: "contoso.com", Reason: report.ReasonInvalidUPN}},
 		},
 		{
 			name: "no tenant column: the default is not used",

@@ -14,6 +14,8 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/bulkreset/bulkreset/internal/xlsxtest"
+
+	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 // sheetSpec is one worksheet of a test workbook: its rows by row number,
@@ -114,11 +116,11 @@ func TestWorkbook(t *testing.T) {
 				{Line: 3, UPN: "adele@contoso.com", ForceChange: ptr(true)},
 				{Line: 4, UPN: "alex@contoso.com", ForceChange: ptr(false)},
 				{Line: 6, UPN: "lee@contoso.com"},
-				{Line: 7, Reason: ReasonMissingUser, Problem: "the row has no user: UPN is empty"},
-				{Line: 8, UPN: "12345678901234500000", Reason: ReasonInvalidUPN, Problem: "UPN has no @ (expected name@domain)"},
-				{Line: 9, UPN: "megan@contoso.com", Reason: ReasonBadValue, Problem: "ForceChangePasswordNextSignIn is not a yes/no value (true/false, yes/no or 1/0)"},
+				{Line: 7, Reason: report.ReasonMissingUser, Problem: "the row has no user: UPN is empty"},
+				{Line: 8, UPN: "12345678901234500000", Reason: report.ReasonInvalidUPN, Problem: "UPN has no @ (expected name@domain)"},
+				{Line: 9, UPN: "megan@contoso.com", Reason: report.ReasonBadValue, Problem: "ForceChangePasswordNextSignIn is not a yes/no value (true/false, yes/no or 1/0)"},
 				{Line: 10, UPN: "nestor@contoso.com"},
-				{Line: 11, UPN: "00123", Reason: ReasonInvalidUPN, Problem: "UPN has no @ (expected name@domain)"},
+				{Line: 11, UPN: "00123", Reason: report.ReasonInvalidUPN, Problem: "UPN has no @ (expected name@domain)"},
 			},
 		},
 		{
@@ -149,7 +151,7 @@ func TestWorkbook(t *testing.T) {
 				Columns:     map[string]string{ColumnUPN: "User name [userPrincipalName] Required", ColumnPassword: "Initial password [passwordProfile] Required"},
 				HasPassword: true, Ignored: []string{"Name [displayName] Required"}},
 			rows: []Row{
-				{Line: 3, Example: true, Reason: ReasonExampleRow, Problem: "the example row of the Entra template; delete it from the file"},
+				{Line: 3, Example: true, Reason: report.ReasonExampleRow, Problem: "the example row of the Entra template; delete it from the file"},
 				{Line: 4, UPN: "adele@contoso.com", Password: "Start#2024pw"},
 			},
 		},
@@ -164,7 +166,7 @@ func TestWorkbook(t *testing.T) {
 			rows: []Row{
 				{Line: 1, UPN: "adele@contoso.com"},
 				{Line: 3, ID: "8f3c2b1a-1234-4abc-9def-0123456789ab"},
-				{Line: 4, UPN: "bad@", Reason: ReasonInvalidUPN, Problem: "UPN has no domain after the @"},
+				{Line: 4, UPN: "bad@", Reason: report.ReasonInvalidUPN, Problem: "UPN has no domain after the @"},
 			},
 		},
 	}

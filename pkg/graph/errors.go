@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 // Sentinel errors, for errors.Is.
@@ -252,29 +254,29 @@ func parseSeconds(v string) (time.Duration, bool) {
 // for a Graph error (docs/outcomes.md lists them). It branches on status and
 // code; the two 400 cases that only the message tells apart are decided in
 // badRequestReason. Reason(nil) is "".
-func Reason(e *Error) string {
+func Reason(e *Error) report.Reason {
 	switch {
 	case e == nil:
 		return ""
 	case e.Status == http.StatusNotFound:
-		return "not_found"
+		return report.ReasonNotFound
 	case e.Status == http.StatusForbidden && e.Code == "Authorization_RequestDenied":
-		return "insufficient_privileges"
+		return report.ReasonInsufficientPrivileges
 	case e.Status == http.StatusBadRequest:
 		if r := badRequestReason(e.Message); r != "" {
 			return r
 		}
-		return "bad_request"
+		return report.ReasonBadRequest
 	case e.Status == http.StatusTooManyRequests:
-		return "throttled"
+		return report.ReasonThrottled
 	case e.Status == http.StatusUnauthorized:
-		return "unauthorized"
+		return report.ReasonUnauthorized
 	case e.Status >= 500 && e.Status <= 599:
-		return "service_error"
+		return report.ReasonServiceError
 	case isRedirect(e.Status):
-		return "redirected"
+		return report.ReasonRedirected
 	}
-	return "http_" + strconv.Itoa(e.Status)
+	return report.HTTPReason(e.Status)
 }
 
 // badRequestReason is the one place where bulkreset reads Graph's error
@@ -289,14 +291,14 @@ func Reason(e *Error) string {
 //	The specified password does not comply with password complexity requirements. Please provide a different password.
 //	Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.
 //
-// It returns "password_policy", "synced_user" or "".
-func badRequestReason(message string) string {
+// It returns report.ReasonPasswordPolicy, report.ReasonSynced or "".
+func badRequestReason(message string) report.Reason {
 	m := strings.ToLower(message)
 	switch {
 	case strings.Contains(m, "password complexity"):
-		return "password_policy"
+		return report.ReasonPasswordPolicy
 	case strings.Contains(m, "on-premises mastered directory sync") || strings.Contains(m, "on-premise mastered directory sync"):
-		return "synced_user"
+		return report.ReasonSynced
 	}
 	return ""
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 var testNow = time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
@@ -103,7 +105,7 @@ func TestReason(t *testing.T) {
 	tests := []struct {
 		name string
 		err  *Error
-		want string
+		want report.Reason // the strings the results file has always had
 	}{
 		{name: "nil", err: nil, want: ""},
 		{name: "not found", err: &Error{Status: 404, Code: "Request_ResourceNotFound"}, want: "not_found"},

@@ -137,13 +137,12 @@ const MaybeSetNote = "the password may have been set by an earlier attempt whose
 
 // RefusedForGood reports whether r is a reset Graph refused for good: it
 // was answered with a 4xx other than 429, and no attempt of it had an
-// unknown outcome (its error message does not begin with MaybeSetNote), so
-// the password recorded for the row was never set and the secrets file
-// need not keep it. A 429 is never applied, so attempts it answered do not
-// make the outcome unknown; a lost answer does.
+// unknown outcome (r.MaybeSet is false), so the password recorded for the
+// row was never set and the secrets file need not keep it. A 429 is never
+// applied, so attempts it answered do not make the outcome unknown; a lost
+// answer does.
 func RefusedForGood(r Result) bool {
-	return r.Outcome == Failed && r.HTTPStatus >= 400 && r.HTTPStatus < 500 && r.HTTPStatus != 429 &&
-		!strings.HasPrefix(r.ErrorMessage, MaybeSetNote)
+	return r.Outcome == Failed && r.HTTPStatus >= 400 && r.HTTPStatus < 500 && r.HTTPStatus != 429 && !r.MaybeSet
 }
 
 // userHash is the hash of a user as the results file records it: made

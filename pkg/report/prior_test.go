@@ -12,7 +12,11 @@ func TestRefusedForGood(t *testing.T) {
 	}{
 		{"refused at once", Result{Outcome: Failed, HTTPStatus: 404, Attempts: 1}, true},
 		{"refused after 429s", Result{Outcome: Failed, HTTPStatus: 403, Attempts: 3}, true},
-		{"refused after a lost answer", Result{Outcome: Failed, HTTPStatus: 404, Attempts: 2, ErrorMessage: MaybeSetNote + "not found"}, false},
+		{"refused after a lost answer", Result{Outcome: Failed, HTTPStatus: 404, Attempts: 2, MaybeSet: true, ErrorMessage: MaybeSetNote + "not found"}, false},
+		// The decision reads the field, never the text: only a results
+		// file's parser derives the one from the other.
+		{"marked, whatever the message says", Result{Outcome: Failed, HTTPStatus: 403, Attempts: 2, MaybeSet: true, ErrorMessage: "Forbidden"}, false},
+		{"the note's words alone", Result{Outcome: Failed, HTTPStatus: 403, Attempts: 1, ErrorMessage: MaybeSetNote + "Forbidden"}, true},
 		{"throttled to the end", Result{Outcome: Failed, HTTPStatus: 429, Attempts: 5}, false},
 		{"server error", Result{Outcome: Failed, HTTPStatus: 503, Attempts: 5}, false},
 		{"succeeded", Result{Outcome: Succeeded, HTTPStatus: 204, Attempts: 1}, false},

@@ -163,8 +163,11 @@ func FuzzResultsRoundTrip(f *testing.F) {
 			return // never produced by the tool
 		}
 		in := Result{Line: line, User: user, ObjectID: objectID, Outcome: outcomes[int(outcome)%len(outcomes)],
-			Reason: reason, HTTPStatus: status, ErrorCode: code, ErrorMessage: message, Attempts: attempts,
+			Reason: Reason(reason), HTTPStatus: status, ErrorCode: code, ErrorMessage: message, Attempts: attempts,
 			RequestID: requestID}
+		// The file has no column for MaybeSet: reading derives it from
+		// the message's note.
+		in.MaybeSet = strings.HasPrefix(message, MaybeSetNote)
 		switch revoked % 3 {
 		case 1:
 			in.Revoked = ptr(true)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -41,7 +42,7 @@ type Result struct {
 	User         string  // the user as the input gave it (UPN or object id)
 	ObjectID     string  // the user's object id, when known
 	Outcome      Outcome // what happened
-	Reason       string  // stable snake_case word; empty on success
+	Reason       Reason  // stable snake_case word; empty on success
 	HTTPStatus   int     // Graph's status for the last attempt; 0 when nothing was sent
 	ErrorCode    string  // Graph's error code
 	ErrorMessage string  // Graph's error message
@@ -49,6 +50,14 @@ type Result struct {
 	Revoked      *bool   // whether sessions were revoked; nil when not attempted
 	RequestID    string  // Graph's request-id, for a support case
 	FinishedAt   time.Time
+	// MaybeSet says the password sent for a failed row may be in force all
+	// the same: an attempt's answer was lost (a dropped connection, a 5xx,
+	// a $batch answer without the row), or an interrupted run may have sent
+	// it. The secrets file keeps such a row's password (see
+	// RefusedForGood). It has no column: the error message begins with
+	// MaybeSetNote for people, and reading a results file back derives it
+	// from that note (the one place that reads the text).
+	MaybeSet bool
 	// Tenant is the tenant of the user, for an input with a TenantId
 	// column; it is written only to a file made with Columns{Tenant: true}
 	// (the fixed header stays as it is for every other input).
@@ -122,7 +131,7 @@ func (r *Results) Write(res Result) error {
 	rec[1] = res.User
 	rec[2] = res.ObjectID
 	rec[3] = string(res.Outcome)
-	rec[4] = res.Reason
+	rec[4] = string(res.Reason)
 	rec[5] = ""
 	if res.HTTPStatus != 0 {
 		rec[5] = strconv.Itoa(res.HTTPStatus)
@@ -258,10 +267,12 @@ func parseResult(rec *record) (Result, error) {
 		User:         f[1],
 		ObjectID:     f[2],
 		Outcome:      Outcome(f[3]),
-		Reason:       f[4],
+		Reason:       Reason(f[4]),
 		ErrorCode:    f[6],
 		ErrorMessage: f[7],
 		RequestID:    f[10],
+		// The one place that reads the note: the file says it in words.
+		MaybeSet: strings.HasPrefix(f[7], MaybeSetNote),
 	}
 	if len(f) > len(ResultsHeader) {
 		res.Tenant = f[12]

@@ -150,7 +150,7 @@ func normalize(r Result) Result {
 	}
 	r.Tenant = ""
 	nl := Visible
-	r.User, r.ObjectID, r.Reason = nl(r.User), nl(r.ObjectID), nl(r.Reason)
+	r.User, r.ObjectID, r.Reason = nl(r.User), nl(r.ObjectID), Reason(nl(string(r.Reason)))
 	r.ErrorCode, r.ErrorMessage, r.RequestID = nl(r.ErrorCode), nl(r.ErrorMessage), nl(r.RequestID)
 	return r
 }
@@ -342,5 +342,36 @@ func TestOpenResultsAppend(t *testing.T) {
 func TestOpenResultsAppendRefusesADirectory(t *testing.T) {
 	if _, err := OpenResultsAppend(t.TempDir()); err == nil {
 		t.Error("OpenResultsAppend(a directory): got nil error, want a refusal")
+	}
+}
+
+// TestResultsMaybeSetReadBack: a results file says "may have been set" in
+// words only, exactly as before; reading it back (--resume) turns those
+// words into Result.MaybeSet, so that the secrets compaction of a resumed
+// run keeps the same passwords as the run that wrote the file.
+func TestResultsMaybeSetReadBack(t *testing.T) {
+	in := []Result{
+		{Line: 2, User: "a@contoso.com", Outcome: Failed, Reason: ReasonNotFound, HTTPStatus: 404, Attempts: 2,
+			MaybeSet: true, ErrorMessage: MaybeSetNote + "Resource not found."},
+		{Line: 3, User: "b@contoso.com", Outcome: Failed, Reason: ReasonNotFound, HTTPStatus: 404, Attempts: 1,
+			ErrorMessage: "Resource not found."},
+	}
+	file := writeResults(t, in)
+	rows := readCSV(t, file)
+	if got, want := rows[1][7], MaybeSetNote+"Resource not found."; got != want {
+		t.Errorf("error_message cell %q, want %q", got, want)
+	}
+	if got := rows[2][7]; got != "Resource not found." {
+		t.Errorf("error_message cell %q, want Graph's message alone", got)
+	}
+	got, err := ReadResults(bytes.NewReader(file))
+	if err != nil {
+		t.Fatalf("ReadResults: %v", err)
+	}
+	if len(got) != 2 || !got[0].MaybeSet || got[1].MaybeSet {
+		t.Fatalf("read back %+v; want line 2 marked may-have-been-set, line 3 not", got)
+	}
+	if RefusedForGood(got[0]) || !RefusedForGood(got[1]) {
+		t.Errorf("refused for good: line 2 %v, line 3 %v; want false, true", RefusedForGood(got[0]), RefusedForGood(got[1]))
 	}
 }

@@ -45,13 +45,13 @@ type Summary struct {
 
 type reasonKey struct {
 	outcome Outcome
-	reason  string
+	reason  Reason
 }
 
 // ReasonCount is the number of rows with one outcome and reason.
 type ReasonCount struct {
 	Outcome Outcome `json:"outcome"`
-	Reason  string  `json:"reason"`
+	Reason  Reason  `json:"reason"`
 	Count   int     `json:"count"`
 }
 

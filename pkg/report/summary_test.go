@@ -17,7 +17,7 @@ func sampleSummary() *Summary {
 		Writes: 250, Throttled: 7,
 		ResultsPath: "results.csv", SecretsPath: "secrets.csv",
 	}
-	add := func(n int, o Outcome, reason string) {
+	add := func(n int, o Outcome, reason Reason) {
 		for range n {
 			s.Add(Result{Outcome: o, Reason: reason})
 		}

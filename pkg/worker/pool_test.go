@@ -194,7 +194,7 @@ func TestPoolEveryOutcome(t *testing.T) {
 		}
 		want := map[int]struct {
 			outcome  report.Outcome
-			reason   string
+			reason   report.Reason
 			attempts int
 		}{
 			its[3].Line:  {report.Failed, "not_found", 1},
@@ -474,6 +474,9 @@ func TestPoolUnknownOutcomeThenRefused(t *testing.T) {
 		if !strings.Contains(r.ErrorMessage, "may have been set") {
 			t.Errorf("error message %q does not say the password may be set", r.ErrorMessage)
 		}
+		if !r.MaybeSet {
+			t.Error("MaybeSet is false: the result does not carry that the password may be in force")
+		}
 		if report.RefusedForGood(r) {
 			t.Error("RefusedForGood: the secrets file would drop a password that may be in force")
 		}
@@ -492,8 +495,8 @@ func TestPoolResumedItem(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		if r := got[2]; r.Attempts != 2 || report.RefusedForGood(r) {
-			t.Errorf("got %d attempts, refused for good %v; want 2 and false", r.Attempts, report.RefusedForGood(r))
+		if r := got[2]; r.Attempts != 2 || !r.MaybeSet || report.RefusedForGood(r) {
+			t.Errorf("got %d attempts, may be set %v, refused for good %v; want 2, true and false", r.Attempts, r.MaybeSet, report.RefusedForGood(r))
 		}
 	})
 }

@@ -38,16 +38,6 @@ const (
 	SyncedResetPassword SyncedPolicy = "resetpassword"
 )
 
-// Reasons a preflight gives to rows it does not pass on.
-const (
-	ReasonSynced   = "synced_user"
-	ReasonDisabled = "disabled"
-	ReasonGuest    = "guest"
-	// ReasonInvalidObjectID: the lookup answered an object id that is not
-	// a GUID; no write is sent with it.
-	ReasonInvalidObjectID = "invalid_object_id"
-)
-
 // SyncedAdvice is the error_message of a synced user skipped by preflight.
 const SyncedAdvice = "the user is synchronised from on-premises Active Directory: a password set in the cloud would not reach it. " +
 	"Reset it on-premises, in the Entra admin center with password writeback enabled, " +
@@ -325,80 +315,17 @@ func (p *Preflight) lookupBatch(ctx context.Context, b *lookupBatch) error {
 		}
 		p.stats.Reads.Add(int64(len(reqs)))
 		res, err := p.send.Batch(ctx, reqs)
-		now := p.opts.Now()
 		var retry []*lookup
 		var delay time.Duration
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil
+		case err != nil:
+			if retry, delay, err = p.lookupsFailed(pending, err, &unauthorized); err != nil {
+				return err
 			}
-			if errors.Is(err, graph.ErrAuthentication) {
-				return fmt.Errorf("%w: %w", ErrAuth, err)
-			}
-			var gerr *graph.Error
-			if errors.As(err, &gerr) {
-				if gerr.Status == http.StatusUnauthorized {
-					// The client already retried with a fresh token.
-					if unauthorized++; unauthorized > maxUnauthorized {
-						return fmt.Errorf("%w: %w", ErrAuth, err)
-					}
-				} else if !retryable(gerr.Status) {
-					for _, l := range pending {
-						l.fail(gerr)
-					}
-					return nil
-				}
-				if gerr.Status == http.StatusTooManyRequests {
-					p.stats.Throttled.Add(1)
-				}
-				delay = lookupDelay(pending[0].attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
-			} else {
-				delay = lookupDelay(pending[0].attempts, 0, false, p.opts.Jitter())
-			}
-			p.opts.Logger.Warn("user lookup batch failed; retrying it", "rows", len(pending), "first_line", pending[0].it.Line, "error", err)
-			for _, l := range pending {
-				l.lastErr, l.lastNet = gerr, ""
-				if gerr == nil {
-					l.lastNet = err.Error()
-				}
-				retry = p.again(retry, l)
-			}
-		} else {
-			for i, l := range pending {
-				resp, ok := res.Responses[strconv.Itoa(i)]
-				if !ok {
-					l.lastErr, l.lastNet = nil, "no response for this lookup in the $batch answer"
-					retry = p.again(retry, l)
-					delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
-					continue
-				}
-				gerr := resp.Err(now)
-				if gerr == nil {
-					info, perr := graph.ParseUserInfo(resp.Body)
-					if perr != nil {
-						l.lastErr, l.lastNet = nil, perr.Error()
-						retry = p.again(retry, l)
-						delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
-						continue
-					}
-					l.info, l.status = &info, resp.Status
-					l.requestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
-					continue
-				}
-				if gerr.RequestID == "" {
-					gerr.RequestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
-				}
-				if !retryable(gerr.Status) {
-					l.fail(gerr)
-					continue
-				}
-				if gerr.Status == http.StatusTooManyRequests {
-					p.stats.Throttled.Add(1)
-				}
-				l.lastErr, l.lastNet = gerr, ""
-				retry = p.again(retry, l)
-				delay = max(delay, lookupDelay(l.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter()))
-			}
+		default:
+			retry, delay = p.lookupsAnswered(pending, res, p.opts.Now())
 			unauthorized = 0
 		}
 		pending = retry
@@ -417,6 +344,87 @@ func (p *Preflight) lookupBatch(ctx context.Context, b *lookupBatch) error {
 	return nil
 }
 
+// lookupsFailed handles a lookup $batch that got no per-row answers (err):
+// it returns the lookups to send again and when, or an error when the run
+// must stop (authentication failed). unauthorized counts the batches
+// refused with 401 in a row.
+func (p *Preflight) lookupsFailed(pending []*lookup, err error, unauthorized *int) (retry []*lookup, delay time.Duration, fatal error) {
+	if errors.Is(err, graph.ErrAuthentication) {
+		return nil, 0, fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	var gerr *graph.Error
+	if errors.As(err, &gerr) {
+		if gerr.Status == http.StatusUnauthorized {
+			// The client already retried with a fresh token.
+			if *unauthorized++; *unauthorized > maxUnauthorized {
+				return nil, 0, fmt.Errorf("%w: %w", ErrAuth, err)
+			}
+		} else if !retryable(gerr.Status) {
+			for _, l := range pending {
+				l.fail(gerr)
+			}
+			return nil, 0, nil
+		}
+		if gerr.Status == http.StatusTooManyRequests {
+			p.stats.Throttled.Add(1)
+		}
+		delay = lookupDelay(pending[0].attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
+	} else {
+		delay = lookupDelay(pending[0].attempts, 0, false, p.opts.Jitter())
+	}
+	p.opts.Logger.Warn("user lookup batch failed; retrying it", "rows", len(pending), "first_line", pending[0].it.Line, "error", err)
+	for _, l := range pending {
+		l.lastErr, l.lastNet = gerr, ""
+		if gerr == nil {
+			l.lastNet = err.Error()
+		}
+		retry = p.again(retry, l)
+	}
+	return retry, delay, nil
+}
+
+// lookupsAnswered sorts the lookups of an answered $batch into answered
+// (l.info set), failed for good (l.final set) and to be sent again
+// (returned, with the longest delay any of them asks for).
+func (p *Preflight) lookupsAnswered(pending []*lookup, res *graph.BatchResult, now time.Time) (retry []*lookup, delay time.Duration) {
+	for i, l := range pending {
+		resp, ok := res.Responses[strconv.Itoa(i)]
+		if !ok {
+			l.lastErr, l.lastNet = nil, "no response for this lookup in the $batch answer"
+			retry = p.again(retry, l)
+			delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
+			continue
+		}
+		gerr := resp.Err(now)
+		if gerr == nil {
+			info, perr := graph.ParseUserInfo(resp.Body)
+			if perr != nil {
+				l.lastErr, l.lastNet = nil, perr.Error()
+				retry = p.again(retry, l)
+				delay = max(delay, lookupDelay(l.attempts, 0, false, p.opts.Jitter()))
+				continue
+			}
+			l.info, l.status = &info, resp.Status
+			l.requestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
+			continue
+		}
+		if gerr.RequestID == "" {
+			gerr.RequestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
+		}
+		if !retryable(gerr.Status) {
+			l.fail(gerr)
+			continue
+		}
+		if gerr.Status == http.StatusTooManyRequests {
+			p.stats.Throttled.Add(1)
+		}
+		l.lastErr, l.lastNet = gerr, ""
+		retry = p.again(retry, l)
+		delay = max(delay, lookupDelay(l.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter()))
+	}
+	return retry, delay
+}
+
 // again keeps l for another lookup, or ends it when its attempts are spent.
 func (p *Preflight) again(retry []*lookup, l *lookup) []*lookup {
 	if l.attempts < p.opts.MaxAttempts {
@@ -427,7 +435,7 @@ func (p *Preflight) again(retry []*lookup, l *lookup) []*lookup {
 		r = failedResult(l.lastErr)
 		r.ErrorMessage = fmt.Sprintf("looking the user up: gave up after %d attempts: %s", l.attempts, l.lastErr.Message)
 	} else {
-		r = report.Result{Outcome: report.Failed, Reason: "network_error",
+		r = report.Result{Outcome: report.Failed, Reason: report.ReasonNetworkError,
 			ErrorMessage: fmt.Sprintf("looking the user up: gave up after %d attempts: %s", l.attempts, l.lastNet)}
 	}
 	l.final = &r
@@ -466,20 +474,20 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 		return &r
 	}
 	if l.final != nil {
-		if l.final.Reason == "not_found" {
+		if l.final.Reason == report.ReasonNotFound {
 			p.stats.NotFound.Add(1)
 		}
 		return result(*l.final)
 	}
 	if l.info == nil {
 		// Not reachable: every lookup ends with an answer or a final result.
-		return result(report.Result{Outcome: report.Failed, Reason: "network_error", ErrorMessage: "looking the user up: no answer"})
+		return result(report.Result{Outcome: report.Failed, Reason: report.ReasonNetworkError, ErrorMessage: "looking the user up: no answer"})
 	}
 	u := *l.info
 	if !guid.Valid(u.ID) {
 		// The id goes into the URL of the write: anything but a GUID ("..",
 		// a path, a query) could address another resource.
-		return result(report.Result{Outcome: report.Failed, Reason: ReasonInvalidObjectID, HTTPStatus: l.status,
+		return result(report.Result{Outcome: report.Failed, Reason: report.ReasonInvalidObjectID, HTTPStatus: l.status,
 			RequestID: l.requestID, ErrorMessage: fmt.Sprintf("Graph's lookup answered an object id that is not a GUID (%d characters); nothing was sent for this user", len(u.ID))})
 	}
 	id := strings.ToLower(u.ID)
@@ -494,7 +502,7 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 		p.stats.Synced.Add(1)
 		switch p.opts.Synced {
 		case SyncedSkip:
-			return result(report.Result{Outcome: report.Skipped, Reason: ReasonSynced, ErrorMessage: SyncedAdvice})
+			return result(report.Result{Outcome: report.Skipped, Reason: report.ReasonSynced, ErrorMessage: SyncedAdvice})
 		case SyncedResetPassword:
 			it.ResetPassword = true
 		}
@@ -502,13 +510,13 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 	if u.Disabled() {
 		p.stats.Disabled.Add(1)
 		if p.opts.SkipDisabled {
-			return result(report.Result{Outcome: report.Skipped, Reason: ReasonDisabled, ErrorMessage: "the account is disabled (--skip-disabled)"})
+			return result(report.Result{Outcome: report.Skipped, Reason: report.ReasonDisabled, ErrorMessage: "the account is disabled (--skip-disabled)"})
 		}
 	}
 	if u.Guest() {
 		p.stats.Guests.Add(1)
 		if p.opts.SkipGuests {
-			return result(report.Result{Outcome: report.Skipped, Reason: ReasonGuest, ErrorMessage: "the user is a guest (--skip-guests)"})
+			return result(report.Result{Outcome: report.Skipped, Reason: report.ReasonGuest, ErrorMessage: "the user is a guest (--skip-guests)"})
 		}
 	}
 	return nil

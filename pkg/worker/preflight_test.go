@@ -107,7 +107,7 @@ func TestPreflightDecides(t *testing.T) {
 		}
 		for line, w := range map[int]struct {
 			outcome report.Outcome
-			reason  string
+			reason  report.Reason
 		}{
 			3: {report.Failed, "not_found"},
 			4: {report.Skipped, "synced_user"},
@@ -166,10 +166,10 @@ func TestPreflightResumedRowKeepsItsPassword(t *testing.T) {
 		if err := NewPreflight(send, PreflightOptions{}).Run(t.Context(), in, out, func(r report.Result) { got[r.Line] = r }); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		if r := got[2]; r.Reason != "not_found" || !strings.HasPrefix(r.ErrorMessage, report.MaybeSetNote) || report.RefusedForGood(r) {
+		if r := got[2]; r.Reason != "not_found" || !strings.HasPrefix(r.ErrorMessage, report.MaybeSetNote) || !r.MaybeSet || report.RefusedForGood(r) {
 			t.Errorf("resumed row: %s/%s %q; want not_found, saying its password may be set, and kept", r.Outcome, r.Reason, r.ErrorMessage)
 		}
-		if r := got[3]; !report.RefusedForGood(r) {
+		if r := got[3]; r.MaybeSet || !report.RefusedForGood(r) {
 			t.Errorf("fresh row: %s/%s %q; want refused for good (its password was never sent)", r.Outcome, r.Reason, r.ErrorMessage)
 		}
 	})

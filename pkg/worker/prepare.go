@@ -57,17 +57,13 @@ func NewPreparer(opts PrepareOptions) *Preparer {
 	return &Preparer{opts: opts, seen: csvin.NewDedup()}
 }
 
-// ReasonPasswordFormula is the reason of a row whose Password cell a
-// spreadsheet would run as a formula (--password-mode column).
-const ReasonPasswordFormula = "password_formula"
-
 // Prepare returns either an item to send or, when the row is not to be
 // sent, its final result. An error (the random source failed) is fatal.
-// A row refused for its password alone (ReasonPasswordFormula) comes with
+// A row refused for its password alone (report.ReasonPasswordFormula) comes with
 // its item too, without a password: a password recorded for it by an
 // earlier run, which the secrets file already holds, may still be sent.
 func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
-	final := func(o report.Outcome, reason, msg string) (Item, *report.Result, error) {
+	final := func(o report.Outcome, reason report.Reason, msg string) (Item, *report.Result, error) {
 		return Item{}, &report.Result{Line: row.Line, User: row.Display(), ObjectID: row.ID, Outcome: o, Reason: reason, ErrorMessage: msg, Tenant: row.Tenant}, nil
 	}
 	if row.Example {
@@ -103,21 +99,21 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 	switch p.opts.Mode {
 	case ModeColumn:
 		if row.Password == "" {
-			return final(report.Invalid, "missing_password", "the Password cell is empty (--password-mode column)")
+			return final(report.Invalid, report.ReasonMissingPassword, "the Password cell is empty (--password-mode column)")
 		}
 		if err := password.Check(row.Password); err != nil {
 			var pe *password.PolicyError
 			if errors.As(err, &pe) {
-				return final(report.Invalid, "password_policy", pe.Error())
+				return final(report.Invalid, report.ReasonPasswordPolicy, pe.Error())
 			}
-			return final(report.Invalid, "password_policy", "the password breaks Entra's password policy")
+			return final(report.Invalid, report.ReasonPasswordPolicy, "the password breaks Entra's password policy")
 		}
 		if report.NeedsEscape(row.Password) {
 			// The secrets file holds passwords exactly as set, so it could
 			// only hold this one raw, for a spreadsheet to run as a formula.
 			// The item is returned too, without a password: --resume sends
 			// it with the password an earlier run recorded (see Prepare).
-			_, r, err := final(report.Invalid, ReasonPasswordFormula, "the password begins with = + - or @ (after any quotes), which a spreadsheet runs as a formula "+
+			_, r, err := final(report.Invalid, report.ReasonPasswordFormula, "the password begins with = + - or @ (after any quotes), which a spreadsheet runs as a formula "+
 				"when the secrets file is opened; choose a password that begins otherwise (bulkreset's own passwords begin with a letter or digit)")
 			return it, r, err
 		}

@@ -122,10 +122,10 @@ func TestResetPasswordOperationFailed(t *testing.T) {
 	for _, revoke := range []bool{false, true} {
 		g := &opGraph{t: t, location: opLocation, script: []string{"running", "failed"}}
 		r := runOp(t, g, revoke)
-		if r.Outcome != report.Failed || r.Reason != ReasonOperationFailed || !strings.Contains(r.ErrorMessage, "writeback is off") {
-			t.Errorf("revoke %v: got %s/%s (%s), want failed/%s with Graph's detail", revoke, r.Outcome, r.Reason, r.ErrorMessage, ReasonOperationFailed)
+		if r.Outcome != report.Failed || r.Reason != report.ReasonOperationFailed || !strings.Contains(r.ErrorMessage, "writeback is off") {
+			t.Errorf("revoke %v: got %s/%s (%s), want failed/%s with Graph's detail", revoke, r.Outcome, r.Reason, r.ErrorMessage, report.ReasonOperationFailed)
 		}
-		if !strings.HasPrefix(r.ErrorMessage, report.MaybeSetNote) || report.RefusedForGood(r) {
+		if !strings.HasPrefix(r.ErrorMessage, report.MaybeSetNote) || !r.MaybeSet || report.RefusedForGood(r) {
 			t.Errorf("revoke %v: a failed operation's password must stay in the secrets file", revoke)
 		}
 		switch {
@@ -142,8 +142,8 @@ func TestResetPasswordOperationFailed(t *testing.T) {
 func TestResetPasswordWithoutLocation(t *testing.T) {
 	g := &opGraph{t: t, script: []string{"succeeded"}}
 	r := runOp(t, g, false)
-	if r.Outcome != report.Failed || r.Reason != ReasonOperationUnknown || report.RefusedForGood(r) || g.polls != 0 {
-		t.Errorf("got %s/%s (%s) after %d polls, want failed/%s, kept, no poll", r.Outcome, r.Reason, r.ErrorMessage, g.polls, ReasonOperationUnknown)
+	if r.Outcome != report.Failed || r.Reason != report.ReasonOperationUnknown || report.RefusedForGood(r) || g.polls != 0 {
+		t.Errorf("got %s/%s (%s) after %d polls, want failed/%s, kept, no poll", r.Outcome, r.Reason, r.ErrorMessage, g.polls, report.ReasonOperationUnknown)
 	}
 }
 
@@ -151,8 +151,8 @@ func TestResetPasswordWithoutLocation(t *testing.T) {
 func TestResetPasswordOperationNeverEnds(t *testing.T) {
 	g := &opGraph{t: t, location: opLocation, script: []string{"running"}}
 	r := runOp(t, g, false)
-	if r.Outcome != report.Failed || r.Reason != ReasonOperationUnknown || g.polls != maxOperationPolls {
-		t.Errorf("got %s/%s after %d polls, want failed/%s after %d", r.Outcome, r.Reason, g.polls, ReasonOperationUnknown, maxOperationPolls)
+	if r.Outcome != report.Failed || r.Reason != report.ReasonOperationUnknown || g.polls != maxOperationPolls {
+		t.Errorf("got %s/%s after %d polls, want failed/%s after %d", r.Outcome, r.Reason, g.polls, report.ReasonOperationUnknown, maxOperationPolls)
 	}
 }
 
@@ -161,7 +161,7 @@ func TestResetPasswordOperationNeverEnds(t *testing.T) {
 func TestResetPasswordOperationInAnUnknownState(t *testing.T) {
 	g := &opGraph{t: t, location: opLocation, script: []string{"running", "skipped"}}
 	r := runOp(t, g, false)
-	if r.Outcome != report.Failed || r.Reason != ReasonOperationUnknown || g.polls != 2 || !strings.Contains(r.ErrorMessage, "skipped") {
-		t.Errorf("got %s/%s (%s) after %d polls, want failed/%s after 2", r.Outcome, r.Reason, r.ErrorMessage, g.polls, ReasonOperationUnknown)
+	if r.Outcome != report.Failed || r.Reason != report.ReasonOperationUnknown || g.polls != 2 || !strings.Contains(r.ErrorMessage, "skipped") {
+		t.Errorf("got %s/%s (%s) after %d polls, want failed/%s after 2", r.Outcome, r.Reason, r.ErrorMessage, g.polls, report.ReasonOperationUnknown)
 	}
 }

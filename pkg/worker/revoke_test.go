@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -77,3 +78,46 @@ func TestPoolRevokeSessions(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRevokeBudgetIsItsOwn: the throttles the pacer made a reset wait out
+// do not lengthen the revoke that follows it: a revoke that keeps failing
+// is given up after MaxAttempts requests, however often the reset before
+// it was throttled.
+func TestRevokeBudgetIsItsOwn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const revokeURL = "/users/user0001@contoso.com/revokeSignInSessions"
+		g := newFakeGraph(t, nil, func(url string, attempt int) (int, string) {
+			switch {
+			case url == revokeURL:
+				return 503, ""
+			case strings.HasPrefix(url, "/users/user0000"):
+				return 204, "" // the tenant accepts writes: the pacer owns the 429s
+			case attempt == 1:
+				return 503, "" // the outcome is unknown: the password may be set
+			case attempt <= 3:
+				return 429, "1"
+			}
+			return 404, ""
+		})
+		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 3, RevokeSessions: true})
+		got, err := runPool(t.Context(), t, p, items(2))
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		r := got[3]
+		if r.Outcome != report.Failed || r.Reason != report.ReasonNotFound || r.Attempts != 4 || !r.MaybeSet {
+			t.Fatalf("got %s/%s after %d attempts (may be set %v), want failed/not_found after 4, may be set", r.Outcome, r.Reason, r.Attempts, r.MaybeSet)
+		}
+		if n := g.attempts[revokeURL]; n != 3 || r.Revoked == nil || *r.Revoked {
+			t.Errorf("revoke sent %d times, revoked %s; want 3 (MaxAttempts) and false", n, revokedCell(r.Revoked))
+		}
+	})
+}
+
+// revokedCell is the revoked column of a result: true, false or empty.
+func revokedCell(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return fmt.Sprint(*b)
+}

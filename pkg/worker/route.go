@@ -30,10 +30,6 @@ type Lane struct {
 // fails that tenant's rows and not the run; any other error is fatal.
 type OpenLane func(ctx context.Context, tenant string) (*Lane, error)
 
-// ReasonAuthenticationFailed is the reason of the rows of a tenant the
-// application could not sign in to.
-const ReasonAuthenticationFailed = "authentication_failed"
-
 // TenantError is a failure to open one tenant's lane that concerns that
 // tenant only, such as an application not consented in it (AADSTS700016)
 // or a tenant that does not exist (AADSTS90002): every row of the tenant
@@ -273,7 +269,7 @@ func (t tenantRecorder) Record(ctx context.Context, rows []report.SecretRow) err
 func tenantFailed(it Item, te *TenantError, now time.Time) report.Result {
 	return withMaybeSetNote(&it, report.Result{
 		Line: it.Line, User: it.User, ObjectID: it.ObjectID,
-		Outcome: report.Failed, Reason: ReasonAuthenticationFailed,
+		Outcome: report.Failed, Reason: report.ReasonAuthenticationFailed,
 		ErrorCode: te.Code, ErrorMessage: te.Message, FinishedAt: now,
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestRouterRoutesByTenant(t *testing.T) {
 			t.Errorf("line %d: tenant %q, want %q", res.Line, res.Tenant, tn)
 		}
 		if tn == "unconsented.example" {
-			if res.Outcome != report.Failed || res.Reason != ReasonAuthenticationFailed || res.ErrorCode != "AADSTS700016" || res.HTTPStatus != 0 {
+			if res.Outcome != report.Failed || res.Reason != report.ReasonAuthenticationFailed || res.ErrorCode != "AADSTS700016" || res.HTTPStatus != 0 {
 				t.Errorf("line %d of the unconsented tenant: %+v", res.Line, res)
 			}
 		} else if res.Outcome != report.Succeeded {
@@ -191,3 +192,34 @@ func TestTenantRecorder(t *testing.T) {
 type recorderFunc func(ctx context.Context, rows []report.SecretRow) error
 
 func (f recorderFunc) Record(ctx context.Context, rows []report.SecretRow) error { return f(ctx, rows) }
+
+// TestRouterUnopenedTenantKeepsRecordedPasswords: the rows of a tenant that
+// cannot be signed in to fail, and a resumed row among them, whose password
+// an interrupted run may have set, says so in data and in words, so that
+// the secrets file keeps that password.
+func TestRouterUnopenedTenantKeepsRecordedPasswords(t *testing.T) {
+	r := NewRouter(func(ctx context.Context, tenant string) (*Lane, error) {
+		return nil, &TenantError{Tenant: tenant, Code: "AADSTS700016", Message: "the app is not consented in tenant " + tenant}
+	}, RouterOptions{})
+	items := make(chan Item, 3)
+	items <- Item{Line: 2, User: "fresh@x.example", Tenant: "t.example", Password: "Pw-0001-Aa1!"}
+	items <- Item{Line: 3, User: "resumed@x.example", Tenant: "t.example", Password: "Pw-0002-Aa1!", Recorded: true, Resumed: true}
+	items <- Item{Line: 4, User: "none@x.example", Tenant: "t.example", Resumed: true} // --password-mode none
+	close(items)
+	var c collector
+	if err := r.Run(t.Context(), items, c.emit); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(c.res) != 3 {
+		t.Fatalf("got %d results, want 3", len(c.res))
+	}
+	for _, res := range c.res {
+		want := res.Line == 3
+		if res.Outcome != report.Failed || res.Reason != report.ReasonAuthenticationFailed {
+			t.Errorf("line %d: %s/%s, want failed/authentication_failed", res.Line, res.Outcome, res.Reason)
+		}
+		if res.MaybeSet != want || strings.HasPrefix(res.ErrorMessage, report.MaybeSetNote) != want {
+			t.Errorf("line %d: may be set %v, message %q; want %v, said so", res.Line, res.MaybeSet, res.ErrorMessage, want)
+		}
+	}
+}
