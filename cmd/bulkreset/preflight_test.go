@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
+	"github.com/bulkreset/bulkreset/pkg/pipeline"
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
@@ -47,7 +48,7 @@ func incident2000(t *testing.T) (users []graphsim.User, csv string, rows []incid
 		if r.planOutcome == "" {
 			r.planOutcome, r.planReason = r.outcome, r.reason
 			if r.outcome == report.Succeeded {
-				r.planReason = ReasonWouldReset
+				r.planReason = pipeline.ReasonWouldReset
 			}
 		}
 		rows = append(rows, r)
@@ -93,7 +94,7 @@ func incident2000(t *testing.T) (users []graphsim.User, csv string, rows []incid
 	}
 	for _, u := range admins {
 		add(u.UPN, "", incidentRow{upn: u.UPN, outcome: report.Failed, reason: "insufficient_privileges",
-			planOutcome: report.Succeeded, planReason: ReasonWouldReset})
+			planOutcome: report.Succeeded, planReason: pipeline.ReasonWouldReset})
 	}
 	for len(rows) < 1995 {
 		add(fmt.Sprintf("missing%d@%s", line, testDomain), "", incidentRow{outcome: report.Failed, reason: "not_found"})

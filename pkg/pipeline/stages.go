@@ -1,0 +1,60 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bulkreset/bulkreset/pkg/csvin"
+	"github.com/bulkreset/bulkreset/pkg/report"
+	"github.com/bulkreset/bulkreset/pkg/worker"
+)
+
+// ReasonWouldReset is the reason of a plan row that reset would send.
+const ReasonWouldReset = "would_reset"
+
+// Plan is the Sender of `bulkreset plan`: every item that reaches it is a
+// user reset would send, and its row says so. It sends nothing.
+func Plan(ctx context.Context, items <-chan worker.Item, emit func(report.Result)) error {
+	for {
+		select {
+		case it, ok := <-items:
+			if !ok {
+				return nil
+			}
+			emit(report.Result{Line: it.Line, User: it.User, ObjectID: it.ObjectID,
+				Outcome: report.Succeeded, Reason: ReasonWouldReset, FinishedAt: time.Now()})
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// Resume applies what the interrupted run finished to one row: a row with
+// a result is skipped (it has its row in the results file already); a row
+// whose password was recorded but whose outcome is unknown is sent again
+// with that password, *r then nil.
+func Resume(prior *report.Prior, row csvin.Row, it *worker.Item, r **report.Result) (skip bool, err error) {
+	user := row.Display()
+	done, err := prior.Done(row.Line, user)
+	if err != nil || done {
+		return done, err
+	}
+	pw, ok, err := prior.Password(row.Line, user)
+	if err != nil || !ok {
+		return false, err
+	}
+	switch {
+	case *r == nil:
+	case (*r).Reason == worker.ReasonPasswordFormula:
+		// An earlier run recorded it before such passwords were refused:
+		// the file holds it already, and it may be in force.
+		*r = nil
+	default:
+		return false, fmt.Errorf("--resume: line %d has a recorded password but cannot be sent now (%s): the input file changed", row.Line, (*r).Reason)
+	}
+	// The recorded password may be in force: it is the one to send, even if
+	// the run is resumed with another --password-mode.
+	it.Password, it.Recorded, it.Resumed = pw, true, true
+	return false, nil
+}
