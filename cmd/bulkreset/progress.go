@@ -20,7 +20,7 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
-// How a run shows its progress on standard error (SPEC.md "Standard error").
+// How a run shows its progress on standard error (docs/cli.md).
 type progressMode int
 
 const (
