@@ -366,5 +366,3 @@ func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool 
 		logger.Info("sign-in sessions revoked", "revoked", st.Revoked.Load())
 	}
 }
-
-// runPipeline streams rows from in through prep, the preflight (when pre
