@@ -84,21 +84,6 @@ func (m *memResults) Flush() error {
 
 func (m *memResults) Flushes() int64 { return 0 }
 
-// succeed is a Sender that finishes every item it receives.
-func succeed(ctx context.Context, in <-chan worker.Item, emit func(report.Result)) error {
-	for {
-		select {
-		case it, ok := <-in:
-			if !ok {
-				return nil
-			}
-			emit(report.Result{Line: it.Line, User: it.User, Outcome: report.Succeeded})
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
 // skipPrefixed is a preflight that skips the users whose name begins with
 // "skip", and passes the others on.
 func skipPrefixed(ctx context.Context, in <-chan worker.Item, out chan<- worker.Item, emit func(report.Result)) error {
@@ -174,7 +159,7 @@ func TestEveryRowReadGetsOneResult(t *testing.T) {
 		Source:    &source{rows: rows},
 		Prepare:   worker.NewPreparer(worker.PrepareOptions{Mode: worker.ModeNone}),
 		Preflight: skipPrefixed,
-		Send:      succeed,
+		Send:      pipeline.Plan, // finishes every item it receives
 		Results:   file,
 		Observe:   func(r report.Result) { observed = append(observed, r) },
 	})
@@ -269,7 +254,7 @@ func TestResultsFileFails(t *testing.T) {
 		emitted []report.Result
 	)
 	send := func(ctx context.Context, in <-chan worker.Item, emit func(report.Result)) error {
-		return succeed(ctx, in, func(r report.Result) {
+		return pipeline.Plan(ctx, in, func(r report.Result) {
 			mu.Lock()
 			emitted = append(emitted, r)
 			mu.Unlock()
