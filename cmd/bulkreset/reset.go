@@ -192,6 +192,9 @@ func finish(e *env, o *resetOptions, lg *runLog, summary *report.Summary, res pi
 		summary.ResumeCommand = "bulkreset " + quoteArgs(resumeArgs(e.args, o.output), runtime.GOOS == "windows")
 	}
 	code := summary.ExitCode()
+	if ice := (*pipeline.InputChangedError)(nil); errors.As(res.Fatal, &ice) {
+		res.Fatal = fmt.Errorf("--resume: %w", res.Fatal)
+	}
 	if res.Fatal != nil {
 		logger.Error("run stopped", "error", res.Fatal)
 		if summary.ResumeCommand != "" {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -416,4 +417,81 @@ func TestPasswordRecordedBeforeSent(t *testing.T) {
 			t.Errorf("%d passwords sent and %d recorded, want %d each", sent, len(recorded), rows)
 		}
 	})
+}
+
+// A resumed run skips the rows the interrupted run finished (they are not
+// read again), sends a row with a recorded password and no result again
+// with that password, and stops on a row that has a recorded password but
+// can no longer be sent: the input changed.
+func TestResume(t *testing.T) {
+	dir := t.TempDir()
+	resultsPath, secretsPath := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
+	f, err := report.CreateResultsFile(resultsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := report.NewResults(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(report.Result{Line: 2, User: "ann@contoso.com", Outcome: report.Succeeded}); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(w.Flush(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	s, err := report.CreateSecrets(secretsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bobs = "Recorded-Before-1"
+	err = s.Record(t.Context(), []report.SecretRow{
+		{Line: 2, User: "ann@contoso.com", Password: "Ann-Password-1"},
+		{Line: 3, User: "bob@contoso.com", Password: bobs},
+		{Line: 4, User: "cat@contoso.com", Password: "Cat-Password-1"},
+	})
+	if err := errors.Join(err, s.Close()); err != nil {
+		t.Fatal(err)
+	}
+	prior, err := report.LoadPrior(resultsPath, secretsPath, &report.Summary{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var sent []worker.Item
+	send := func(ctx context.Context, in <-chan worker.Item, emit func(report.Result)) error {
+		for it := range in {
+			sent = append(sent, it)
+			emit(report.Result{Line: it.Line, User: it.User, Outcome: report.Succeeded})
+		}
+		return nil
+	}
+	file := &memResults{}
+	out := pipeline.Run(t.Context(), pipeline.Config{
+		Source: &source{rows: []csvin.Row{
+			{Line: 2, UPN: "ann@contoso.com"},
+			{Line: 3, UPN: "bob@contoso.com"},
+		}},
+		Prepare: worker.NewPreparer(worker.PrepareOptions{Mode: worker.ModeRandom}),
+		Prior:   prior,
+		Send:    send,
+		Results: file,
+	})
+	if out.Fatal != nil || out.Read != 1 || out.Written != 1 {
+		t.Fatalf("fatal %v, %d read, %d written; want line 3 alone read and written", out.Fatal, out.Read, out.Written)
+	}
+	if len(sent) != 1 || sent[0].Line != 3 || sent[0].Password != bobs || !sent[0].Recorded || !sent[0].Resumed {
+		t.Errorf("sent %d items; want line 3 again, with its recorded password, marked recorded and resumed", len(sent))
+	}
+
+	// Line 4 has a recorded password, but is now invalid.
+	row := csvin.Row{Line: 4, UPN: "cat@contoso.com", Reason: csvin.ReasonBadValue, Problem: "a bad value"}
+	it, r, err := worker.NewPreparer(worker.PrepareOptions{Mode: worker.ModeRandom}).Prepare(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed *pipeline.InputChangedError
+	if _, err := pipeline.Resume(prior, row, &it, &r); !errors.As(err, &changed) || changed.Line != 4 {
+		t.Errorf("Resume of a row now invalid: %v, want an InputChangedError for line 4", err)
+	}
 }

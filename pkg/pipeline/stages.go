@@ -30,6 +30,18 @@ func Plan(ctx context.Context, items <-chan worker.Item, emit func(report.Result
 	}
 }
 
+// InputChangedError stops a resumed run: the row of Line has a password
+// recorded by the interrupted run, but now has a final result without a
+// request (Reason), so the input is not the one that run read.
+type InputChangedError struct {
+	Line   int
+	Reason string
+}
+
+func (e *InputChangedError) Error() string {
+	return fmt.Sprintf("line %d has a recorded password but cannot be sent now (%s): the input file changed", e.Line, e.Reason)
+}
+
 // Resume applies what the interrupted run finished to one row: a row with
 // a result is skipped (it has its row in the results file already); a row
 // whose password was recorded but whose outcome is unknown is sent again
@@ -51,7 +63,7 @@ func Resume(prior *report.Prior, row csvin.Row, it *worker.Item, r **report.Resu
 		// the file holds it already, and it may be in force.
 		*r = nil
 	default:
-		return false, fmt.Errorf("--resume: line %d has a recorded password but cannot be sent now (%s): the input file changed", row.Line, (*r).Reason)
+		return false, &InputChangedError{Line: row.Line, Reason: (*r).Reason}
 	}
 	// The recorded password may be in force: it is the one to send, even if
 	// the run is resumed with another --password-mode.
