@@ -33,11 +33,9 @@ type Preparer interface {
 	Prepare(row csvin.Row) (worker.Item, *report.Result, error)
 }
 
-// Emit takes one final result. Stages call it from several goroutines.
-type Emit func(report.Result)
-
 // Filter is a stage between the reader and the sender: it finishes some
-// items itself (emit) and passes the others on to out. The preflight's
+// items itself (emit, which stages call from several goroutines) and
+// passes the others on to out. The preflight's
 // Run is one. It must not close out.
 type Filter func(ctx context.Context, in <-chan worker.Item, out chan<- worker.Item, emit func(report.Result)) error
 
@@ -165,7 +163,7 @@ func Run(ctx context.Context, c Config) Outcome {
 
 // sendAll runs the preflight, when there is one, and the sender, and
 // returns the first error of either once both have returned.
-func sendAll(ctx context.Context, stopRun context.CancelCauseFunc, c Config, items <-chan worker.Item, emit Emit) error {
+func sendAll(ctx context.Context, stopRun context.CancelCauseFunc, c Config, items <-chan worker.Item, emit func(report.Result)) error {
 	if c.Preflight == nil {
 		return c.Send(ctx, items, emit)
 	}
