@@ -169,48 +169,7 @@ func (c *checker) add(res *report.Result) {
 // write prints the report; complete is false when reading stopped early.
 func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode worker.Mode, complete bool) error {
 	ew := bufio.NewWriter(w) // keeps the first error of w, and writes nothing after it
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	input := shown(o.input)
-	if o.input == "-" {
-		input = "- (standard input)"
-	}
-	fmt.Fprintf(tw, "Input\t%s\n", input)
-	fmt.Fprintf(tw, "Format\t%s\n", describeFormat(info))
-	if info.Encoding != "" {
-		fmt.Fprintf(tw, "Encoding\t%s\n", describeEncoding(info.Encoding))
-	}
-	if info.Delimiter != "" && !info.Headerless {
-		fmt.Fprintf(tw, "Delimiter\t%s\n", describeDelimiter(info.Delimiter))
-	}
-	first := true
-	for _, col := range []string{csvin.ColumnUPN, csvin.ColumnID, csvin.ColumnPassword, csvin.ColumnForceChange, csvin.ColumnForceChangeMFA, csvin.ColumnTenant} {
-		header, ok := info.Columns[col]
-		if !ok {
-			continue
-		}
-		label := ""
-		if first {
-			label, first = "Columns", false
-		}
-		where := columnName(info.Positions[col], info.Sheet != "")
-		if header != "" {
-			where = strconv.Quote(header) + " (" + where + ")"
-		}
-		note := ""
-		switch {
-		case col == csvin.ColumnID && info.Columns[csvin.ColumnUPN] != "":
-			note = "; wins over the UPN when a row has both"
-		case col == csvin.ColumnPassword && mode != worker.ModeColumn:
-			note = "; ignored in --password-mode " + string(mode)
-		case col == csvin.ColumnTenant:
-			note = "; one sign-in and one quota per tenant; an empty cell is the tenant of --tenant ($AZURE_TENANT_ID)"
-		}
-		fmt.Fprintf(tw, "%s\t%s <- %s%s\n", label, col, where, note)
-	}
-	if len(info.Ignored) > 0 {
-		fmt.Fprintf(tw, "Ignored\t%s\n", listHeaders(info.Ignored, 8))
-	}
-	tw.Flush()
+	writeInputInfo(ew, o, info, mode)
 
 	rows := c.valid + c.summary.Rows()
 	fmt.Fprintf(ew, "\nRows: %d\n", rows)
@@ -260,6 +219,53 @@ func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode work
 		fmt.Fprintf(ew, "Every row can be sent: %s.\n", plural(c.valid, "user to reset", "users to reset"))
 	}
 	return ew.Flush()
+}
+
+// writeInputInfo writes what check found out about the input file: its
+// format, encoding, delimiter and columns, aligned.
+func writeInputInfo(w io.Writer, o *checkOptions, info csvin.Info, mode worker.Mode) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	input := shown(o.input)
+	if o.input == "-" {
+		input = "- (standard input)"
+	}
+	fmt.Fprintf(tw, "Input\t%s\n", input)
+	fmt.Fprintf(tw, "Format\t%s\n", describeFormat(info))
+	if info.Encoding != "" {
+		fmt.Fprintf(tw, "Encoding\t%s\n", describeEncoding(info.Encoding))
+	}
+	if info.Delimiter != "" && !info.Headerless {
+		fmt.Fprintf(tw, "Delimiter\t%s\n", describeDelimiter(info.Delimiter))
+	}
+	first := true
+	for _, col := range []string{csvin.ColumnUPN, csvin.ColumnID, csvin.ColumnPassword, csvin.ColumnForceChange, csvin.ColumnForceChangeMFA, csvin.ColumnTenant} {
+		header, ok := info.Columns[col]
+		if !ok {
+			continue
+		}
+		label := ""
+		if first {
+			label, first = "Columns", false
+		}
+		where := columnName(info.Positions[col], info.Sheet != "")
+		if header != "" {
+			where = strconv.Quote(header) + " (" + where + ")"
+		}
+		note := ""
+		switch {
+		case col == csvin.ColumnID && info.Columns[csvin.ColumnUPN] != "":
+			note = "; wins over the UPN when a row has both"
+		case col == csvin.ColumnPassword && mode != worker.ModeColumn:
+			note = "; ignored in --password-mode " + string(mode)
+		case col == csvin.ColumnTenant:
+			note = "; one sign-in and one quota per tenant; an empty cell is the tenant of --tenant ($AZURE_TENANT_ID)"
+		}
+		fmt.Fprintf(tw, "%s\t%s <- %s%s\n", label, col, where, note)
+	}
+	if len(info.Ignored) > 0 {
+		fmt.Fprintf(tw, "Ignored\t%s\n", listHeaders(info.Ignored, 8))
+	}
+	tw.Flush()
 }
 
 // list prints results as "line N  outcome/reason  user: message".

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Exit codes (SPEC.md "Exit codes"): scripts and scheduled tasks depend on them.
+// Exit codes (docs/exit-codes.md): scripts and scheduled tasks depend on them.
 const (
 	exitOK          = 0
 	exitFatal       = 1

@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/bulkreset/bulkreset/pkg/graph"
+	"github.com/bulkreset/bulkreset/pkg/pipeline"
 	"github.com/bulkreset/bulkreset/pkg/worker"
 )
 
@@ -169,7 +170,7 @@ func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.L
 		lane := &worker.Lane{}
 		tl := logger.With("tenant", tenant)
 		if o.plan {
-			lane.Send = planSink(o)
+			lane.Send = pipeline.Plan
 		} else {
 			po := poolOptions(o, tl)
 			po.App = app

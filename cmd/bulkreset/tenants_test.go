@@ -163,7 +163,7 @@ func TestManyTenantsEndToEnd(t *testing.T) {
 		t.Fatalf("exit code %d, want %d (some rows fail); stderr:\n%s", res.code, exitRowsFailed, res.stderr)
 	}
 
-	// The results file: SPEC's header plus the tenant column, every row.
+	// The results file: the fixed header (docs/files.md) plus the tenant column, every row.
 	raw, _ := os.ReadFile(out)
 	if want := strings.Join(report.ResultsHeaderFor(report.Columns{Tenant: true}), ",") + "\n"; !strings.HasPrefix(string(raw), want) {
 		t.Errorf("results header: %q, want %q", strings.SplitN(string(raw), "\n", 2)[0], want)

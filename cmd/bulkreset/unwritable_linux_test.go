@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
+	"github.com/bulkreset/bulkreset/pkg/pipeline"
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
@@ -98,9 +99,9 @@ func TestUnwritableOutputs(t *testing.T) {
 			if applied > resultRows+logged {
 				t.Errorf("%d passwords set but only %d results in the file and %d in the log", applied, resultRows, logged)
 			}
-			if bound := resultsFlushRows + resultQueue + concurrency*batch; logged > bound {
+			if bound := pipeline.ResultsFlushRows + pipeline.ResultQueue + concurrency*batch; logged > bound {
 				t.Errorf("%d results logged as not written: more than the unflushed (%d) and queued (%d) results and one round of batches (%d) came after the failure",
-					logged, resultsFlushRows, resultQueue, concurrency*batch)
+					logged, pipeline.ResultsFlushRows, pipeline.ResultQueue, concurrency*batch)
 			}
 			if applied >= len(rows)-10 {
 				t.Fatalf("the run did not stop early (%d passwords set): the disk never filled", applied)

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/bulkreset/bulkreset/pkg/graph"
+)
+
+// confirm asks the person at the terminal before anything is changed.
+func confirm(e *env, o *resetOptions, t *target, lg *runLog) error {
+	if !isTerminal(e.stdin) {
+		return usagef("standard input is not a terminal: pass --yes to confirm the reset without a prompt")
+	}
+	what := "set a new random password for"
+	switch o.passwordMode {
+	case "column":
+		what = "set the passwords from the Password column for"
+	case "none":
+		what = "require a password change at next sign-in for"
+	}
+	question := fmt.Sprintf("This will %s every user in %s, in tenant %s (%s).", what, o.input, t.tenant, t.graphURL)
+	if lg.json {
+		// Every line of standard error stays a JSON object: the question is
+		// a record, and the answer is typed on the next line.
+		lg.Warn(question+" Type yes to continue.", "input", o.input, "tenant", t.tenant)
+	} else {
+		fmt.Fprintf(e.stderr, "%s\nType yes to continue: ", question)
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fatalError{fmt.Errorf("reading the confirmation: %w", err)}
+	}
+	if strings.ToLower(strings.TrimSpace(line)) != "yes" {
+		if lg.json {
+			lg.Warn("Nothing was changed.")
+		} else {
+			fmt.Fprintln(e.stderr, "Nothing was changed.")
+		}
+		return exitError{exitUsage}
+	}
+	return nil
+}
+
+// newHTTPClient is the client for Graph and the token endpoint. It trusts
+// the system's certificate authorities, plus those in $SSL_CERT_FILE (read
+// here so that it works on every OS, not only where Go's system pool does).
+func newHTTPClient(e *env, concurrency int) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = max(concurrency*2, 8)
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if path := e.getenv("SSL_CERT_FILE"); path != "" {
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("SSL_CERT_FILE: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("SSL_CERT_FILE %s: no PEM certificate in it", path)
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return &http.Client{Transport: tr}, nil
+}
+
+// target is the tenant a run talks to.
+type target struct {
+	client   *graph.Client
+	tenant   string
+	graphURL string
+	close    func()
+	// tenants is set for a multi-tenant run (client is then nil): each
+	// tenant is signed in to on its first row.
+	tenants *tenantSet
+}
+
+// Close releases the target (stops an in-process sandbox). Calls after
+// the first do nothing.
+func (t *target) Close() {
+	if t.close != nil {
+		t.close()
+		t.close = nil
+	}
+}
+
+// connect builds the credential and the Graph client, for a real tenant or
+// the sandbox.
+func connect(e *env, o *resetOptions, hc *http.Client, lg *runLog) (*target, error) {
+	if o.columns.Tenant {
+		return connectTenants(e, o, hc, lg)
+	}
+	if o.sandbox != "" {
+		return connectSandbox(o, lg.Logger)
+	}
+	cloud, graphURL, err := endpoints(o)
+	if err != nil {
+		return nil, err
+	}
+	ao := authOptions(e, o, o.tenant, cloud, hc)
+	ao.DeviceCodeMessage = func(_ context.Context, msg string) error {
+		if lg.json {
+			lg.Warn(msg) // the sign-in instruction, as a JSON record
+			return nil
+		}
+		_, err := fmt.Fprintln(lg.stderr, msg)
+		return err
+	}
+	cred, err := graph.NewCredential(ao)
+	if err != nil {
+		return nil, usagef("authentication: %w", err)
+	}
+	client, err := graph.NewClient(clientOptions(o, graphURL, cred, hc))
+	if err != nil {
+		return nil, fatalError{err}
+	}
+	return &target{client: client, tenant: o.tenant, graphURL: graphURL}, nil
+}
+
+// endpoints resolves --cloud, --graph-url and --authority-host, and checks
+// them.
+func endpoints(o *resetOptions) (graph.Cloud, string, error) {
+	cloud, err := graph.LookupCloud(o.cloud)
+	if err != nil {
+		return graph.Cloud{}, "", usagef("--cloud: %w", err)
+	}
+	graphURL := cloud.GraphURL
+	if o.graphURL != "" {
+		u, err := graph.CheckEndpoint(o.graphURL)
+		if err != nil {
+			return graph.Cloud{}, "", usagef("--graph-url: %w", err)
+		}
+		graphURL = u.String()
+	}
+	if o.authorityHost != "" {
+		if _, err := graph.CheckEndpoint(o.authorityHost); err != nil {
+			return graph.Cloud{}, "", usagef("--authority-host: %w", err)
+		}
+	}
+	return cloud, graphURL, nil
+}
+
+// authOptions are the credential's options for tenant, from the flags and
+// the environment.
+func authOptions(e *env, o *resetOptions, tenant string, cloud graph.Cloud, hc *http.Client) graph.AuthOptions {
+	return graph.AuthOptions{
+		Kind:                o.auth,
+		TenantID:            tenant,
+		ClientID:            o.clientID,
+		ClientSecret:        e.getenv("AZURE_CLIENT_SECRET"),
+		CertificatePath:     o.certificate,
+		CertificatePassword: e.getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
+		FederatedTokenFile:  e.getenv("AZURE_FEDERATED_TOKEN_FILE"),
+		AuthorityHost:       o.authorityHost,
+		Cloud:               cloud,
+		Transport:           hc,
+	}
+}
+
+// clientOptions are the Graph client's options.
+func clientOptions(o *resetOptions, graphURL string, cred azcore.TokenCredential, hc *http.Client) graph.ClientOptions {
+	return graph.ClientOptions{
+		GraphURL:   graphURL,
+		Credential: cred,
+		Scope:      strings.TrimSuffix(graphURL, "/") + "/.default",
+		HTTPClient: hc,
+		Timeout:    o.requestTimeout,
+		UserAgent:  "bulkreset/" + buildVersion(),
+		// Sent on every request (https://learn.microsoft.com/graph/throttling-limits#request-headers):
+		// when Graph must throttle, low-priority requests go first.
+		Priority: o.priority,
+	}
+}

@@ -1,0 +1,346 @@
+package main
+
+import (
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bulkreset/bulkreset/pkg/graph"
+	"github.com/bulkreset/bulkreset/pkg/password"
+	"github.com/bulkreset/bulkreset/pkg/report"
+	"github.com/bulkreset/bulkreset/pkg/worker"
+)
+
+// resetOptions are the flags of reset and plan: the same command line can
+// be tried with plan first.
+type resetOptions struct {
+	plan             bool // bulkreset plan: reads only, no password made or sent
+	input            string
+	sheet            string
+	output           string
+	secrets          string
+	discardPasswords bool
+	passwordMode     string
+	passwordLength   int
+	forceChange      bool
+	requireMFA       bool
+	revokeSessions   bool
+	preflight        bool
+	synced           string
+	skipDisabled     bool
+	skipGuests       bool
+	concurrency      int
+	batchSize        int
+	maxRate          float64
+	priority         string
+	maxAttempts      int
+	yes              bool
+	tenant           string
+	clientID         string
+	auth             string
+	certificate      string
+	cloud            string
+	graphURL         string
+	authorityHost    string
+	sandbox          string
+	logFormat        string
+	logFile          string
+	quiet            bool
+	resume           bool
+	requestTimeout   time.Duration
+	verbose          bool
+	cloudSet         bool // --cloud was given: it beats $AZURE_AUTHORITY_HOST
+	// columns are the optional columns of the results, plan and secrets
+	// files: the tenant column for an input with a TenantId column.
+	columns report.Columns
+}
+
+// sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
+const sandboxBuiltin = "builtin"
+
+func newResetCmd(e *env) *cobra.Command {
+	o := &resetOptions{}
+	cmd := &cobra.Command{
+		Use:   "reset -i users.csv [-o results.csv] [--secrets secrets.csv] [flags]",
+		Short: "Reset the passwords of the users in a CSV or Excel file",
+		Long: `Reset the passwords of the users listed in a CSV or Excel file.
+
+Every input row gets one row in the results CSV (outcome, reason, Graph's
+answer and request-id). Random passwords are written to --secrets (mode 0600)
+before they are sent. Progress is shown on standard error when it is a
+terminal; at the end a summary gives the counts per outcome and reason.
+
+Sign-in (--auth auto tries them in this order): AZURE_CLIENT_SECRET or
+AZURE_CLIENT_CERTIFICATE_PATH (+ _PASSWORD) with AZURE_TENANT_ID and
+AZURE_CLIENT_ID; workload identity (AZURE_FEDERATED_TOKEN_FILE); managed
+identity; Azure CLI. A flag beats its environment variable, which beats the
+default. Secrets are never flag values.
+
+Exit codes: 0 every row succeeded (or was skipped or a duplicate), 1 fatal
+error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
+		Example: `  # Try it on the built-in sandbox tenant (no credentials needed):
+  bulkreset reset --sandbox -i testdata/demo.csv --secrets secrets.csv --yes
+
+  # Give every user a random password, written to a 0600 secrets file:
+  export AZURE_TENANT_ID=contoso.onmicrosoft.com AZURE_CLIENT_ID=<app id> AZURE_CLIENT_SECRET=<secret>
+  bulkreset reset -i phished.csv --secrets secrets.csv -o results.csv
+
+  # Incident: lock users out at once, keeping no passwords (users then use self-service reset):
+  bulkreset reset -i phished.csv --discard-passwords --yes
+
+  # Only require a new password at next sign-in (no new password set):
+  bulkreset reset -i users.csv --password-mode none --yes
+
+  # Scheduled task: certificate auth, no prompt, JSON logs appended to a file:
+  bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes \
+    --log-format json --log-file bulkreset.log
+
+  # Azure VM or Arc-enabled server with a managed identity (no secret anywhere):
+  bulkreset reset -i users.csv --auth managed-identity --secrets s.csv --yes
+
+  # Users synced from on-premises AD, with password writeback: an administrator
+  # signs in (resetPassword supports delegated permissions only):
+  bulkreset reset -i synced.csv --synced resetpassword --auth device-code --secrets s.csv
+
+  # US Government (GCC High) tenant:
+  bulkreset reset -i users.csv --cloud usgov --secrets s.csv`,
+		Args: cobra.NoArgs,
+		RunE: runResetE(e, o),
+	}
+	addResetFlags(cmd, o)
+	return cmd
+}
+
+// runResetE is the RunE of reset and plan, which differ only in o.plan.
+func runResetE(e *env, o *resetOptions) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		o.cloudSet = cmd.Flags().Changed("cloud")
+		return typed(runReset(cmd.Context(), e, o))
+	}
+}
+
+// newPlanCmd is `bulkreset plan`: reset's pipeline with reads only.
+func newPlanCmd(e *env) *cobra.Command {
+	o := &resetOptions{plan: true}
+	cmd := &cobra.Command{
+		Use:   "plan -i users.csv [-o plan.csv] [flags]",
+		Short: "Show what reset would do to each user, changing nothing",
+		Long: `Show what reset would do, without changing anything: the input is
+validated and every user is looked up (preflight), exactly as reset does,
+and a plan CSV gets one row per input row, with the columns of the results
+file. No password is generated, no secrets file is written, and no write
+is sent to Graph: only GETs, which spend Graph's read quota.
+
+plan accepts the same flags as reset, so the same command line can be run
+with plan first, then with reset. In the plan, a row reset would send is
+outcome succeeded with reason would_reset; every other row has the outcome
+and reason reset would give it (failed/not_found, skipped/synced_user,
+skipped/disabled, skipped/guest, duplicate, invalid/...). What only the
+write itself can tell (a 403 for an administrator the app may not reset,
+a password refused by the banned-password list) shows only in reset.
+
+Exit codes: 0 nothing would fail, 1 fatal error, 2 usage error, 3 some rows
+would fail or are invalid, 130 interrupted.`,
+		Example: `  # What would happen to these users, on the built-in sandbox tenant:
+  bulkreset plan --sandbox -i testdata/demo.csv -o plan.csv
+
+  # Try the incident command line first, then run it for real:
+  bulkreset plan  -i phished.csv --revoke-sessions --discard-passwords -o plan.csv
+  bulkreset reset -i phished.csv --revoke-sessions --discard-passwords -o results.csv`,
+		Args: cobra.NoArgs,
+		RunE: runResetE(e, o),
+	}
+	addResetFlags(cmd, o)
+	return cmd
+}
+
+// addResetFlags defines the flags reset and plan share.
+func addResetFlags(cmd *cobra.Command, o *resetOptions) {
+	f := cmd.Flags()
+	f.StringVarP(&o.input, "input", "i", "", "input file: .csv, .txt, .tsv or .xlsx; - is standard input (CSV)")
+	f.StringVar(&o.sheet, "sheet", "", "worksheet of an .xlsx input (default: the first sheet)")
+	f.StringVarP(&o.output, "output", "o", "", "results CSV; - is standard output (default bulkreset-results-YYYYMMDD-HHMMSS.csv)")
+	f.StringVar(&o.secrets, "secrets", "", "file the passwords set are written to (mode 0600, owner-only on Windows; must not exist)")
+	f.BoolVar(&o.discardPasswords, "discard-passwords", false, "allow random passwords without --secrets (nobody will know them: users must use self-service reset)")
+	f.StringVar(&o.passwordMode, "password-mode", "random", "random: a unique generated password per user; column: the input's Password column; none: only the force-change flag (best effort: Graph may ignore a flag-only update)")
+	f.IntVar(&o.passwordLength, "password-length", password.DefaultLength, "length of random passwords, 8-256")
+	f.BoolVar(&o.forceChange, "force-change", true, "require a password change at next sign-in (passwordProfile.forceChangePasswordNextSignIn)")
+	f.BoolVar(&o.requireMFA, "require-mfa", false, "require MFA before the password change (forceChangePasswordNextSignInWithMfa)")
+	f.BoolVar(&o.revokeSessions, "revoke-sessions", false, "after a successful reset, revoke the user's sign-in sessions (revokeSignInSessions); the revoked column says whether it worked")
+	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users are skipped, and writes address the object id")
+	f.StringVar(&o.synced, "synced", string(worker.SyncedSkip), "users synced from on-premises AD: skip (skipped/synced_user); attempt the reset anyway; or resetpassword: reset them with the resetPassword action, which password writeback carries on-premises (needs an administrator signed in: --auth device-code, browser or azure-cli)")
+	f.BoolVar(&o.skipDisabled, "skip-disabled", false, "skip disabled accounts (skipped/disabled) instead of resetting them (needs --preflight)")
+	f.BoolVar(&o.skipGuests, "skip-guests", false, "skip guest users (skipped/guest) instead of resetting them (needs --preflight)")
+	f.IntVar(&o.concurrency, "concurrency", 4, "batches in flight, 1-64")
+	f.IntVar(&o.batchSize, "batch-size", worker.MaxBatchSize, "requests per $batch, 1-20")
+	f.Float64Var(&o.maxRate, "max-rate", 0, "cap on writes per second, 0.01-10000; 0 lets the pacer find Graph's limit")
+	f.StringVar(&o.priority, "priority", "normal", "x-ms-throttle-priority of the requests: low, normal or high (when Graph throttles, low goes first)")
+	f.IntVar(&o.maxAttempts, "max-attempts", 8, "attempts per row across throttling and transient errors, 1-100")
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when standard input is not a terminal)")
+	f.StringVar(&o.tenant, "tenant", "", "tenant id or domain (default $AZURE_TENANT_ID); with a TenantId column in the input, the tenant of its empty cells")
+	f.StringVar(&o.clientID, "client-id", "", "application (client) id (default $AZURE_CLIENT_ID)")
+	f.StringVar(&o.auth, "auth", "auto", "auto, client-secret, certificate, managed-identity, workload-identity, azure-cli, device-code, browser")
+	f.StringVar(&o.certificate, "certificate", "", "certificate file, PEM or PKCS#12 (default $AZURE_CLIENT_CERTIFICATE_PATH; password from $AZURE_CLIENT_CERTIFICATE_PASSWORD)")
+	f.StringVar(&o.cloud, "cloud", "global", "global, usgov, usgov-dod, china: sets the Graph and sign-in hosts")
+	f.StringVar(&o.graphURL, "graph-url", "", "Graph root, e.g. https://graph.microsoft.com (default: from --cloud)")
+	f.StringVar(&o.authorityHost, "authority-host", "", "Entra sign-in host (default: from --cloud, or $AZURE_AUTHORITY_HOST)")
+	f.StringVar(&o.sandbox, "sandbox", "", "run against the built-in Graph emulator instead of a real tenant; optionally a TENANT.json")
+	f.Lookup("sandbox").NoOptDefVal = sandboxBuiltin
+	f.StringVar(&o.logFormat, "log-format", "text", "text or json; logs go to standard error")
+	f.StringVar(&o.logFile, "log-file", "", "write logs to this file as well")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only warnings, errors and the summary")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log each retry and throttled request on standard error too (--log-file always has them)")
+	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results (-o) and secrets files: finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded")
+	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried, 1s-1h")
+	registerResetCompletions(cmd)
+}
+
+// The range of --max-rate other than 0 (no cap): one write every 100 seconds
+// is the slowest rate that still means something, and no tenant takes more
+// than ten thousand writes a second.
+const (
+	minMaxRate = 0.01
+	maxMaxRate = 10000.0
+)
+
+// validate checks the flags and fills defaults from the environment.
+func (o *resetOptions) validate(e *env, now time.Time) error {
+	if o.input == "" {
+		return usagef("--input is required")
+	}
+	switch o.passwordMode {
+	case "random", "column", "none":
+	default:
+		return usagef("--password-mode must be random, column or none, not %q", o.passwordMode)
+	}
+	if o.passwordLength < password.MinLength || o.passwordLength > password.MaxLength {
+		return usagef("--password-length must be %d to %d", password.MinLength, password.MaxLength)
+	}
+	if o.batchSize < 1 || o.batchSize > worker.MaxBatchSize {
+		return usagef("--batch-size must be 1 to %d (Graph's limit per $batch)", worker.MaxBatchSize)
+	}
+	if o.concurrency < 1 || o.concurrency > 64 {
+		return usagef("--concurrency must be 1 to 64")
+	}
+	if o.maxAttempts < 1 || o.maxAttempts > 100 {
+		return usagef("--max-attempts must be 1 to 100")
+	}
+	// NaN compares false with everything, and a rate of 1e-300 writes per
+	// second is no rate: both used to remove the cap without a word.
+	if o.maxRate != 0 && !(o.maxRate >= minMaxRate && o.maxRate <= maxMaxRate) {
+		return usagef("--max-rate must be 0 (no cap) or %g to %g writes per second, not %v", minMaxRate, maxMaxRate, o.maxRate)
+	}
+	switch strings.ToLower(o.priority) {
+	case "":
+		o.priority = "normal"
+	case "low", "normal", "high":
+		o.priority = strings.ToLower(o.priority)
+	default:
+		return usagef("--priority must be low, normal or high, not %q", o.priority)
+	}
+	if o.passwordMode == "random" && o.secrets == "" && !o.discardPasswords {
+		return usagef("random passwords need --secrets FILE to record them (or --discard-passwords to set passwords nobody will know)")
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return usagef("--log-format must be text or json")
+	}
+	if o.synced == "" {
+		o.synced = string(worker.SyncedSkip)
+	}
+	switch worker.SyncedPolicy(o.synced) {
+	case worker.SyncedSkip, worker.SyncedAttempt:
+	case worker.SyncedResetPassword:
+		if err := o.validateResetPassword(); err != nil {
+			return err
+		}
+	default:
+		return usagef("--synced must be skip, attempt or resetpassword, not %q", o.synced)
+	}
+	if !o.preflight && (o.skipDisabled || o.skipGuests) {
+		return usagef("--skip-disabled and --skip-guests need --preflight (the lookup is what tells a disabled account or a guest)")
+	}
+	if o.plan && o.resume {
+		return usagef("plan changes nothing, so there is nothing to resume: run it again")
+	}
+	if o.quiet && o.verbose {
+		return usagef("--quiet and --verbose cannot be used together")
+	}
+	if o.requestTimeout < time.Second || o.requestTimeout > time.Hour {
+		return usagef("--request-timeout must be 1s to 1h, not %v", o.requestTimeout)
+	}
+	if err := o.validateFiles(now); err != nil {
+		return err
+	}
+	o.fromEnv(e)
+	return nil
+}
+
+// validateFiles checks the input and output paths, and names the results
+// file when -o is not given.
+func (o *resetOptions) validateFiles(now time.Time) error {
+	if o.resume && (o.output == "" || o.output == "-") {
+		return usagef("--resume needs -o: the results file of the run to continue")
+	}
+	if o.output == "" {
+		if o.plan {
+			o.output = now.Format("bulkreset-plan-20060102-150405.csv")
+		} else {
+			o.output = now.Format("bulkreset-results-20060102-150405.csv")
+		}
+	}
+	if o.secrets != "" && o.secrets == o.output {
+		return usagef("--secrets and --output must be different files")
+	}
+	if o.secrets == "-" {
+		return usagef("--secrets cannot be standard output: passwords belong in a file only you can read")
+	}
+	if !o.resume {
+		if err := report.CheckNew(o.secrets, o.output); err != nil {
+			return usagef("%w", err)
+		}
+	}
+	if o.input == "-" && !o.yes {
+		return usagef("reading users from standard input needs --yes (there is no terminal to confirm on)")
+	}
+	return nil
+}
+
+// fromEnv fills what the flags left empty from the environment: a flag
+// beats its environment variable.
+func (o *resetOptions) fromEnv(e *env) {
+	if o.tenant == "" {
+		o.tenant = e.getenv("AZURE_TENANT_ID")
+	}
+	if o.clientID == "" {
+		o.clientID = e.getenv("AZURE_CLIENT_ID")
+	}
+	if o.certificate == "" {
+		o.certificate = e.getenv("AZURE_CLIENT_CERTIFICATE_PATH")
+	}
+	if o.authorityHost == "" && o.sandbox == "" && !o.cloudSet {
+		o.authorityHost = e.getenv("AZURE_AUTHORITY_HOST")
+	}
+}
+
+// validateResetPassword checks --synced resetpassword. Graph's resetPassword
+// action supports delegated permissions only
+// (https://learn.microsoft.com/graph/api/authenticationmethod-resetpassword),
+// so an application identity cannot use it; it needs the lookup to know who
+// is synced, and a password to send (hybrid users must be given one).
+func (o *resetOptions) validateResetPassword() error {
+	switch {
+	case !o.preflight:
+		return usagef("--synced resetpassword needs --preflight: the lookup is what tells a synced user")
+	case o.passwordMode == "none":
+		return usagef("--synced resetpassword sets a password, so it cannot be used with --password-mode none")
+	case o.sandbox != "":
+		return usagef("--synced resetpassword needs an administrator signed in, and the sandbox signs in as an application")
+	}
+	switch strings.ToLower(o.auth) {
+	case graph.AuthDeviceCode, graph.AuthBrowser, graph.AuthAzureCLI:
+		return nil
+	}
+	return usagef("--synced resetpassword needs an administrator signed in (--auth device-code, browser or azure-cli, with the Authentication Administrator or Privileged Authentication Administrator role): "+
+		"Graph's resetPassword action supports delegated permissions only, so --auth %s (an application identity) cannot use it", o.auth)
+}

@@ -1,0 +1,234 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// ErrConflict marks an output error the person running bulkreset can fix
+// with other arguments: a results or secrets file that exists already, or
+// files to resume that do not belong to the input. Its errors keep their
+// own message; test for it with errors.Is.
+var ErrConflict = errors.New("the outputs conflict with existing files")
+
+// conflictError is an error that Is ErrConflict.
+type conflictError struct{ err error }
+
+func (e conflictError) Error() string        { return e.err.Error() }
+func (e conflictError) Unwrap() error        { return e.err }
+func (e conflictError) Is(target error) bool { return target == ErrConflict }
+
+// conflict marks err as an ErrConflict.
+func conflict(err error) error { return conflictError{err} }
+
+// OutputOptions name the files a run writes.
+type OutputOptions struct {
+	// Results is the results (or plan) file; "-" is Stdout.
+	Results string
+	// Secrets is the secrets file; "" for none.
+	Secrets string
+	// Stdout takes the results when Results is "-".
+	Stdout io.Writer
+	// Resume continues an interrupted run: its files are read and opened
+	// for appending.
+	Resume bool
+	// Columns are the optional columns of both files.
+	Columns Columns
+}
+
+// Outputs are the files a run writes, locked against other runs.
+type Outputs struct {
+	// Secrets is nil without a secrets file.
+	Secrets *Secrets
+	Results *Results
+	// Prior is what the interrupted run finished, with Resume.
+	Prior *Prior
+
+	opts        OutputOptions
+	resultsFile *os.File // nil when the results go to Stdout
+	unlock      []func()
+	closed      bool
+}
+
+// CheckNew refuses output paths that exist, with an ErrConflict: bulkreset
+// never overwrites a results or secrets file.
+func CheckNew(paths ...string) error {
+	for _, p := range paths {
+		if p == "" || p == "-" {
+			continue
+		}
+		if _, err := os.Lstat(p); err == nil {
+			return conflict(fmt.Errorf("%s already exists; bulkreset never overwrites its outputs (choose another name)", p))
+		}
+	}
+	return nil
+}
+
+// OpenOutputs locks the results and secrets paths, then creates them (or,
+// with Resume, reads what the interrupted run finished, adds it to summary
+// and opens both files for appending), before anything is sent. Neither
+// file is ever overwritten. An error the arguments can fix Is ErrConflict.
+func OpenOutputs(o OutputOptions, summary *Summary) (_ *Outputs, err error) {
+	out := &Outputs{opts: o}
+	defer func() {
+		if err != nil {
+			out.Release()
+		}
+	}()
+	for _, p := range []string{o.Results, o.Secrets} {
+		if p == "" || p == "-" {
+			continue
+		}
+		unlock, err := Lock(p)
+		if errors.Is(err, ErrLocked) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("output: %w", err)
+		}
+		out.unlock = append(out.unlock, unlock)
+	}
+	if o.Resume {
+		return out, out.openForResume(summary)
+	}
+	if err := CheckNew(o.Secrets, o.Results); err != nil {
+		return nil, err
+	}
+	return out, out.create()
+}
+
+// create creates the files of a new run.
+func (out *Outputs) create() error {
+	o := out.opts
+	if o.Secrets != "" {
+		s, err := CreateSecretsColumns(o.Secrets, o.Columns)
+		if errors.Is(err, os.ErrExist) {
+			return conflict(err)
+		}
+		if err != nil {
+			return fmt.Errorf("secrets file: %w", err)
+		}
+		out.Secrets = s
+	}
+	w := o.Stdout
+	if o.Results != "-" {
+		f, err := CreateResultsFile(o.Results)
+		if err != nil {
+			if out.Secrets != nil {
+				out.Secrets.Close()
+				out.Secrets = nil
+				os.Remove(o.Secrets) // it holds no password yet
+			}
+			if errors.Is(err, os.ErrExist) {
+				return conflict(fmt.Errorf("results file: %w", err))
+			}
+			return fmt.Errorf("results file: %w", err)
+		}
+		out.resultsFile, w = f, f
+	}
+	results, err := NewResultsColumns(w, o.Columns)
+	if err != nil {
+		return fmt.Errorf("results file: %w", err)
+	}
+	out.Results = results
+	return nil
+}
+
+// openForResume reads the interrupted run's files and opens them for
+// appending. A file the interrupted run never got to create (it was killed
+// at start-up) is created now.
+func (out *Outputs) openForResume(summary *Summary) error {
+	o := out.opts
+	resultsPath, secretsPath := existing(o.Results), existing(o.Secrets)
+	prior, err := LoadPrior(resultsPath, secretsPath, summary)
+	if err != nil {
+		return conflict(err)
+	}
+	out.Prior = prior
+	if resultsPath == "" {
+		f, err := CreateResultsFile(o.Results)
+		if err != nil {
+			return err
+		}
+		out.resultsFile = f
+		if out.Results, err = NewResultsColumns(f, o.Columns); err != nil {
+			return err
+		}
+	} else {
+		f, err := OpenResultsAppendColumns(o.Results, o.Columns)
+		if err != nil {
+			return err
+		}
+		out.resultsFile = f
+		out.Results = AppendResultsColumns(f, o.Columns)
+	}
+	switch {
+	case o.Secrets == "":
+	case secretsPath == "":
+		out.Secrets, err = CreateSecretsColumns(o.Secrets, o.Columns)
+	default:
+		out.Secrets, err = OpenSecretsAppendColumns(o.Secrets, o.Columns)
+	}
+	return err
+}
+
+// existing returns path when a file is there, else "".
+func existing(path string) string {
+	if path == "" {
+		return ""
+	}
+	if _, err := os.Lstat(path); err != nil {
+		return ""
+	}
+	return path
+}
+
+// Close flushes and syncs the results file and closes both files; the
+// locks stay held until Release. It may be called more than once.
+func (out *Outputs) Close() error {
+	if out.closed {
+		return nil
+	}
+	out.closed = true
+	var errs []error
+	if out.Results != nil {
+		errs = append(errs, out.Results.Flush())
+	}
+	if out.resultsFile != nil {
+		errs = append(errs, out.resultsFile.Sync(), out.resultsFile.Close())
+	}
+	if out.Secrets != nil {
+		errs = append(errs, out.Secrets.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("closing the outputs: %w", err)
+	}
+	return nil
+}
+
+// Release closes the outputs, if not closed yet, and releases the locks.
+// It may be called more than once.
+func (out *Outputs) Release() {
+	out.Close()
+	for _, u := range out.unlock {
+		u()
+	}
+	out.unlock = nil
+}
+
+// DropRefused compacts the secrets file of a finished run, once every
+// outcome is known: the passwords of the lines in refused were never set,
+// and are dropped, so that the file lists exactly the passwords in force
+// (see CompactSecrets). Call it after Close and before Release: the locks
+// keep a --resume started meanwhile from appending to the file being
+// rewritten, or the rename would drop its rows. It does nothing without a
+// secrets file or a refused line.
+func (out *Outputs) DropRefused(refused map[int]bool) error {
+	if out.opts.Secrets == "" || out.Secrets == nil || len(refused) == 0 {
+		return nil
+	}
+	_, err := CompactSecrets(out.opts.Secrets, func(r SecretRow) bool { return !refused[r.Line] })
+	return err
+}
