@@ -47,12 +47,7 @@ fuzz:
 	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzParseRetryAfter -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzUserPath -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/password -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/wirejson -run '^$$' -fuzz FuzzScanner -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/wirejson -run '^$$' -fuzz FuzzAppendString -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzScanBatchItems -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzParseUserInfo -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/graphsim -run '^$$' -fuzz FuzzScanBatchRequests -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/graphsim -run '^$$' -fuzz FuzzScanPatch -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzDecodeBatchItems -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/report -run '^$$' -fuzz FuzzReadResults -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/report -run '^$$' -fuzz FuzzVisible -fuzztime $(FUZZTIME)
 
