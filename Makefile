@@ -48,6 +48,7 @@ fuzz:
 	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzUserPath -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/password -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzDecodeBatchItems -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/graph -run '^$$' -fuzz FuzzCountKeys -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/report -run '^$$' -fuzz FuzzReadResults -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/report -run '^$$' -fuzz FuzzVisible -fuzztime $(FUZZTIME)
 

@@ -17,55 +17,84 @@ type batchItem struct {
 	anomaly string
 }
 
-// decodeBatchItems reads the items of a $batch answer with encoding/json.
-// The answer must be valid JSON. A json.Decoder then walks it, and reads
-// each item through a window of the answer that ends maxItemBytes past the
-// item's start, so that an item larger than any Graph sends is refused
-// without being held in memory. The responses key is matched as
-// encoding/json matches a field name (without regard to case); a second
-// one makes the answer malformed. Reading stops after most+1 items (the
-// caller then has more than most, and knows the answer is malformed), and
-// at the first item that cannot be taken: one without a valid id or
-// status, larger than maxItemBytes, with more than maxItemHeaders headers,
-// or with a body larger than maxItemBodyBytes. Whatever an answer holds,
-// reading it costs memory in proportion to the items taken, not to the
-// answer.
+// decodeBatchItems reads the items of a $batch answer with encoding/json:
+// a json.Decoder walks the answer, and reads each item through a window of
+// it that ends maxItemBytes past the item's start, so that an item larger
+// than any Graph sends is refused without being held in memory. The
+// responses key is matched as encoding/json matches a field name (without
+// regard to case); a second one makes the answer malformed. Reading stops
+// after most+1 items (the caller then has more than most, and knows the
+// answer is malformed), and at the first item that cannot be taken: one
+// without a valid id or status, larger than maxItemBytes, with more than
+// maxItemHeaders headers, or with a body larger than maxItemBodyBytes.
+// Whatever an answer holds, reading it costs memory in proportion to the
+// items taken, not to the answer. An answer that is not valid JSON is
+// refused as that, whatever else is wrong with it.
 func decodeBatchItems(body []byte, most int) ([]batchItem, error) {
-	if !json.Valid(body) {
-		return nil, fmt.Errorf("%w: not valid JSON", ErrMalformedResponse)
+	items, problem := walkBatch(body, most)
+	stopped := len(items) > 0 && items[len(items)-1].anomaly != ""
+	if (problem != "" || stopped) && !json.Valid(body) {
+		problem = notJSON // checked only once something is wrong: the walk checks what it reads
 	}
+	if problem != "" {
+		return nil, fmt.Errorf("%w: %s", ErrMalformedResponse, problem)
+	}
+	return items, nil
+}
+
+// notJSON is the problem with an answer that is not valid JSON.
+const notJSON = "not valid JSON"
+
+// walkBatch is decodeBatchItems without its last word on invalid JSON: the
+// items read (the last with an anomaly when reading stopped there), or the
+// problem with the answer as a whole.
+func walkBatch(body []byte, most int) ([]batchItem, string) {
 	r := &windowReader{data: body, end: len(body)}
 	dec := json.NewDecoder(r)
-	if t, _ := dec.Token(); t != json.Delim('{') {
-		return nil, fmt.Errorf("%w: no responses array", ErrMalformedResponse)
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, "no responses array"
 	}
 	var items []batchItem
 	found := false
 	for dec.More() {
-		key, _ := dec.Token()
+		key, err := dec.Token()
+		if err != nil {
+			return nil, notJSON
+		}
 		if k, _ := key.(string); !strings.EqualFold(k, "responses") {
-			_ = dec.Decode(new(json.RawMessage)) // the answer is valid JSON: skipping cannot fail
+			if dec.Decode(new(json.RawMessage)) != nil {
+				return nil, notJSON
+			}
 			continue
 		}
 		if found {
-			return nil, fmt.Errorf("%w: two responses arrays", ErrMalformedResponse)
+			return nil, "two responses arrays"
 		}
 		found = true
-		switch t, _ := dec.Token(); t {
-		case nil: // null: no array (a second responses key is still refused)
-		case json.Delim('['):
+		switch t, err := dec.Token(); {
+		case err != nil:
+			return nil, notJSON
+		case t == nil: // null: no array (a second responses key is still refused)
+		case t == json.Delim('['):
 			items = make([]batchItem, 0, most+1)
 			if !decodeItems(dec, r, most, &items) {
-				return items, nil // stopped at an item parseBatch refuses
+				return items, "" // stopped at an item parseBatch refuses
 			}
 		default:
-			return nil, fmt.Errorf("%w: the responses are not an array", ErrMalformedResponse)
+			return nil, "the responses are not an array"
 		}
 	}
-	if items == nil {
-		return nil, fmt.Errorf("%w: no responses array", ErrMalformedResponse)
+	// The closing brace, and nothing after it.
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, notJSON
 	}
-	return items, nil
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, notJSON
+	}
+	if items == nil {
+		return nil, "no responses array"
+	}
+	return items, ""
 }
 
 // decodeItems reads the elements of the responses array, and its closing
@@ -83,7 +112,10 @@ func decodeItems(dec *json.Decoder, r *windowReader, most int, items *[]batchIte
 			return false
 		}
 	}
-	_, _ = dec.Token() // ']'
+	if t, err := dec.Token(); err != nil || t != json.Delim(']') {
+		*items = append(*items, batchItem{anomaly: notJSON})
+		return false
+	}
 	return true
 }
 
@@ -101,9 +133,14 @@ func decodeItem(dec *json.Decoder, r *windowReader, i int) batchItem {
 	r.end = min(len(r.data), start+maxItemBytes+1) // +1: a number ends at the byte after it
 	var w itemWire
 	err := dec.Decode(&w)
+	windowed := r.end < len(r.data)
 	r.end = len(r.data)
-	if errors.Is(err, io.ErrUnexpectedEOF) || int(dec.InputOffset())-start > maxItemBytes {
+	var syntax *json.SyntaxError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) && windowed, int(dec.InputOffset())-start > maxItemBytes:
 		return batchItem{anomaly: fmt.Sprintf("answer %d is larger than %d KiB, more than its headers and body can be", i, maxItemBytes>>10)}
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return batchItem{anomaly: notJSON}
 	}
 	var headers map[string]string
 	switch {
@@ -135,26 +172,27 @@ func decodeItem(dec *json.Decoder, r *windowReader, i int) batchItem {
 // errTooManyHeaders is decodeHeaders' error for more than maxItemHeaders.
 var errTooManyHeaders = errors.New("too many headers")
 
-// minKeysBytes is the shortest JSON object with more than maxItemHeaders
-// keys: {"":0,"":0,...}, 5 bytes a key. Shorter headers need no counting.
+// minKeysBytes is the length of the shortest JSON object with more than
+// maxItemHeaders keys: {"":0,"":0,...}, 5 bytes a key. Shorter headers
+// need no counting.
 const minKeysBytes = 5*(maxItemHeaders+1) + 1
 
-// decodeHeaders reads a sub-response's headers: an object whose values are
-// strings, or numbers and other values kept as written (e.g.
-// "Retry-After": 5), or null (no headers). More than maxItemHeaders keys,
-// a key given twice counted twice, is errTooManyHeaders.
+// decodeHeaders reads a sub-response's headers, raw as written and valid
+// JSON: an object whose values are strings, or numbers and other values
+// kept as written (e.g. "Retry-After": 5), or null (no headers). More than
+// maxItemHeaders keys, a key given twice counted twice, is
+// errTooManyHeaders.
 func decodeHeaders(raw json.RawMessage) (map[string]string, error) {
-	if len(raw) == 0 {
-		return map[string]string{}, nil
-	}
 	if len(raw) >= minKeysBytes && countKeys(raw) > maxItemHeaders {
 		return nil, errTooManyHeaders
 	}
 	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // a number is kept as written
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
+	if len(raw) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber() // a number is kept as written
+		if err := dec.Decode(&m); err != nil {
+			return nil, err
+		}
 	}
 	h := make(map[string]string, len(m))
 	var written map[string]json.RawMessage
@@ -178,21 +216,28 @@ func decodeHeaders(raw json.RawMessage) (map[string]string, error) {
 	return h, nil
 }
 
-// countKeys returns how many keys the JSON object obj has, a key given
-// twice counted twice, stopping once past maxItemHeaders.
-func countKeys(obj json.RawMessage) int {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if t, _ := dec.Token(); t != json.Delim('{') {
-		return 0
-	}
-	n := 0
-	for n <= maxItemHeaders && dec.More() {
-		if _, err := dec.Token(); err != nil {
-			break
-		}
-		n++
-		if dec.Decode(new(json.RawMessage)) != nil {
-			break
+// countKeys returns how many keys the valid JSON object obj has, a key
+// given twice counted twice: the colons outside strings at its first
+// level. This one loop is by hand because json.Decoder's Token, which
+// could count them, cost more than reading the headers (a tenth of
+// bulkreset's CPU at a million users, every header object of graphsim's
+// answers being longer than minKeysBytes).
+func countKeys(obj []byte) int {
+	n, depth, inString := 0, 0, false
+	for i := 0; i < len(obj); i++ {
+		switch c := obj[i]; {
+		case inString && c == '\\':
+			i++ // the escaped byte is never a quote that ends the string
+		case inString:
+			inString = c != '"'
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		case c == ':' && depth == 1:
+			n++
 		}
 	}
 	return n

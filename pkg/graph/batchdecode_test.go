@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -192,4 +193,50 @@ func TestParseUserInfo(t *testing.T) {
 				tt.body, u, u.Disabled(), u.Synced(), u.Guest(), err, tt.id, tt.upn, tt.disabled, tt.synced, tt.guest)
 		}
 	}
+}
+
+// TestHeadersAtTheBound: 64 headers, however short, are read; the bound
+// refuses only more (TestParseBatchBounded).
+func TestHeadersAtTheBound(t *testing.T) {
+	h := strings.TrimSuffix(strings.Repeat(`"":0,`, maxItemHeaders-1), ",") + `,"Retry-After":7`
+	res, err := parseBatch([]byte(`{"responses":[{"id":"1","status":429,"headers":{`+h+`}}]}`), []Request{{ID: "1"}})
+	if err != nil || res.Responses["1"].Header("Retry-After") != "7" {
+		t.Fatalf("parseBatch of an item with %d headers: %v, %v; want it read, Retry-After 7", maxItemHeaders, res, err)
+	}
+}
+
+// tokenKeys counts the keys of the JSON object obj with json.Decoder's
+// tokens: the reference countKeys is held to.
+func tokenKeys(obj []byte) (int, bool) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0, false
+	}
+	n := 0
+	for dec.More() {
+		if _, err := dec.Token(); err != nil {
+			return 0, false
+		}
+		if err := dec.Decode(new(json.RawMessage)); err != nil {
+			return 0, false
+		}
+		n++
+	}
+	return n, true
+}
+
+// FuzzCountKeys holds countKeys to json.Decoder on every valid object.
+func FuzzCountKeys(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1}`, `{"a":1,"a":2}`, `{"a\":b":"c:d","e":{"f":[1,{"g":2}]},"h\\":"}"}`, ` { "x" : [ ":" , "{" ] } `, `{"é":"\u0022:"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, obj []byte) {
+		want, ok := tokenKeys(obj)
+		if !ok || !json.Valid(obj) {
+			return
+		}
+		if got := countKeys(obj); got != want {
+			t.Fatalf("countKeys(%s) = %d, want %d", obj, got, want)
+		}
+	})
 }

@@ -3,7 +3,8 @@
 // batching wire format, Graph's error envelope and Retry-After.
 //
 // It is written on net/http and encoding/json rather than msgraph-sdk-go
-// (see SPEC.md for the measurements behind that choice). Nothing in this
+// (the README's "Why Graph is called with net/http, not msgraph-sdk-go"
+// gives the measurements behind that choice). Nothing in this
 // package reads the environment, the command line or the wall clock on its
 // own: callers pass the values they read and a Now function.
 //

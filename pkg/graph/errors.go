@@ -249,9 +249,9 @@ func parseSeconds(v string) (time.Duration, bool) {
 }
 
 // Reason returns the stable snake_case reason written to the results file
-// for a Graph error (SPEC.md "Results CSV"). It branches on status and
-// code; the two 400 cases that only the message tells apart are decided in
-// badRequestReason. Reason(nil) is "".
+// for a Graph error (docs/outcomes.md lists them all). It branches on
+// status and code; the two 400 cases that only the message tells apart are
+// decided in badRequestReason. Reason(nil) is "".
 func Reason(e *Error) string {
 	switch {
 	case e == nil:

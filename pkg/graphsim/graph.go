@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
 )
 
 const (
