@@ -139,7 +139,10 @@ func (b *bench) withinBurst(t *table) error {
 
 // localOverhead measures bulkreset alone: many users, no throttling, no
 // latency; with its defaults, and without the preflight lookups (one GET
-// per user before the writes, which doubles the requests).
+// per user before the writes, which doubles the requests). The goal is a
+// floor, not a race: 10,000 users/s is 500 times the about 20 writes a
+// second Graph's quota lets a tenant take, so no run against Graph feels
+// the local overhead above it.
 func (b *bench) localOverhead(t *table) error {
 	n := b.overheadUsers
 	for _, sc := range []struct {
@@ -154,7 +157,7 @@ func (b *bench) localOverhead(t *table) error {
 			return err
 		}
 		rate := float64(r.reset) / r.wall.Seconds()
-		r.accept = met(rate >= 20000 && r.rssKB > 0 && r.rssKB < 200*1024, ">= 20,000 users/s, < 200 MB")
+		r.accept = met(rate >= 10000 && r.rssKB > 0 && r.rssKB < 200*1024, ">= 10,000 users/s, < 200 MB")
 		t.add(r)
 	}
 	return nil

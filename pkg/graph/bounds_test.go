@@ -109,11 +109,11 @@ func allocated(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// TestParseBatchBounded: whichever reading an answer takes (the scanner,
-// or encoding/json for what the scanner refuses: a key in another case, a
-// status as a string), an answer with more items than requests, an item
-// with more headers than any Graph sends, or a body larger than any
-// sub-response's, is malformed, and refusing it costs little memory.
+// TestParseBatchBounded: whatever its items look like (the usual keys, a
+// key in another case, a status as a string), an answer with more items
+// than requests, an item with more headers than any Graph sends, or a body
+// larger than any sub-response's, is malformed, and refusing it costs
+// little memory.
 func TestParseBatchBounded(t *testing.T) {
 	headers := func(n int) string {
 		var b strings.Builder
@@ -132,13 +132,22 @@ func TestParseBatchBounded(t *testing.T) {
 		body []byte
 		want string
 	}{
-		{"extra items, scanner", manyItems(50_000, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":204}`, i) }), "more answers than the 2 requests"},
+		{"extra items, usual keys", manyItems(50_000, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":204}`, i) }), "more answers than the 2 requests"},
 		{"extra items, key in another case", manyItems(50_000, func(i int) string { return fmt.Sprintf(`{"ID":"%d","status":204}`, i) }), "more answers than the 2 requests"},
 		{"extra items, status as a string", manyItems(50_000, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":"204"}`, i) }), "no valid id or status"},
 		{"extra invalid items", manyItems(50_000, func(i int) string { return `{"x":1}` }), "no valid id or status"},
-		{"many headers, scanner", manyItems(2, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":204,"headers":{%s}}`, i, headers(50_000)) }), "headers"},
+		{"many headers, usual keys", manyItems(2, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":204,"headers":{%s}}`, i, headers(50_000)) }), "headers"},
 		{"many headers, key in another case", manyItems(2, func(i int) string { return fmt.Sprintf(`{"ID":"%d","status":204,"headers":{%s}}`, i, headers(50_000)) }), "headers"},
-		{"large body, scanner", manyItems(2, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":200,"body":{"p":"%s"}}`, i, pad) }), "body"},
+		{"65 headers", manyItems(2, func(i int) string {
+			return fmt.Sprintf(`{"id":"%d","status":204,"headers":{%s}}`, i, headers(maxItemHeaders+1))
+		}), "more than 64 headers"},
+		{"a header given 65 times", manyItems(2, func(i int) string {
+			return fmt.Sprintf(`{"id":"%d","status":204,"headers":{%s}}`, i, strings.TrimSuffix(strings.Repeat(`"Retry-After":"1",`, maxItemHeaders+1), ","))
+		}), "more than 64 headers"},
+		{"65 shortest headers", manyItems(2, func(i int) string {
+			return fmt.Sprintf(`{"id":"%d","status":204,"headers":{%s}}`, i, strings.TrimSuffix(strings.Repeat(`"":0,`, maxItemHeaders+1), ","))
+		}), "more than 64 headers"},
+		{"large body, usual keys", manyItems(2, func(i int) string { return fmt.Sprintf(`{"id":"%d","status":200,"body":{"p":"%s"}}`, i, pad) }), "body"},
 		{"large body, key in another case", manyItems(2, func(i int) string { return fmt.Sprintf(`{"ID":"%d","status":200,"body":{"p":"%s"}}`, i, pad) }), "body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

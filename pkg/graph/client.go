@@ -16,8 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-
-	"github.com/bulkreset/bulkreset/internal/wirejson"
 )
 
 // MaxBatchSize is the most requests Graph accepts in one $batch
@@ -209,15 +207,6 @@ type wireRequest struct {
 	Body    json.RawMessage   `json:"body,omitempty"`
 }
 
-// wireResponse is one sub-response of the $batch answer, read leniently:
-// header values may be strings or numbers.
-type wireResponse struct {
-	ID      *string                    `json:"id"`
-	Status  *int                       `json:"status"`
-	Headers map[string]json.RawMessage `json:"headers"`
-	Body    json.RawMessage            `json:"body"`
-}
-
 // Batch sends reqs (1 to 20, unique non-empty ids) as one
 // POST {root}/v1.0/$batch (https://learn.microsoft.com/graph/json-batching)
 // and matches the answers by id. Each request with a body gets
@@ -257,7 +246,10 @@ func (c *Client) Batch(ctx context.Context, reqs []Request) (*BatchResult, error
 		}
 		wire.Requests[i] = w
 	}
-	body := appendBatchRequest(make([]byte, 0, 512*len(reqs)), wire.Requests)
+	body, err := json.Marshal(wire)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %w: the batch cannot be encoded as JSON", ErrInvalidRequest)
+	}
 	res, err := c.send(ctx, http.MethodPost, "/$batch", body)
 	if err != nil {
 		return nil, err
@@ -345,12 +337,9 @@ func hasHeader(h map[string]string, name string) bool {
 // beyond len(reqs), and at the first item beyond the bounds of one
 // sub-response, so that what an answer holds costs nothing more.
 func parseBatch(body []byte, reqs []Request) (*BatchResult, error) {
-	items, ok := scanBatchItems(body, make([]batchItem, 0, len(reqs)), len(reqs))
-	if !ok && len(items) <= len(reqs) {
-		var err error
-		if items, err = decodeBatchItems(body, len(reqs)); err != nil {
-			return nil, err
-		}
+	items, err := decodeBatchItems(body, len(reqs))
+	if err != nil {
+		return nil, err
 	}
 	if len(items) > len(reqs) {
 		return nil, fmt.Errorf("%w: more answers than the %d requests sent", ErrMalformedResponse, len(reqs))
@@ -394,126 +383,6 @@ func quoteCut(text string, most int) string {
 		cut--
 	}
 	return strconv.Quote(text[:cut]) + "…"
-}
-
-// batchItem is one sub-response as read: a response, or why none could be
-// read from it.
-type batchItem struct {
-	resp    Response
-	anomaly string
-}
-
-// decodeBatchItems reads the items of a $batch answer with encoding/json:
-// the reference reading, for whatever scanBatchItems does not read. The
-// answer must be valid JSON; it is then walked without copying it, and
-// each item is read on its own with encoding/json. Reading stops after
-// most+1 items (the caller then has more than most, and knows the answer
-// is malformed), and at the first item that cannot be taken: one without a
-// valid id or status, with more than maxItemHeaders headers, or with a
-// body larger than maxItemBodyBytes. Whatever an answer holds, reading it
-// costs memory in proportion to the items taken, not to the answer.
-func decodeBatchItems(body []byte, most int) ([]batchItem, error) {
-	if !json.Valid(body) {
-		return nil, fmt.Errorf("%w: not valid JSON", ErrMalformedResponse)
-	}
-	var (
-		items   []batchItem
-		problem string
-	)
-	s := wirejson.NewScanner(body)
-	s.Object(func(key string) bool {
-		switch {
-		case !strings.EqualFold(key, "responses"): // as encoding/json matches keys
-			_, ok := s.Skip()
-			return ok
-		case problem != "" || items != nil:
-			problem = "two responses arrays"
-			return false
-		case s.Null():
-			problem = "no responses array"
-			return true
-		case s.Peek() != '[':
-			problem = "the responses are not an array"
-			return false
-		}
-		problem, items = "", make([]batchItem, 0, most+1)
-		return s.Array(func() bool {
-			if len(items) == most {
-				items = append(items, batchItem{anomaly: "more answers than requests"})
-				return false
-			}
-			raw, ok := s.Skip()
-			it := decodeItem(len(items), raw)
-			items = append(items, it)
-			return ok && it.anomaly == ""
-		})
-	})
-	switch {
-	case problem != "":
-		return nil, fmt.Errorf("%w: %s", ErrMalformedResponse, problem)
-	case items == nil:
-		return nil, fmt.Errorf("%w: no responses array", ErrMalformedResponse)
-	}
-	return items, nil
-}
-
-// decodeItem reads sub-response i.
-func decodeItem(i int, raw json.RawMessage) batchItem {
-	var w struct {
-		ID      *string         `json:"id"`
-		Status  *int            `json:"status"`
-		Headers json.RawMessage `json:"headers"`
-		Body    json.RawMessage `json:"body"`
-	}
-	if len(raw) > maxItemBytes {
-		return batchItem{anomaly: fmt.Sprintf("answer %d is larger than %d KiB, more than its headers and body can be", i, maxItemBytes>>10)}
-	}
-	err := json.Unmarshal(raw, &w)
-	var headers map[string]json.RawMessage
-	switch {
-	case err == nil && len(w.Body) > maxItemBodyBytes:
-		return batchItem{anomaly: fmt.Sprintf("answer %d has a body larger than %d KiB", i, maxItemBodyBytes>>10)}
-	case err == nil && countKeys(w.Headers) > maxItemHeaders:
-		return batchItem{anomaly: fmt.Sprintf("answer %d has more than %d headers", i, maxItemHeaders)}
-	case err == nil && len(w.Headers) > 0:
-		err = json.Unmarshal(w.Headers, &headers)
-	}
-	if err != nil || w.ID == nil || w.Status == nil || *w.Status < 100 || *w.Status > 599 {
-		id := "?"
-		var only struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(raw, &only) == nil && only.ID != "" {
-			id = only.ID
-		}
-		return batchItem{anomaly: fmt.Sprintf("answer %d (id %s) has no valid id or status", i, quoteID(id))}
-	}
-	resp := Response{ID: *w.ID, Status: *w.Status, Headers: make(map[string]string, len(headers))}
-	for k, v := range headers {
-		var s string
-		if json.Unmarshal(v, &s) != nil {
-			s = string(v) // a number or other literal, e.g. "Retry-After": 5
-		}
-		resp.Headers[k] = s
-	}
-	if len(w.Body) > 0 && string(w.Body) != "null" {
-		resp.Body = w.Body
-	}
-	return batchItem{resp: resp}
-}
-
-// countKeys returns how many keys the JSON object obj has, a key given
-// twice counted twice, stopping once past maxItemHeaders; 0 for anything
-// that is not an object.
-func countKeys(obj json.RawMessage) int {
-	n := 0
-	s := wirejson.NewScanner(obj)
-	s.Object(func(string) bool {
-		n++
-		_, ok := s.Skip()
-		return ok && n <= maxItemHeaders
-	})
-	return n
 }
 
 // hasResponse reports whether m has an entry for id.

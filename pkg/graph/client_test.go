@@ -115,7 +115,8 @@ func echoBatch(w http.ResponseWriter, _ *http.Request, body []byte, _ int) {
 	_ = json.Unmarshal(body, &in)
 	var out []string
 	for i := len(in.Requests) - 1; i >= 0; i-- {
-		out = append(out, fmt.Sprintf(`{"id":%q,"status":204,"headers":{}}`, in.Requests[i].ID))
+		id, _ := json.Marshal(in.Requests[i].ID)
+		out = append(out, fmt.Sprintf(`{"id":%s,"status":204,"headers":{}}`, id))
 	}
 	w.Header().Set("request-id", "outer-rid")
 	w.Header().Set("Content-Type", "application/json")

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/bulkreset/bulkreset/internal/wirejson"
 )
 
 // lookupSelect are the properties a preflight lookup needs. Graph returns
@@ -50,64 +48,6 @@ func (u UserInfo) Guest() bool { return strings.EqualFold(u.UserType, "Guest") }
 
 // ParseUserInfo reads the body of a successful LookupRequest.
 func ParseUserInfo(body json.RawMessage) (UserInfo, error) {
-	if u, ok := scanUserInfo(body); ok && u.ID != "" {
-		return u, nil
-	}
-	return parseUserInfoJSON(body)
-}
-
-// userInfoKeys are the JSON names of UserInfo's fields.
-var userInfoKeys = []string{"id", "userPrincipalName", "accountEnabled", "onPremisesSyncEnabled", "userType"}
-
-// scanUserInfo reads a lookup answer of the usual shape, a flat object,
-// without reflection (the preflight reads one per user). It reports false
-// for anything it does not read exactly as json.Unmarshal into UserInfo
-// would (a key in another case or given twice, a value of another type,
-// malformed JSON), and ParseUserInfo then uses json.Unmarshal; FuzzParseUserInfo
-// holds the two to the same result.
-func scanUserInfo(body []byte) (UserInfo, bool) {
-	var u UserInfo
-	s := wirejson.NewScanner(body)
-	_, ok := s.Fields(userInfoKeys, func(field int) (ok bool) {
-		switch field {
-		case 0:
-			ok = scanNullableString(s, &u.ID)
-		case 1:
-			ok = scanNullableString(s, &u.UserPrincipalName)
-		case 2:
-			u.AccountEnabled, ok = scanNullableBool(s)
-		case 3:
-			u.OnPremisesSyncEnabled, ok = scanNullableBool(s)
-		case 4:
-			ok = scanNullableString(s, &u.UserType)
-		}
-		return ok
-	})
-	return u, ok && s.End()
-}
-
-// scanNullableString reads a string into *dst; null leaves it as it is.
-func scanNullableString(s *wirejson.Scanner, dst *string) bool {
-	if s.Null() {
-		return true
-	}
-	v, ok := s.String()
-	*dst = v
-	return ok
-}
-
-// scanNullableBool reads true, false or null (nil).
-func scanNullableBool(s *wirejson.Scanner) (*bool, bool) {
-	if s.Null() {
-		return nil, true
-	}
-	v, ok := s.Bool()
-	return &v, ok
-}
-
-// parseUserInfoJSON is the reference reading of ParseUserInfo, with
-// encoding/json only.
-func parseUserInfoJSON(body json.RawMessage) (UserInfo, error) {
 	var u UserInfo
 	if err := json.Unmarshal(body, &u); err != nil {
 		return UserInfo{}, fmt.Errorf("%w: a user lookup answer is not a user object: %w", ErrMalformedResponse, err)

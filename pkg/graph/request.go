@@ -153,7 +153,19 @@ type passwordBody struct {
 
 // graphJSON encodes the body as Graph expects it.
 func (b passwordBody) graphJSON() ([]byte, error) {
-	return appendPasswordBody(make([]byte, 0, 128+len(b.PasswordProfile.Password)), b.PasswordProfile), nil
+	p := b.PasswordProfile
+	return json.Marshal(struct {
+		PasswordProfile wireProfile `json:"passwordProfile"`
+	}{wireProfile{Password: p.Password, ForceChangePasswordNextSignIn: p.ForceChangePasswordNextSignIn,
+		ForceChangePasswordNextSignInWithMfa: p.ForceChangePasswordNextSignInWithMfa}})
+}
+
+// wireProfile is a PasswordProfile as Graph reads it: the same fields,
+// without the MarshalJSON that keeps a PasswordProfile out of other JSON.
+type wireProfile struct {
+	Password                             string `json:"password,omitempty"`
+	ForceChangePasswordNextSignIn        bool   `json:"forceChangePasswordNextSignIn"`
+	ForceChangePasswordNextSignInWithMfa bool   `json:"forceChangePasswordNextSignInWithMfa"`
 }
 
 // MarshalJSON refuses, like PasswordProfile.MarshalJSON.

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-
-	"github.com/bulkreset/bulkreset/internal/wirejson"
 )
 
 // PasswordMethodID is the id of every user's password authentication method
@@ -31,8 +29,9 @@ func ResetPasswordRequest(id, user, password string) Request {
 type resetPasswordBody struct{ password string }
 
 func (b resetPasswordBody) graphJSON() ([]byte, error) {
-	dst := append(make([]byte, 0, 18+len(b.password)), `{"newPassword":`...)
-	return append(wirejson.AppendString(dst, b.password), '}'), nil
+	return json.Marshal(struct {
+		NewPassword string `json:"newPassword"`
+	}{b.password})
 }
 
 // MarshalJSON refuses, so that the password is only ever encoded on its way

@@ -3,59 +3,91 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
-// testPasswordChars are Entra's allowed password characters (GRAPH.md),
-// with the ones JSON and HTML escaping care about.
+// testPasswordChars are Entra's allowed password characters, with the ones
+// JSON and HTML escaping care about.
 const testPasswordChars = `ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@#$%^&*-_!+=[]{}|\:',.?/` + "`~\"();<> "
 
-// TestAppendBatchRequest holds the hand-written $batch encoder to
-// json.Marshal, byte for byte.
-func TestAppendBatchRequest(t *testing.T) {
+// TestBatchBodyRoundTrip: whatever the passwords, ids, UPNs and headers,
+// the $batch body Batch sends reads back, with encoding/json as Graph
+// reads it, as exactly the requests given (invalid UTF-8 as U+FFFD).
+func TestBatchBodyRoundTrip(t *testing.T) {
+	s := newStub(t, echoBatch)
+	c := newTestClient(t, s, validCred(), func(o *ClientOptions) { o.Priority = "Low" })
 	rng := rand.New(rand.NewPCG(1, 2))
-	c := &Client{priority: "Low"}
-	for n := range 200 {
-		var reqs []wireRequest
+	for n := range 100 {
+		var reqs []Request
+		passwords := map[string]string{}
 		for i := range 1 + n%20 {
-			pw := make([]byte, 8+rng.IntN(24))
-			for j := range pw {
-				pw[j] = testPasswordChars[rng.IntN(len(testPasswordChars))]
-			}
-			var r Request
+			id := fmt.Sprint(i)
 			switch i % 4 {
 			case 0:
-				r = PasswordRequest(fmt.Sprint(i), "7c1f0000-0000-4000-8000-00000000000"+fmt.Sprint(i%10), PasswordProfile{Password: string(pw), ForceChangePasswordNextSignIn: i%3 == 0})
+				pw := make([]byte, 8+rng.IntN(24))
+				for j := range pw {
+					pw[j] = testPasswordChars[rng.IntN(len(testPasswordChars))]
+				}
+				passwords[id] = string(pw)
+				reqs = append(reqs, PasswordRequest(id, "7c1f0000-0000-4000-8000-00000000000"+fmt.Sprint(i%10), PasswordProfile{Password: string(pw), ForceChangePasswordNextSignIn: i%3 == 0}))
 			case 1:
-				r = LookupRequest(fmt.Sprint(i), "o'brien_x.com#EXT#@ünï<&>.com")
+				reqs = append(reqs, LookupRequest(id, "o'brien_x.com#EXT#@ünï<&>.com"))
 			case 2:
-				r = RevokeSessionsRequest(fmt.Sprint(i), "$svc@contoso.com")
+				reqs = append(reqs, RevokeSessionsRequest(id, "$svc@contoso.com"))
 			default:
-				r = PasswordRequest("id\"\u2028\x01\b"+fmt.Sprint(i), "u", PasswordProfile{ForceChangePasswordNextSignInWithMfa: true})
+				r := PasswordRequest("id\"\u2028\x01\b"+id, "u", PasswordProfile{ForceChangePasswordNextSignInWithMfa: true})
 				r.Headers = map[string]string{"client-request-id": "c", "Z": "<\xff>", "A": ""}
+				reqs = append(reqs, r)
 			}
-			w, err := c.wireRequest(r)
-			if err != nil {
-				t.Fatal(err)
+		}
+		if _, err := c.Batch(t.Context(), reqs); err != nil {
+			t.Fatalf("Batch: %v", err)
+		}
+		seen := s.requests()
+		var sent struct {
+			Requests []struct {
+				ID      string            `json:"id"`
+				Method  string            `json:"method"`
+				URL     string            `json:"url"`
+				Headers map[string]string `json:"headers"`
+				Body    struct {
+					PasswordProfile *struct {
+						Password string `json:"password"`
+					} `json:"passwordProfile"`
+				} `json:"body"`
+			} `json:"requests"`
+		}
+		if err := json.Unmarshal(seen[len(seen)-1].Body, &sent); err != nil || len(sent.Requests) != len(reqs) {
+			t.Fatalf("batch %d: %d requests read back (%v), want %d", n, len(sent.Requests), err, len(reqs))
+		}
+		for i, r := range reqs {
+			got := sent.Requests[i]
+			if got.ID != strings.ToValidUTF8(r.ID, "\uFFFD") || got.Method != r.Method || got.URL != r.URL {
+				t.Fatalf("request %d read back as %q %s %s, want %q %s %s", i, got.ID, got.Method, got.URL, r.ID, r.Method, r.URL)
 			}
-			reqs = append(reqs, w)
-		}
-		want, err := json.Marshal(struct {
-			Requests []wireRequest `json:"requests"`
-		}{reqs})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendBatchRequest(nil, reqs); string(got) != string(want) {
-			t.Fatalf("appendBatchRequest:\n got %s\nwant %s", got, want)
+			for k, v := range r.Headers {
+				if got.Headers[k] != strings.ToValidUTF8(v, "\uFFFD") {
+					t.Fatalf("request %d: header %q read back as %q, want %q", i, k, got.Headers[k], v)
+				}
+			}
+			if got.Headers["x-ms-throttle-priority"] != "Low" {
+				t.Fatalf("request %d: headers %v, want x-ms-throttle-priority Low", i, slices.Sorted(maps.Keys(got.Headers)))
+			}
+			if pw, ok := passwords[r.ID]; ok && (got.Body.PasswordProfile == nil || got.Body.PasswordProfile.Password != pw) {
+				t.Fatalf("request %d: the password did not read back exactly", i)
+			}
 		}
 	}
 }
 
-// TestAppendPasswordBody holds the password body to json.Marshal of the
-// same profile.
-func TestAppendPasswordBody(t *testing.T) {
+// TestPasswordBody: the body of a password reset is the passwordProfile as
+// json.Marshal renders Graph's field names, the password left out when
+// empty (a profile that only forces a change).
+func TestPasswordBody(t *testing.T) {
 	type profile struct {
 		Password                             string `json:"password,omitempty"`
 		ForceChangePasswordNextSignIn        bool   `json:"forceChangePasswordNextSignIn"`
@@ -72,8 +104,9 @@ func TestAppendPasswordBody(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendPasswordBody(nil, p); string(got) != string(want) {
-			t.Errorf("appendPasswordBody(%v):\n got %s\nwant %s", p, got, want)
+		got, err := PasswordRequest("1", "u", p).BodyJSON()
+		if err != nil || string(got) != string(want) {
+			t.Errorf("the body of PasswordRequest(%v):\n got %s (%v)\nwant %s", p, got, err, want)
 		}
 	}
 }

@@ -10,12 +10,8 @@ import (
 	"math/rand/v2"
 	"mime"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/bulkreset/bulkreset/internal/wirejson"
 )
 
 const (
@@ -280,7 +276,7 @@ func (s *Sim) serveBatch(w http.ResponseWriter, r *http.Request, rc reqIDs, body
 		<-r.Context().Done()
 		dropConnection(w) // never an empty 200
 	default:
-		data := appendBatchResponse(make([]byte, 0, 256*len(out.responses)+32), out.responses)
+		data, _ := json.Marshal(batchResponse{Responses: out.responses})
 		if out.fault == FaultTruncatedJSON {
 			data = data[:len(data)/2]
 		}
@@ -306,14 +302,11 @@ func dropConnection(w http.ResponseWriter) {
 // https://github.com/microsoftgraph/microsoft-graph-docs/issues/4449), an id,
 // method and url on each, and dependsOn naming earlier requests only.
 func parseBatch(body []byte) ([]subRequest, *apiError) {
-	reqs, ok := scanBatchRequests(body)
-	if !ok {
-		var b batchRequest
-		if json.Unmarshal(body, &b) != nil {
-			return nil, badRequest(msgBatchFormat)
-		}
-		reqs = b.Requests
+	var b batchRequest
+	if json.Unmarshal(body, &b) != nil {
+		return nil, badRequest(msgBatchFormat)
 	}
+	reqs := b.Requests
 	if len(reqs) == 0 {
 		return nil, badRequest(msgBatchFormat)
 	}
@@ -572,10 +565,7 @@ func (s *Sim) execLocked(o op, c opCtx) (int, map[string]string, []byte) {
 			h[k] = v
 		}
 	}
-	b, ok := payload.(rawJSON)
-	if !ok {
-		b, _ = json.Marshal(payload)
-	}
+	b, _ := json.Marshal(payload)
 	return status, s.usageHeaders(h, note), b
 }
 
@@ -702,51 +692,16 @@ func (s *Sim) getUserLocked(t target, c opCtx) (int, any, *apiError) {
 		}
 		odataContext = metadataBase + "users(" + strings.Join(names, ",") + ")/$entity"
 	}
-	return http.StatusOK, userJSON(u, odataContext, names), nil
-}
-
-// userJSON renders the properties names of u, as json.Marshal renders a map
-// of them (sorted, without duplicates), without reflection: the preflight
-// reads every user once.
-func userJSON(u *User, odataContext string, names []string) rawJSON {
-	names = slices.Clone(names)
-	slices.Sort(names)
-	names = slices.Compact(names)
-	b := make([]byte, 0, 64+len(odataContext)+32*len(names))
-	b = append(b, `{"@odata.context":`...)
-	b = wirejson.AppendString(b, odataContext)
+	out := map[string]any{"@odata.context": odataContext}
 	for _, name := range names {
 		for _, p := range userProperties {
-			if p.name != name {
-				continue
-			}
-			b = append(b, ',')
-			b = wirejson.AppendString(b, name)
-			b = append(b, ':')
-			switch v := p.value(u).(type) {
-			case string:
-				b = wirejson.AppendString(b, v)
-			case bool:
-				b = strconv.AppendBool(b, v)
-			case []string:
-				b = append(b, '[')
-				for i, s := range v {
-					if i > 0 {
-						b = append(b, ',')
-					}
-					b = wirejson.AppendString(b, s)
-				}
-				b = append(b, ']')
-			default: // nil
-				b = append(b, "null"...)
+			if p.name == name {
+				out[name] = p.value(u)
 			}
 		}
 	}
-	return append(b, '}')
+	return http.StatusOK, out, nil
 }
-
-// rawJSON is a payload already rendered as JSON.
-type rawJSON []byte
 
 // passwordProfile is the PATCH body's passwordProfile
 // (https://learn.microsoft.com/graph/api/resources/passwordprofile).
