@@ -9,7 +9,7 @@ import (
 )
 
 // Cloud is a Microsoft national cloud: where Graph lives and where its
-// tokens come from. Values come from GRAPH.md "National clouds"
+// tokens come from. Values come from Microsoft's national cloud deployments
 // (https://learn.microsoft.com/graph/deployments).
 type Cloud struct {
 	// Name is the value of --cloud: global, usgov, usgov-dod or china.

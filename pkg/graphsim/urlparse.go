@@ -7,9 +7,12 @@ import (
 	"strings"
 )
 
-// Graph error codes and messages. Sources: GRAPH.md (user-update.md, json-batching.md,
-// throttling.md) and the issue threads cited there; messages beginning with
-// "graphsim:" are this emulator's own, for requests it does not emulate.
+// Graph error codes and messages. Sources: Microsoft's Graph documentation
+// (https://learn.microsoft.com/graph/api/user-update,
+// https://learn.microsoft.com/graph/json-batching,
+// https://learn.microsoft.com/graph/throttling) and issue threads reporting
+// real answers; messages beginning with "graphsim:" are this emulator's own,
+// for requests it does not emulate.
 const (
 	codeBadRequest       = "BadRequest"
 	codeRequestBad       = "Request_BadRequest"
