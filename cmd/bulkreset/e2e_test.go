@@ -199,7 +199,7 @@ func readSecrets(t *testing.T, path string) map[string]string {
 		if _, dup := out[k]; dup {
 			t.Errorf("secrets: %s has two passwords", r.User)
 		}
-		out[k] = r.Password
+		out[k] = r.Password.Reveal()
 	}
 	return out
 }

@@ -60,7 +60,7 @@ func checkKnownPasswords(t *testing.T, tn *tenant, secretsPath string) {
 	}
 	known := map[string]string{}
 	for _, r := range rows {
-		known[strings.ToLower(r.User)] = r.Password
+		known[strings.ToLower(r.User)] = r.Password.Reveal()
 	}
 	for _, u := range tn.sim.Users() {
 		if u.PasswordSets == 0 {

@@ -172,7 +172,7 @@ func checkRowInvariants(t *testing.T, row Row) {
 	if row.Example != (row.Reason == report.ReasonExampleRow) {
 		t.Fatalf("line %d: Example %v with reason %q", row.Line, row.Example, row.Reason)
 	}
-	if row.Reason != "" && row.Password != "" {
+	if row.Reason != "" && !row.Password.Empty() {
 		t.Fatalf("line %d: an invalid row carries a password", row.Line)
 	}
 	if row.Reason == report.ReasonMalformedRow && (row.UPN != "" || row.ID != "") {

@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"io"
 	"os"
 	"path/filepath"
@@ -46,7 +47,7 @@ type Row struct {
 	UPN, ID string
 	// Password is the Password column's value, untrimmed: a password's
 	// spaces are its own. It is empty when the row is invalid.
-	Password string
+	Password secret.Value
 	// ForceChange and ForceChangeMFA are the row's
 	// ForceChangePasswordNextSignIn(WithMfa) values; nil when the column is
 	// absent or the cell empty.
@@ -75,10 +76,6 @@ func (r Row) String() string {
 	}
 	return s
 }
-
-// Format makes every fmt verb (%v, %+v, %#v, %s, %d, …) use String, so that
-// no verb prints the row field by field, password included.
-func (r Row) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
 
 // Target returns what identifies the user to Graph: the ID if set, else the
 // UPN.
@@ -565,7 +562,7 @@ func (r *Reader) row(rec rawRecord) Row {
 		}
 		return row
 	}
-	row.Password = cell(colPassword)
+	row.Password = secret.New(cell(colPassword))
 	return row
 }
 

@@ -3,6 +3,7 @@ package csvin
 import (
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"io"
 	"maps"
 	"os"
@@ -35,8 +36,8 @@ func diffRow(got, want Row) string {
 	add("Line", fmt.Sprint(got.Line), fmt.Sprint(want.Line))
 	add("UPN", got.UPN, want.UPN)
 	add("ID", got.ID, want.ID)
-	if got.Password != want.Password {
-		d = append(d, fmt.Sprintf("Password: differs (got %d bytes, want %d)", len(got.Password), len(want.Password)))
+	if !got.Password.Equal(want.Password) {
+		d = append(d, fmt.Sprintf("Password: differs (got %d bytes, want %d)", got.Password.Len(), want.Password.Len()))
 	}
 	add("ForceChange", fmtBool(got.ForceChange), fmtBool(want.ForceChange))
 	add("ForceChangeMFA", fmtBool(got.ForceChangeMFA), fmtBool(want.ForceChangeMFA))
@@ -143,7 +144,7 @@ func TestReaderFormats(t *testing.T) {
 				Columns: map[string]string{ColumnUPN: "UPN", ColumnPassword: "Password"}, HasPassword: true,
 				Ignored: []string{"Department"}},
 			rows: []Row{
-				{Line: 2, UPN: "alice@contoso.com", Password: "  Secret 1!  "},
+				{Line: 2, UPN: "alice@contoso.com", Password: secret.New("  Secret 1!  ")},
 				{Line: 3, UPN: "bob@contoso.com"},
 			},
 		},
@@ -153,10 +154,10 @@ func TestReaderFormats(t *testing.T) {
 				Columns:     map[string]string{ColumnID: "ObjectId", ColumnUPN: "UserPrincipalName", ColumnPassword: "Password", ColumnForceChange: "ForceChangePasswordNextSignIn"},
 				HasPassword: true},
 			rows: []Row{
-				{Line: 3, ID: "8f3c2b1a-1234-4abc-9def-0123456789ab", UPN: "adele@contoso.com", Password: "Pa;ss1!", ForceChange: ptr(true)},
-				{Line: 4, UPN: "alex@contoso.com", Password: "Xy12345!"},
+				{Line: 3, ID: "8f3c2b1a-1234-4abc-9def-0123456789ab", UPN: "adele@contoso.com", Password: secret.New("Pa;ss1!"), ForceChange: ptr(true)},
+				{Line: 4, UPN: "alex@contoso.com", Password: secret.New("Xy12345!")},
 				{Line: 5, ID: "not-a-guid", UPN: "lee@contoso.com", Reason: report.ReasonInvalidID, Problem: "the object id is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"},
-				{Line: 6, ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", Password: "Qw!23456", ForceChange: ptr(false)},
+				{Line: 6, ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", Password: secret.New("Qw!23456"), ForceChange: ptr(false)},
 			},
 		},
 		{
@@ -205,8 +206,8 @@ func TestReaderFormats(t *testing.T) {
 				Ignored:     []string{"Name [displayName] Required", "Block sign in (Yes/No) [accountEnabled] Required"}},
 			rows: []Row{
 				{Line: 3, Example: true, Reason: report.ReasonExampleRow, Problem: "the example row of the Entra template; delete it from the file"},
-				{Line: 4, UPN: "adele@contoso.com", Password: "Start#2024pw"},
-				{Line: 5, UPN: "alex@contoso.com", Password: "Go!2024now"},
+				{Line: 4, UPN: "adele@contoso.com", Password: secret.New("Start#2024pw")},
+				{Line: 5, UPN: "alex@contoso.com", Password: secret.New("Go!2024now")},
 			},
 		},
 		{
@@ -257,8 +258,8 @@ func TestReaderFormats(t *testing.T) {
 				Columns: map[string]string{ColumnUPN: "UserPrincipalName", ColumnPassword: "Password"}, HasPassword: true,
 				Ignored: []string{"Note"}},
 			rows: []Row{
-				{Line: 2, UPN: "adele@contoso.com", Password: "Xx1!xxxx"},
-				{Line: 4, UPN: "alex@contoso.com", Password: "P,w1 xx"},
+				{Line: 2, UPN: "adele@contoso.com", Password: secret.New("Xx1!xxxx")},
+				{Line: 4, UPN: "alex@contoso.com", Password: secret.New("P,w1 xx")},
 				{Line: 5, UPN: "lee@contoso.com"},
 				{Line: 8, UPN: "megan@contoso.com"},
 			},
@@ -352,7 +353,7 @@ func TestReaderFromString(t *testing.T) {
 			input:    "sep=|\nUPN|Password\na@contoso.com|Pw 1!xxxx\n",
 			wantCols: map[string]string{ColumnUPN: "UPN", ColumnPassword: "Password"},
 			wantSep:  "|",
-			rows:     []Row{{Line: 3, UPN: "a@contoso.com", Password: "Pw 1!xxxx"}},
+			rows:     []Row{{Line: 3, UPN: "a@contoso.com", Password: secret.New("Pw 1!xxxx")}},
 		},
 		{
 			name:     "sep line for tab, with CRLF",
@@ -650,8 +651,8 @@ func TestProblemNeverHoldsPassword(t *testing.T) {
 		}
 		var passwords, problems []string
 		for _, row := range readAll(t, r) {
-			if row.Password != "" {
-				passwords = append(passwords, row.Password)
+			if !row.Password.Empty() {
+				passwords = append(passwords, row.Password.Reveal())
 			}
 			problems = append(problems, row.Problem)
 		}
@@ -683,7 +684,7 @@ func TestStreamOfAWorkbook(t *testing.T) {
 // TestRowNeverShowsItsPassword: no fmt verb prints a Row's password.
 func TestRowNeverShowsItsPassword(t *testing.T) {
 	const pw = "Sekr3t!Pa55word-xyz"
-	r := Row{Line: 3, UPN: "adele@contoso.com", Password: pw}
+	r := Row{Line: 3, UPN: "adele@contoso.com", Password: secret.New(pw)}
 	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%d", "%t", "%x", "%q"} {
 		for _, out := range []string{fmt.Sprintf(f, r), fmt.Sprintf(f, &r), fmt.Sprintf(f, []Row{r})} {
 			if strings.Contains(out, pw) || strings.Contains(out, fmt.Sprintf("%x", pw)) {

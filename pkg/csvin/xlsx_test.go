@@ -3,6 +3,7 @@ package csvin
 import (
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"io"
 	"maps"
 	"os"
@@ -152,7 +153,7 @@ func TestWorkbook(t *testing.T) {
 				HasPassword: true, Ignored: []string{"Name [displayName] Required"}},
 			rows: []Row{
 				{Line: 3, Example: true, Reason: report.ReasonExampleRow, Problem: "the example row of the Entra template; delete it from the file"},
-				{Line: 4, UPN: "adele@contoso.com", Password: "Start#2024pw"},
+				{Line: 4, UPN: "adele@contoso.com", Password: secret.New("Start#2024pw")},
 			},
 		},
 		{

@@ -3,6 +3,7 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"strconv"
 	"testing"
 )
@@ -51,7 +52,7 @@ func BenchmarkEncodeBatch(b *testing.B) {
 	c := &Client{}
 	var wire []wireRequest
 	for i := range MaxBatchSize {
-		w, err := c.wireRequest(PasswordRequest(strconv.Itoa(i), fmt.Sprintf("7c1f0000-0000-4000-8000-%012d", i), PasswordProfile{Password: "Xk7#q<R>&m2!vB9z", ForceChangePasswordNextSignIn: true}))
+		w, err := c.wireRequest(PasswordRequest(strconv.Itoa(i), fmt.Sprintf("7c1f0000-0000-4000-8000-%012d", i), PasswordProfile{Password: secret.New("Xk7#q<R>&m2!vB9z"), ForceChangePasswordNextSignIn: true}))
 		if err != nil {
 			b.Fatal(err)
 		}

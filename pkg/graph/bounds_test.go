@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,7 +73,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 			w.WriteHeader(status)
 		})
 		c := newTestClient(t, s, validCred(), func(o *ClientOptions) { o.HTTPClient = &http.Client{} })
-		_, err := c.Batch(t.Context(), []Request{PasswordRequest("1", "0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f", PasswordProfile{Password: testPassword})})
+		_, err := c.Batch(t.Context(), []Request{PasswordRequest("1", "0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f", PasswordProfile{Password: secret.New(testPassword)})})
 		var gerr *Error
 		if !errors.As(err, &gerr) || gerr.Status != status || !errors.Is(err, ErrRedirect) || Reason(gerr) != "redirected" {
 			t.Fatalf("HTTP %d: Batch error %v, want an *Error wrapping ErrRedirect, reason redirected", status, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -127,7 +128,7 @@ func TestBatchWireFormat(t *testing.T) {
 	s := newStub(t, echoBatch)
 	c := newTestClient(t, s, validCred(), func(o *ClientOptions) { o.UserAgent = "bulkreset-test/1" })
 	reqs := []Request{
-		PasswordRequest("1", "alex_fabrikam.com#EXT#@contoso.onmicrosoft.com", PasswordProfile{Password: testPassword, ForceChangePasswordNextSignIn: true}),
+		PasswordRequest("1", "alex_fabrikam.com#EXT#@contoso.onmicrosoft.com", PasswordProfile{Password: secret.New(testPassword), ForceChangePasswordNextSignIn: true}),
 		{ID: "2", Method: "get", URL: "/users/87d349ed-44d7-43e1-9a83-5f2406dee5bd?$select=id,accountEnabled"},
 		{ID: "3", Method: "POST", URL: "/users/87d349ed-44d7-43e1-9a83-5f2406dee5bd/revokeSignInSessions", Body: map[string]any{}},
 		{ID: "4", Method: "PATCH", URL: "/users/x@contoso.com", Headers: map[string]string{"content-type": "application/json; charset=utf-8"}, Body: map[string]bool{"accountEnabled": false}},
@@ -499,7 +500,7 @@ func TestBatchValidation(t *testing.T) {
 		{name: "body a string", reqs: []Request{{ID: "1", Method: "PATCH", URL: "/users/x", Body: "S3cret-Body-Text"}}, want: "not a JSON object"},
 		{name: "body an array", reqs: []Request{{ID: "1", Method: "PATCH", URL: "/users/x", Body: []string{"S3cret-Body-Text"}}}, want: "not a JSON object"},
 		{name: "body not encodable", reqs: []Request{{ID: "1", Method: "PATCH", URL: "/users/x", Body: map[string]any{"S3cret-Body-Text": make(chan int)}}}, want: "cannot be encoded"},
-		{name: "password profile in own body", reqs: []Request{{ID: "1", Method: "PATCH", URL: "/users/x", Body: map[string]any{"passwordProfile": PasswordProfile{Password: "S3cret-Body-Text"}}}}, want: "cannot be encoded"},
+		{name: "password profile in own body", reqs: []Request{{ID: "1", Method: "PATCH", URL: "/users/x", Body: map[string]any{"passwordProfile": PasswordProfile{Password: secret.New("S3cret-Body-Text")}}}}, want: "cannot be encoded"},
 	}
 	s := newStub(t, echoBatch)
 	c := newTestClient(t, s, validCred(), nil)
@@ -543,7 +544,7 @@ func TestBatch401RefreshesOnce(t *testing.T) {
 			})
 			cred := validCred()
 			c := newTestClient(t, s, cred, nil)
-			res, err := c.Batch(t.Context(), []Request{PasswordRequest("1", "a@b.c", PasswordProfile{Password: testPassword})})
+			res, err := c.Batch(t.Context(), []Request{PasswordRequest("1", "a@b.c", PasswordProfile{Password: secret.New(testPassword)})})
 			var sent []string
 			for _, r := range s.requests() {
 				sent = append(sent, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
@@ -715,7 +716,7 @@ func TestDo(t *testing.T) {
 		t.Errorf("Do(revoke) = %+v, %v; want 200 {\"value\":true} with request-id rid-1", resp, err)
 	}
 
-	resp, err = c.Do(t.Context(), PasswordRequest("p", "alex_fabrikam.com#EXT#@contoso.onmicrosoft.com", PasswordProfile{Password: testPassword, ForceChangePasswordNextSignIn: true}))
+	resp, err = c.Do(t.Context(), PasswordRequest("p", "alex_fabrikam.com#EXT#@contoso.onmicrosoft.com", PasswordProfile{Password: secret.New(testPassword), ForceChangePasswordNextSignIn: true}))
 	if err != nil || resp.Status != 204 || resp.Body != nil || resp.Err(testNow) != nil {
 		t.Errorf("Do(PATCH) = %+v, %v; want 204 without body", resp, err)
 	}

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"time"
 
 	"github.com/bulkreset/bulkreset/pkg/graph"
@@ -34,7 +35,7 @@ func ExampleParseRetryAfter() {
 
 func ExamplePasswordRequest() {
 	req := graph.PasswordRequest("1", "adele@contoso.com", graph.PasswordProfile{
-		Password:                      "generated elsewhere",
+		Password:                      secret.New("generated elsewhere"),
 		ForceChangePasswordNextSignIn: true,
 	})
 	fmt.Println(req)

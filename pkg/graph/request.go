@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"log/slog"
 	"strings"
 
@@ -88,44 +89,20 @@ func (r Request) MarshalJSON() ([]byte, error) {
 // (https://learn.microsoft.com/graph/api/resources/passwordprofile). It
 // redacts its password in every text form except the JSON sent to Graph.
 type PasswordProfile struct {
-	Password                             string `json:"password,omitempty"`
-	ForceChangePasswordNextSignIn        bool   `json:"forceChangePasswordNextSignIn"`
-	ForceChangePasswordNextSignInWithMfa bool   `json:"forceChangePasswordNextSignInWithMfa"`
+	Password                             secret.Value `json:"password,omitempty"`
+	ForceChangePasswordNextSignIn        bool         `json:"forceChangePasswordNextSignIn"`
+	ForceChangePasswordNextSignInWithMfa bool         `json:"forceChangePasswordNextSignInWithMfa"`
 }
 
 // maskedPassword is what text output shows instead of the password.
 func (p PasswordProfile) maskedPassword() string {
-	return mask(p.Password)
+	return p.Password.String()
 }
 
 // String describes p with its password redacted.
 func (p PasswordProfile) String() string {
 	return fmt.Sprintf("{password:%s forceChangePasswordNextSignIn:%t forceChangePasswordNextSignInWithMfa:%t}",
 		p.maskedPassword(), p.ForceChangePasswordNextSignIn, p.ForceChangePasswordNextSignInWithMfa)
-}
-
-// GoString describes p with its password redacted, for %#v.
-func (p PasswordProfile) GoString() string {
-	return fmt.Sprintf("graph.PasswordProfile{Password:%q, ForceChangePasswordNextSignIn:%t, ForceChangePasswordNextSignInWithMfa:%t}",
-		p.maskedPassword(), p.ForceChangePasswordNextSignIn, p.ForceChangePasswordNextSignInWithMfa)
-}
-
-// Format makes every fmt verb use String or GoString.
-func (p PasswordProfile) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		fmt.Fprint(f, p.GoString())
-		return
-	}
-	fmt.Fprint(f, p.String())
-}
-
-// LogValue implements slog.LogValuer with the password redacted.
-func (p PasswordProfile) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("password", p.maskedPassword()),
-		slog.Bool("forceChangePasswordNextSignIn", p.ForceChangePasswordNextSignIn),
-		slog.Bool("forceChangePasswordNextSignInWithMfa", p.ForceChangePasswordNextSignInWithMfa),
-	)
 }
 
 // errPasswordJSON is returned by PasswordProfile.MarshalJSON.
@@ -156,7 +133,7 @@ func (b passwordBody) graphJSON() ([]byte, error) {
 	p := b.PasswordProfile
 	return json.Marshal(struct {
 		PasswordProfile wireProfile `json:"passwordProfile"`
-	}{wireProfile{Password: p.Password, ForceChangePasswordNextSignIn: p.ForceChangePasswordNextSignIn,
+	}{wireProfile{Password: p.Password.Reveal(), ForceChangePasswordNextSignIn: p.ForceChangePasswordNextSignIn,
 		ForceChangePasswordNextSignInWithMfa: p.ForceChangePasswordNextSignInWithMfa}})
 }
 
@@ -176,17 +153,6 @@ func (b passwordBody) MarshalJSON() ([]byte, error) {
 // String describes the body with the password redacted.
 func (b passwordBody) String() string {
 	return "{passwordProfile:" + b.PasswordProfile.String() + "}"
-}
-
-// Format makes every fmt verb use String.
-func (b passwordBody) Format(f fmt.State, _ rune) {
-	fmt.Fprint(f, b.String())
-}
-
-// LogValue keeps the password out of slog output even when a caller logs
-// Request.Body itself.
-func (b passwordBody) LogValue() slog.Value {
-	return slog.GroupValue(slog.Any("passwordProfile", b.PasswordProfile))
 }
 
 // PasswordRequest returns the PATCH that sets user's passwordProfile

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"log/slog"
 	"net/url"
 	"regexp"
@@ -123,7 +124,7 @@ func TestNewRequestID(t *testing.T) {
 }
 
 func TestPasswordRequest(t *testing.T) {
-	p := PasswordProfile{Password: "Tr0ub4dor&3x", ForceChangePasswordNextSignIn: true} // & is escaped by encoding/json
+	p := PasswordProfile{Password: secret.New("Tr0ub4dor&3x"), ForceChangePasswordNextSignIn: true} // & is escaped by encoding/json
 	req := PasswordRequest("7", "alex_fabrikam.com#EXT#@contoso.onmicrosoft.com", p)
 	if req.ID != "7" || req.Method != "PATCH" || req.URL != "/users/alex_fabrikam.com%23EXT%23@contoso.onmicrosoft.com" {
 		t.Errorf("PasswordRequest = id %q method %q url %q, want 7 PATCH /users/alex_fabrikam.com%%23EXT%%23@contoso.onmicrosoft.com", req.ID, req.Method, req.URL)
@@ -147,7 +148,7 @@ func TestPasswordRequest(t *testing.T) {
 const secretPassword = "Zq7!unlikely-Secret-42"
 
 func TestNothingShowsThePassword(t *testing.T) {
-	p := PasswordProfile{Password: secretPassword, ForceChangePasswordNextSignIn: true, ForceChangePasswordNextSignInWithMfa: true}
+	p := PasswordProfile{Password: secret.New(secretPassword), ForceChangePasswordNextSignIn: true, ForceChangePasswordNextSignInWithMfa: true}
 	req := PasswordRequest("1", "conor.o'brien@contoso.com", p)
 	e := &Error{Status: 400, Code: "Request_BadRequest", Message: "The specified password does not comply with password complexity requirements.", RequestID: "r-1"}
 	type wrapper struct {

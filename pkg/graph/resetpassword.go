@@ -3,7 +3,7 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"net/url"
 	"strings"
 )
@@ -20,18 +20,18 @@ const PasswordMethodID = "28c10230-6103-485e-b985-444c60001490"
 // permissions (an administrator signed in), answers 202 with a Location to
 // poll (OperationRequest), and makes the user change the password at next
 // sign-in. The password is never shown by String, Format or LogValue.
-func ResetPasswordRequest(id, user, password string) Request {
+func ResetPasswordRequest(id, user string, password secret.Value) Request {
 	return Request{ID: id, Method: "POST", URL: UserPath(user) + "/authentication/methods/" + PasswordMethodID + "/resetPassword",
 		Body: resetPasswordBody{password: password}}
 }
 
 // resetPasswordBody is {"newPassword": "…"}.
-type resetPasswordBody struct{ password string }
+type resetPasswordBody struct{ password secret.Value }
 
 func (b resetPasswordBody) graphJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		NewPassword string `json:"newPassword"`
-	}{b.password})
+	}{b.password.Reveal()})
 }
 
 // MarshalJSON refuses, so that the password is only ever encoded on its way
@@ -40,12 +40,6 @@ func (b resetPasswordBody) MarshalJSON() ([]byte, error) { return nil, errPasswo
 
 // String describes the body with the password redacted.
 func (b resetPasswordBody) String() string { return "{newPassword:" + redacted + "}" }
-
-// Format makes every fmt verb use String.
-func (b resetPasswordBody) Format(f fmt.State, _ rune) { fmt.Fprint(f, b.String()) }
-
-// LogValue keeps the password out of slog output.
-func (b resetPasswordBody) LogValue() slog.Value { return slog.StringValue(b.String()) }
 
 // OperationPath turns the Location of an accepted resetPassword into a URL
 // relative to the version root, for OperationRequest. Graph gives an

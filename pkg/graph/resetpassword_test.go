@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"log/slog"
 	"strings"
 	"testing"
@@ -65,7 +66,7 @@ func TestParseOperation(t *testing.T) {
 // and nothing else.
 func TestResetPasswordRequestHidesPassword(t *testing.T) {
 	const pw = "Secret-Pw-9!x"
-	r := ResetPasswordRequest("1", "$odd@contoso.com", pw)
+	r := ResetPasswordRequest("1", "$odd@contoso.com", secret.New(pw))
 	if r.URL != "/users('$odd@contoso.com')/authentication/methods/"+PasswordMethodID+"/resetPassword" {
 		t.Errorf("URL %s", r.URL)
 	}

@@ -3,6 +3,7 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -33,7 +34,7 @@ func TestBatchBodyRoundTrip(t *testing.T) {
 					pw[j] = testPasswordChars[rng.IntN(len(testPasswordChars))]
 				}
 				passwords[id] = string(pw)
-				reqs = append(reqs, PasswordRequest(id, "7c1f0000-0000-4000-8000-00000000000"+fmt.Sprint(i%10), PasswordProfile{Password: string(pw), ForceChangePasswordNextSignIn: i%3 == 0}))
+				reqs = append(reqs, PasswordRequest(id, "7c1f0000-0000-4000-8000-00000000000"+fmt.Sprint(i%10), PasswordProfile{Password: secret.New(string(pw)), ForceChangePasswordNextSignIn: i%3 == 0}))
 			case 1:
 				reqs = append(reqs, LookupRequest(id, "o'brien_x.com#EXT#@ünï<&>.com"))
 			case 2:
@@ -94,13 +95,13 @@ func TestPasswordBody(t *testing.T) {
 		ForceChangePasswordNextSignInWithMfa bool   `json:"forceChangePasswordNextSignInWithMfa"`
 	}
 	for _, p := range []PasswordProfile{
-		{}, {Password: "Xy7!abcdefgh", ForceChangePasswordNextSignIn: true},
-		{Password: `a"b\c<d>e&f` + "\u2028 \x7f\xff", ForceChangePasswordNextSignInWithMfa: true},
-		{Password: testPasswordChars, ForceChangePasswordNextSignIn: true, ForceChangePasswordNextSignInWithMfa: true},
+		{}, {Password: secret.New("Xy7!abcdefgh"), ForceChangePasswordNextSignIn: true},
+		{Password: secret.New(`a"b\c<d>e&f` + "\u2028 \x7f\xff"), ForceChangePasswordNextSignInWithMfa: true},
+		{Password: secret.New(testPasswordChars), ForceChangePasswordNextSignIn: true, ForceChangePasswordNextSignInWithMfa: true},
 	} {
 		want, err := json.Marshal(struct {
 			PasswordProfile profile `json:"passwordProfile"`
-		}{profile(p)})
+		}{profile{p.Password.Reveal(), p.ForceChangePasswordNextSignIn, p.ForceChangePasswordNextSignInWithMfa}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"io"
 	"log/slog"
 	"maps"
@@ -348,7 +349,7 @@ type recorder struct{ j *journal }
 
 func (r recorder) Record(_ context.Context, rows []report.SecretRow) error {
 	for _, row := range rows {
-		r.j.add("recorded", row.Password)
+		r.j.add("recorded", row.Password.Reveal())
 	}
 	return nil
 }
@@ -446,9 +447,9 @@ func TestResume(t *testing.T) {
 	}
 	const bobs = "Recorded-Before-1"
 	err = s.Record(t.Context(), []report.SecretRow{
-		{Line: 2, User: "ann@contoso.com", Password: "Ann-Password-1"},
-		{Line: 3, User: "bob@contoso.com", Password: bobs},
-		{Line: 4, User: "cat@contoso.com", Password: "Cat-Password-1"},
+		{Line: 2, User: "ann@contoso.com", Password: secret.New("Ann-Password-1")},
+		{Line: 3, User: "bob@contoso.com", Password: secret.New(bobs)},
+		{Line: 4, User: "cat@contoso.com", Password: secret.New("Cat-Password-1")},
 	})
 	if err := errors.Join(err, s.Close()); err != nil {
 		t.Fatal(err)
@@ -480,7 +481,7 @@ func TestResume(t *testing.T) {
 	if out.Fatal != nil || out.Read != 1 || out.Written != 1 {
 		t.Fatalf("fatal %v, %d read, %d written; want line 3 alone read and written", out.Fatal, out.Read, out.Written)
 	}
-	if len(sent) != 1 || sent[0].Line != 3 || sent[0].Password != bobs || !sent[0].Recorded || !sent[0].Resumed {
+	if len(sent) != 1 || sent[0].Line != 3 || sent[0].Password.Reveal() != bobs || !sent[0].Recorded || !sent[0].Resumed {
 		t.Errorf("sent %d items; want line 3 again, with its recorded password, marked recorded and resumed", len(sent))
 	}
 

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,9 +16,9 @@ func TestCompactSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := []SecretRow{
-		{Line: 2, User: "a@contoso.com", Password: "Aa1!aaaaaaaa"},
-		{Line: 3, User: "=b@contoso.com", Password: "=Bb2!bbbbbbb"},
-		{Line: 4, User: "c@contoso.com", Password: "Cc3!cccccccc"},
+		{Line: 2, User: "a@contoso.com", Password: secret.New("Aa1!aaaaaaaa")},
+		{Line: 3, User: "=b@contoso.com", Password: secret.New("=Bb2!bbbbbbb")},
+		{Line: 4, User: "c@contoso.com", Password: secret.New("Cc3!cccccccc")},
 	}
 	if err := s.Record(t.Context(), rows); err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func TestCompactSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ReadSecrets after compaction: %v", err)
 	}
-	if len(got) != 2 || got[0] != rows[0] || got[1] != rows[2] {
+	if len(got) != 2 || !sameSecretRow(got[0], rows[0]) || !sameSecretRow(got[1], rows[2]) {
 		t.Errorf("after compaction: %v, want lines 2 and 4 with their passwords unchanged", got)
 	}
 	if fi, err := os.Stat(path); runtime.GOOS != "windows" && (err != nil || fi.Mode().Perm() != 0o600) {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"hash/fnv"
 	"io"
 	"iter"
@@ -65,7 +66,7 @@ func (p *Prior) loadSecrets(secretsPath string) error {
 		if _, ok := p.done[s.Line]; ok {
 			return nil
 		}
-		if old, dup := p.recorded[s.Line]; dup && old.Password != s.Password {
+		if old, dup := p.recorded[s.Line]; dup && !old.Password.Equal(s.Password) {
 			return resumeErrorf("secrets file %s records two passwords for line %d", secretsPath, s.Line)
 		}
 		p.recorded[s.Line] = s
@@ -118,13 +119,13 @@ func (p *Prior) Done(line int, user string) (bool, error) {
 // Password returns the password recorded for line by an earlier run whose
 // outcome is unknown, if any. It is an error when it was recorded for
 // another user.
-func (p *Prior) Password(line int, user string) (string, bool, error) {
+func (p *Prior) Password(line int, user string) (secret.Value, bool, error) {
 	s, ok := p.recorded[line]
 	if !ok {
-		return "", false, nil
+		return secret.Value{}, false, nil
 	}
 	if !strings.EqualFold(Visible(s.User), Visible(user)) {
-		return "", false, resumeErrorf("line %d of the input is not the user the secrets file records for it: the input file changed; resume with the same file", line)
+		return secret.Value{}, false, resumeErrorf("line %d of the input is not the user the secrets file records for it: the input file changed; resume with the same file", line)
 	}
 	return s.Password, true, nil
 }

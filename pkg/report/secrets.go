@@ -6,8 +6,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,7 +27,7 @@ var ErrClosed = errors.New("the secrets file is closed")
 type SecretRow struct {
 	Line     int
 	User     string
-	Password string
+	Password secret.Value
 	// Tenant is the tenant of the user, for an input with a TenantId
 	// column: a password is of no use without knowing whose it is. It is
 	// written only to a file with Columns{Tenant: true}.
@@ -37,18 +37,6 @@ type SecretRow struct {
 // String returns the line and the user, never the password.
 func (r SecretRow) String() string {
 	return fmt.Sprintf("line %d user %s password [redacted]", r.Line, r.User)
-}
-
-// GoString is String, so that %#v does not show the password either.
-func (r SecretRow) GoString() string { return r.String() }
-
-// Format makes every fmt verb (%v, %s, %d, %t, %x, …) use String: without
-// it, verbs String does not serve print the row field by field.
-func (r SecretRow) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
-
-// LogValue implements slog.LogValuer without the password.
-func (r SecretRow) LogValue() slog.Value {
-	return slog.GroupValue(slog.Int("line", r.Line), slog.String("user", r.User), slog.String("password", "[redacted]"))
 }
 
 // File is what Secrets needs of a file: *os.File, or a fake in tests (a
@@ -310,14 +298,14 @@ func encodeSecrets(rows []SecretRow, tenant bool) ([]byte, error) {
 	w := csv.NewWriter(&b)
 	for _, r := range rows {
 		switch {
-		case r.Password == "":
+		case r.Password.Empty():
 			return nil, fmt.Errorf("record passwords: line %d: empty password", r.Line)
-		case strings.ContainsAny(r.Password, "\r\n"):
+		case strings.ContainsAny(r.Password.Reveal(), "\r\n"):
 			// CSV readers turn CR LF inside a field into LF: the password
 			// read back would differ from the one set.
 			return nil, fmt.Errorf("record passwords: line %d: the password contains a line break", r.Line)
 		}
-		rec := []string{strconv.Itoa(r.Line), escapeCell(Visible(r.User)), r.Password}
+		rec := []string{strconv.Itoa(r.Line), escapeCell(Visible(r.User)), r.Password.Reveal()}
 		if tenant {
 			rec = append(rec, escapeCell(Visible(r.Tenant)))
 		}
@@ -355,7 +343,7 @@ func parseSecret(rec *record) (SecretRow, error) {
 	if f[2] == "" {
 		return SecretRow{}, &ParseError{Line: rec.line, Column: "password", Err: errors.New("empty password")}
 	}
-	row := SecretRow{Line: line, User: unescapeCell(f[1]), Password: f[2]}
+	row := SecretRow{Line: line, User: unescapeCell(f[1]), Password: secret.New(f[2])}
 	if len(f) > len(SecretsHeader) {
 		row.Tenant = unescapeCell(f[3])
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,9 +117,9 @@ func TestTenantColumnSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := []SecretRow{
-		{Line: 2, User: "a@x.com", Password: "Pw-1aaaaaaa", Tenant: "x.onmicrosoft.com"},
-		{Line: 3, User: "a@x.com", Password: "Pw-2bbbbbbb", Tenant: "y.onmicrosoft.com"},
-		{Line: 4, User: "c@x.com", Password: "Pw-3ccccccc", Tenant: "y.onmicrosoft.com"},
+		{Line: 2, User: "a@x.com", Password: secret.New("Pw-1aaaaaaa"), Tenant: "x.onmicrosoft.com"},
+		{Line: 3, User: "a@x.com", Password: secret.New("Pw-2bbbbbbb"), Tenant: "y.onmicrosoft.com"},
+		{Line: 4, User: "c@x.com", Password: secret.New("Pw-3ccccccc"), Tenant: "y.onmicrosoft.com"},
 	}
 	if err := s.Record(context.Background(), rows); err != nil {
 		t.Fatal(err)
@@ -131,7 +132,7 @@ func TestTenantColumnSecrets(t *testing.T) {
 		t.Fatalf("secrets header: %q", b)
 	}
 	got, err := ReadSecrets(bytes.NewReader(b))
-	if err != nil || len(got) != 3 || got[1].Tenant != "y.onmicrosoft.com" || got[1].Password != "Pw-2bbbbbbb" {
+	if err != nil || len(got) != 3 || got[1].Tenant != "y.onmicrosoft.com" || got[1].Password.Reveal() != "Pw-2bbbbbbb" {
 		t.Fatalf("ReadSecrets: %v, %v", got, err)
 	}
 	// Compaction keeps the column.

@@ -19,8 +19,11 @@ import (
 // Redacted is what every formatting of a non-empty Value shows.
 const Redacted = "[REDACTED]"
 
-// Value is a password. The zero Value is empty.
+// Value is a password. The zero Value is empty. Values cannot be compared
+// with == (which would compare where they are held, not what they hold):
+// use Equal.
 type Value struct {
+	_ [0]func() // not comparable
 	p *string
 }
 

@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"log/slog"
 	"strings"
 	"testing"
@@ -10,7 +11,7 @@ import (
 
 func TestItemNeverShowsItsPassword(t *testing.T) {
 	const pw = "Sekr3t!Pa55word-xyz"
-	it := Item{Line: 7, User: "adele@contoso.com", Target: "adele@contoso.com", Password: pw}
+	it := Item{Line: 7, User: "adele@contoso.com", Target: "adele@contoso.com", Password: secret.New(pw)}
 	var outs []string
 	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%d", "%t", "%x", "%q"} {
 		outs = append(outs, fmt.Sprintf(f, it), fmt.Sprintf(f, &it), fmt.Sprintf(f, []Item{it}))

@@ -122,7 +122,7 @@ func (it *Item) advance(e event, r report.Result, revoke bool, now time.Time) ph
 // the answers say: an attempt's outcome is unknown, or an interrupted run
 // may have sent it (Resumed).
 func (it *Item) maybeSet() bool {
-	return it.Password != "" && (it.unknown || it.Resumed)
+	return !it.Password.Empty() && (it.unknown || it.Resumed)
 }
 
 // write reports whether the phase's request is a write, which the pacer

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"testing"
 	"time"
 
@@ -88,13 +89,13 @@ func TestAdvanceCarriesTheFailedReset(t *testing.T) {
 		want    phase
 		carries bool
 	}{
-		{"lost answer, then refused", Item{Password: "p", phase: phaseReset, unknown: true}, evFailed, phaseRevokeFailed, true},
-		{"resumed, then refused", Item{Password: "p", phase: phaseResetPassword, Resumed: true}, evFailed, phaseRevokeFailed, true},
-		{"refused at once", Item{Password: "p", phase: phaseReset}, evFailed, phaseDone, false},
+		{"lost answer, then refused", Item{Password: secret.New("p"), phase: phaseReset, unknown: true}, evFailed, phaseRevokeFailed, true},
+		{"resumed, then refused", Item{Password: secret.New("p"), phase: phaseResetPassword, Resumed: true}, evFailed, phaseRevokeFailed, true},
+		{"refused at once", Item{Password: secret.New("p"), phase: phaseReset}, evFailed, phaseDone, false},
 		{"no password sent (--password-mode none)", Item{phase: phaseReset, unknown: true}, evFailed, phaseDone, false},
-		{"reset", Item{Password: "p", phase: phaseReset, unknown: true}, evDone, phaseRevoke, false},
-		{"operation failed", Item{Password: "p", phase: phasePoll, unknown: true}, evFailed, phaseRevokeFailed, true},
-		{"revoked after the failure", Item{Password: "p", phase: phaseRevokeFailed, unknown: true, failed: failure}, evDone, phaseDone, false},
+		{"reset", Item{Password: secret.New("p"), phase: phaseReset, unknown: true}, evDone, phaseRevoke, false},
+		{"operation failed", Item{Password: secret.New("p"), phase: phasePoll, unknown: true}, evFailed, phaseRevokeFailed, true},
+		{"revoked after the failure", Item{Password: secret.New("p"), phase: phaseRevokeFailed, unknown: true, failed: failure}, evDone, phaseDone, false},
 	} {
 		it := c.it
 		it.paced, it.lastErr, it.lastNet, it.notBefore = 3, &graph.Error{Status: 429}, "reset by peer", now.Add(-time.Hour)

@@ -7,6 +7,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"log/slog"
 	"math/rand/v2"
 	"sync/atomic"
@@ -41,7 +42,7 @@ type Item struct {
 	// ObjectID is the user's object id when known.
 	ObjectID string
 	// Password is the password to set; empty in --password-mode none.
-	Password string
+	Password secret.Value
 	// ForceChange and ForceChangeMFA are the passwordProfile flags.
 	ForceChange, ForceChangeMFA bool
 	// Recorded reports that Password is already durable in the secrets
@@ -253,7 +254,7 @@ func (p *Pool) record(ctx context.Context, b []*Item) error {
 	}
 	var rows []report.SecretRow
 	for _, it := range b {
-		if it.Password != "" && !it.Recorded {
+		if !it.Password.Empty() && !it.Recorded {
 			rows = append(rows, report.SecretRow{Line: it.Line, User: it.User, Password: it.Password})
 		}
 	}

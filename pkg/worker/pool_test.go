@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"net/http"
 	"strconv"
 	"strings"
@@ -111,7 +112,7 @@ func (r *fakeRecorder) Record(_ context.Context, rows []report.SecretRow) error 
 		r.rows = map[string]report.SecretRow{}
 	}
 	for _, row := range rows {
-		r.rows[row.Password] = row
+		r.rows[row.Password.Reveal()] = row
 	}
 	return nil
 }
@@ -127,7 +128,7 @@ func items(n int) []Item {
 	out := make([]Item, n)
 	for i := range out {
 		u := fmt.Sprintf("user%04d@contoso.com", i)
-		out[i] = Item{Line: i + 2, User: u, Target: u, Password: fmt.Sprintf("Pw-%04d-Aa1!", i), ForceChange: true}
+		out[i] = Item{Line: i + 2, User: u, Target: u, Password: secret.New(fmt.Sprintf("Pw-%04d-Aa1!", i)), ForceChange: true}
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"strings"
 	"sync"
 	"testing"
@@ -153,8 +154,8 @@ func TestPreflightResumedRowKeepsItsPassword(t *testing.T) {
 			return res, nil
 		})
 		in := make(chan Item, 2)
-		in <- Item{Line: 2, User: "renamed@contoso.com", Target: "renamed@contoso.com", Password: "Pw-0001-Aa1!", Recorded: true, Resumed: true}
-		in <- Item{Line: 3, User: "missing@contoso.com", Target: "missing@contoso.com", Password: "Pw-0002-Aa1!"}
+		in <- Item{Line: 2, User: "renamed@contoso.com", Target: "renamed@contoso.com", Password: secret.New("Pw-0001-Aa1!"), Recorded: true, Resumed: true}
+		in <- Item{Line: 3, User: "missing@contoso.com", Target: "missing@contoso.com", Password: secret.New("Pw-0002-Aa1!")}
 		close(in)
 		out := make(chan Item)
 		go func() {

@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 
 	"github.com/bulkreset/bulkreset/pkg/csvin"
 	"github.com/bulkreset/bulkreset/pkg/password"
@@ -98,17 +99,17 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 	}
 	switch p.opts.Mode {
 	case ModeColumn:
-		if row.Password == "" {
+		if row.Password.Empty() {
 			return final(report.Invalid, report.ReasonMissingPassword, "the Password cell is empty (--password-mode column)")
 		}
-		if err := password.Check(row.Password); err != nil {
+		if err := password.Check(row.Password.Reveal()); err != nil {
 			var pe *password.PolicyError
 			if errors.As(err, &pe) {
 				return final(report.Invalid, report.ReasonPasswordPolicy, pe.Error())
 			}
 			return final(report.Invalid, report.ReasonPasswordPolicy, "the password breaks Entra's password policy")
 		}
-		if report.NeedsEscape(row.Password) {
+		if report.NeedsEscape(row.Password.Reveal()) {
 			// The secrets file holds passwords exactly as set, so it could
 			// only hold this one raw, for a spreadsheet to run as a formula.
 			// The item is returned too, without a password: --resume sends
@@ -132,7 +133,7 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 		if err := password.Check(pw); err != nil {
 			return Item{}, nil, fmt.Errorf("generated password breaks the policy: %w", err)
 		}
-		it.Password = pw
+		it.Password = secret.New(pw)
 	}
 	return it, nil, nil
 }

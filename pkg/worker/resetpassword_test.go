@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"strings"
 	"sync"
 	"testing"
@@ -78,7 +79,7 @@ func runOp(t *testing.T, g *opGraph, revoke bool) report.Result {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 3, RevokeSessions: revoke})
 		in := make(chan Item, 1)
-		in <- Item{Line: 2, User: "sync@contoso.com", ObjectID: "u1", Password: "Pw-0001-Aa1!", ResetPassword: true}
+		in <- Item{Line: 2, User: "sync@contoso.com", ObjectID: "u1", Password: secret.New("Pw-0001-Aa1!"), ResetPassword: true}
 		close(in)
 		err := p.Run(t.Context(), in, func(r report.Result) {
 			g.mu.Lock()

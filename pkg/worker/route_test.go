@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"strings"
 	"sync"
 	"testing"
@@ -181,7 +182,7 @@ func TestTenantRecorder(t *testing.T) {
 	if TenantRecorder(nil, "x") != nil {
 		t.Error("TenantRecorder(nil) is not nil")
 	}
-	if err := TenantRecorder(rec, "contoso.com").Record(context.Background(), []report.SecretRow{{Line: 2, User: "a", Password: "p"}}); err != nil {
+	if err := TenantRecorder(rec, "contoso.com").Record(context.Background(), []report.SecretRow{{Line: 2, User: "a", Password: secret.New("p")}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].Tenant != "contoso.com" {
@@ -202,8 +203,8 @@ func TestRouterUnopenedTenantKeepsRecordedPasswords(t *testing.T) {
 		return nil, &TenantError{Tenant: tenant, Code: "AADSTS700016", Message: "the app is not consented in tenant " + tenant}
 	}, RouterOptions{})
 	items := make(chan Item, 3)
-	items <- Item{Line: 2, User: "fresh@x.example", Tenant: "t.example", Password: "Pw-0001-Aa1!"}
-	items <- Item{Line: 3, User: "resumed@x.example", Tenant: "t.example", Password: "Pw-0002-Aa1!", Recorded: true, Resumed: true}
+	items <- Item{Line: 2, User: "fresh@x.example", Tenant: "t.example", Password: secret.New("Pw-0001-Aa1!")}
+	items <- Item{Line: 3, User: "resumed@x.example", Tenant: "t.example", Password: secret.New("Pw-0002-Aa1!"), Recorded: true, Resumed: true}
 	items <- Item{Line: 4, User: "none@x.example", Tenant: "t.example", Resumed: true} // --password-mode none
 	close(items)
 	var c collector
