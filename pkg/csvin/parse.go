@@ -150,24 +150,14 @@ func parseLine(text []byte, comma byte) rawRecord {
 // next returns the next record, skipping blank lines. It returns io.EOF at
 // the end of the input and other errors as they come from it.
 func (p *parser) next() (rawRecord, error) {
-	var first physLine
-	for {
-		l, err := p.lines.next()
-		if err != nil {
-			return rawRecord{}, err
-		}
-		if l.tooLong {
-			return rawRecord{line: l.num, last: l.num, problem: fmt.Sprintf("line %d is longer than %d bytes", l.num, p.lines.max)}, nil
-		}
-		if len(l.text) > 0 {
-			first = l
-			break
-		}
+	first, err := p.firstLine()
+	if err != nil {
+		return rawRecord{}, err
 	}
-	p.raw = append(p.raw[:0], first.text...)
-	p.rawLines = append(p.rawLines[:0], rawLine{num: first.num, start: 0, end: len(first.text)})
-	p.fieldBuf = p.fieldBuf[:0]
-	p.ends = p.ends[:0]
+	if first.tooLong {
+		return rawRecord{line: first.num, last: first.num, problem: fmt.Sprintf("line %d is longer than %d bytes", first.num, p.lines.max)}, nil
+	}
+	p.start(first)
 
 	lineNum := first.num
 	line := p.raw
@@ -256,7 +246,34 @@ parseField:
 		}
 	}
 
-	rec := rawRecord{line: first.num, last: lineNum, problem: problem}
+	return p.record(first.num, lineNum, problem, endsOnFirst), nil
+}
+
+// start makes first the only line p holds, with no field yet.
+func (p *parser) start(first physLine) {
+	p.raw = append(p.raw[:0], first.text...)
+	p.rawLines = append(p.rawLines[:0], rawLine{num: first.num, start: 0, end: len(first.text)})
+	p.fieldBuf = p.fieldBuf[:0]
+	p.ends = p.ends[:0]
+}
+
+// firstLine skips blank lines and returns the first line of the next
+// record, or one too long to be read.
+func (p *parser) firstLine() (physLine, error) {
+	for {
+		l, err := p.lines.next()
+		if err != nil || l.tooLong || len(l.text) > 0 {
+			return l, err
+		}
+	}
+}
+
+// record makes the record parsed from the lines p holds, which started at
+// line first and ended at line last. A record with a problem that spans
+// lines gives back all but its first line, keeping the fields that ended
+// there (endsOnFirst of them).
+func (p *parser) record(first, last int, problem string, endsOnFirst int) rawRecord {
+	rec := rawRecord{line: first, last: last, problem: problem}
 	if problem != "" && len(p.rawLines) > 1 {
 		// Read again from the record's second line, so that a broken quote
 		// costs one row, not every row it swallowed.
@@ -265,7 +282,7 @@ parseField:
 			back = append(back, physLine{num: rl.num, text: p.raw[rl.start:rl.end]})
 		}
 		p.lines.unread(back...)
-		rec.last = first.num
+		rec.last = first
 		// Keep only the fields that ended on the first line: the others
 		// hold text of the lines given back.
 		p.ends = p.ends[:endsOnFirst]
@@ -278,7 +295,7 @@ parseField:
 		rec.fields[i] = s[prev:end]
 		prev = end
 	}
-	return rec, nil
+	return rec
 }
 
 // lastLine returns the number of the last line read from the input.

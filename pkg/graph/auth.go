@@ -138,6 +138,21 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	if err != nil {
 		return nil, err
 	}
+	if kind == AuthAuto {
+		// With a tenant and a client id, a secret, certificate or federated
+		// token given to us picks that credential, so that --tenant and
+		// --client-id are obeyed: DefaultAzureCredential's environment step
+		// would read AZURE_TENANT_ID and AZURE_CLIENT_ID itself, and without
+		// them fall through silently to a managed identity or the Azure CLI.
+		if pick := autoKind(opts); pick != "" {
+			explicit := opts
+			explicit.Kind = pick
+			return NewCredential(explicit)
+		}
+	}
+	if missing := missingSettings(kind, opts); len(missing) > 0 {
+		return nil, &ConfigError{Kind: kind, Missing: missing}
+	}
 	// Token requests never follow a redirect and read at most
 	// maxTokenResponseBytes; the credential's errors never quote the answer.
 	client := azcore.ClientOptions{
@@ -145,10 +160,36 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 		Transport:        tokenHTTPClient(opts.Transport),
 		PerRetryPolicies: []policy.Policy{tokenPolicy{}},
 	}
-	noDiscovery := !IsKnownAuthority(authority)
-	need := func(missing ...Setting) error {
-		return &ConfigError{Kind: kind, Missing: missing}
+	cred, err := kindCredential(kind, opts, client, !IsKnownAuthority(authority))
+	if err != nil {
+		return nil, err
 	}
+	return &safeCredential{cred: cred, secrets: []string{opts.ClientSecret, opts.CertificatePassword}}, nil
+}
+
+// autoKind is the kind that AuthAuto picks for what opts were given: a
+// tenant and a client id with a client secret, a certificate or a
+// federated token file; "" for DefaultAzureCredential's chain.
+func autoKind(opts AuthOptions) string {
+	if opts.TenantID == "" || opts.ClientID == "" {
+		return ""
+	}
+	switch {
+	case opts.ClientSecret != "":
+		return AuthClientSecret
+	case opts.CertificatePath != "":
+		return AuthCertificate
+	case opts.FederatedTokenFile != "":
+		return AuthWorkloadIdentity
+	}
+	return ""
+}
+
+// missingSettings lists the settings kind needs that opts lack, the tenant
+// and the client id first. The workload identity needs all three of its
+// values here so that azidentity never falls back to reading the
+// environment on its own.
+func missingSettings(kind string, opts AuthOptions) []Setting {
 	var missing []Setting
 	requireTenantAndClient := func() {
 		if opts.TenantID == "" {
@@ -158,54 +199,48 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 			missing = append(missing, SettingClientID)
 		}
 	}
+	switch kind {
+	case AuthClientSecret:
+		requireTenantAndClient()
+		if opts.ClientSecret == "" {
+			missing = append(missing, SettingClientSecret)
+		}
+	case AuthCertificate:
+		requireTenantAndClient()
+		if opts.CertificatePath == "" {
+			missing = append(missing, SettingCertificate)
+		}
+	case AuthWorkloadIdentity:
+		requireTenantAndClient()
+		if opts.FederatedTokenFile == "" {
+			missing = append(missing, SettingFederatedTokenFile)
+		}
+	case AuthDeviceCode:
+		if opts.DeviceCodeMessage == nil {
+			missing = append(missing, SettingDeviceCodePrompt)
+		}
+	}
+	return missing
+}
 
-	var cred azcore.TokenCredential
+// kindCredential constructs the azidentity credential of kind, whose
+// settings are all present.
+func kindCredential(kind string, opts AuthOptions, client azcore.ClientOptions, noDiscovery bool) (azcore.TokenCredential, error) {
+	var (
+		cred azcore.TokenCredential
+		err  error
+	)
 	switch kind {
 	case AuthAuto:
-		// With a tenant and a client id, a secret, certificate or federated
-		// token given to us picks that credential, so that --tenant and
-		// --client-id are obeyed: DefaultAzureCredential's environment step
-		// would read AZURE_TENANT_ID and AZURE_CLIENT_ID itself, and without
-		// them fall through silently to a managed identity or the Azure CLI.
-		if opts.TenantID != "" && opts.ClientID != "" {
-			var pick string
-			switch {
-			case opts.ClientSecret != "":
-				pick = AuthClientSecret
-			case opts.CertificatePath != "":
-				pick = AuthCertificate
-			case opts.FederatedTokenFile != "":
-				pick = AuthWorkloadIdentity
-			}
-			if pick != "" {
-				explicit := opts
-				explicit.Kind = pick
-				return NewCredential(explicit)
-			}
-		}
 		cred, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{
 			ClientOptions:            client,
 			DisableInstanceDiscovery: noDiscovery,
 			TenantID:                 opts.TenantID,
 		})
 	case AuthClientSecret:
-		requireTenantAndClient()
-		if opts.ClientSecret == "" {
-			missing = append(missing, SettingClientSecret)
-		}
-		if len(missing) > 0 {
-			return nil, need(missing...)
-		}
 		cred, err = azidentity.NewClientSecretCredential(opts.TenantID, opts.ClientID, opts.ClientSecret,
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: client, DisableInstanceDiscovery: noDiscovery})
 	case AuthCertificate:
-		requireTenantAndClient()
-		if opts.CertificatePath == "" {
-			missing = append(missing, SettingCertificate)
-		}
-		if len(missing) > 0 {
-			return nil, need(missing...)
-		}
 		cred, err = certificateCredential(opts, client, noDiscovery)
 	case AuthManagedIdentity:
 		o := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: client}
@@ -214,15 +249,6 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 		}
 		cred, err = azidentity.NewManagedIdentityCredential(o)
 	case AuthWorkloadIdentity:
-		// All three values are required here so that azidentity never falls
-		// back to reading the environment on its own.
-		requireTenantAndClient()
-		if opts.FederatedTokenFile == "" {
-			missing = append(missing, SettingFederatedTokenFile)
-		}
-		if len(missing) > 0 {
-			return nil, need(missing...)
-		}
 		cred, err = azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
 			ClientOptions:            client,
 			ClientID:                 opts.ClientID,
@@ -233,9 +259,6 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	case AuthAzureCLI:
 		cred, err = azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: opts.TenantID})
 	case AuthDeviceCode:
-		if opts.DeviceCodeMessage == nil {
-			return nil, need(SettingDeviceCodePrompt)
-		}
 		show := opts.DeviceCodeMessage
 		cred, err = azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
 			ClientOptions:            client,
@@ -259,7 +282,7 @@ func NewCredential(opts AuthOptions) (azcore.TokenCredential, error) {
 	if err != nil {
 		return nil, &ConfigError{Kind: kind, Setting: SettingKind, Err: err}
 	}
-	return &safeCredential{cred: cred, secrets: []string{opts.ClientSecret, opts.CertificatePassword}}, nil
+	return cred, nil
 }
 
 // authorityHost picks and checks the Entra host: AuthorityHost, else the
