@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/progress"
 	"io"
 	"log/slog"
 	"slices"
@@ -43,14 +44,14 @@ type runLog struct {
 	*slog.Logger              // standard error, and the file
 	file         *slog.Logger // the file only; nil without --log-file
 	fileW        io.Writer    // the file; nil without --log-file
-	stderr       *switchWriter
+	stderr       *progress.SwitchWriter
 	json         bool
 	close        func()
 }
 
 // newLogger opens the run's logging.
 func newLogger(e *env, o logOptions) (*runLog, error) {
-	l := &runLog{stderr: &switchWriter{out: e.stderr}, json: o.format == "json", close: func() {}}
+	l := &runLog{stderr: progress.NewSwitchWriter(e.stderr), json: o.format == "json", close: func() {}}
 	newHandler := func(w io.Writer, level slog.Level) slog.Handler {
 		opts := &slog.HandlerOptions{Level: level, ReplaceAttr: visibleAttr}
 		if l.json {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/bulkreset/bulkreset/internal/syncbuf"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -245,7 +246,7 @@ func TestLogFileKeepsErrors(t *testing.T) {
 // cancelOn is standard error that cancels the run when a record with msg
 // is written: an interrupt at a known point, without timing.
 type cancelOn struct {
-	syncBuffer
+	syncbuf.Buffer
 	msg    string
 	cancel func()
 }
@@ -254,7 +255,7 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 	if strings.Contains(string(p), c.msg) {
 		c.cancel()
 	}
-	return c.syncBuffer.Write(p)
+	return c.Buffer.Write(p)
 }
 
 // TestInterruptedSummary: an interrupt (the first Ctrl-C cancels the

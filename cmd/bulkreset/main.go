@@ -5,19 +5,15 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/bulkreset/bulkreset/internal/interrupt"
 )
 
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		cancel() // first signal: stop sending, finish what is in flight, flush
-		<-sigs
-		os.Exit(exitInterrupted) // second signal: at once
-	}()
-	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	// The first Ctrl+C or SIGTERM stops sending, finishes what is in flight
+	// and flushes; the second exits at once.
+	ctx, stop := interrupt.Notify(context.Background(), os.Exit, exitInterrupted)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"github.com/bulkreset/bulkreset/internal/syncbuf"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // command returns the binary run with args against tn, its environment a
 // scheduled task's: the client secret and the emulator's CA from the
 // environment, nothing from the test's own environment that could matter.
-func (tn *tenant) command(t *testing.T, dir string, args ...string) (*exec.Cmd, *syncBuffer) {
+func (tn *tenant) command(t *testing.T, dir string, args ...string) (*exec.Cmd, *syncbuf.Buffer) {
 	t.Helper()
 	cmd := exec.Command(buildBinary(t), append(args, tn.authArgs()...)...)
 	cmd.Dir = dir
@@ -25,7 +26,7 @@ func (tn *tenant) command(t *testing.T, dir string, args ...string) (*exec.Cmd, 
 		"AZURE_CLIENT_ID=" + testClient,
 		"SSL_CERT_FILE=" + tn.caFile,
 	}
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	return cmd, &stderr
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/progress"
 	"log/slog"
 	"runtime"
 	"time"
@@ -150,12 +151,12 @@ func execute(ctx context.Context, e *env, o *resetOptions, lg *runLog, in *csvin
 		Results:   out.Results,
 		Observe: func(r report.Result) {
 			summary.Add(r)
-			prog.tracker.add(r)
+			prog.Add(r)
 			logRow(logger, r)
 		},
 		Logger: logger,
 	})
-	prog.finish(res.Complete())
+	prog.Finish(res.Complete())
 	summary.Finished = time.Now()
 	summary.Writes = int(st.writes())
 	summary.Throttled = int(st.throttled())
@@ -368,4 +369,15 @@ func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool 
 		}
 		logger.Info("sign-in sessions revoked", "revoked", st.Revoked.Load())
 	}
+}
+
+// startProgress starts the progress display chosen for this run: throttled
+// reads the pool's count of 429s; finishedBefore rows of the input are not
+// read into the run (--resume skips them).
+func startProgress(ctx context.Context, e *env, o *resetOptions, lg *runLog, finishedBefore int, throttled func() int64) *progress.Display {
+	return progress.Start(ctx, progress.Config{
+		Mode:   progress.Choose(o.quiet, o.logFormat, isTerminal(e.stderr), e.getenv("TERM")),
+		Stderr: e.stderr, Switch: lg.stderr, Logger: lg.Logger,
+		Input: o.input, Sheet: o.sheet, FinishedBefore: finishedBefore, Throttled: throttled,
+	})
 }

@@ -1,15 +1,15 @@
-package main
+package progress
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/bulkreset/bulkreset/internal/syncbuf"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -25,21 +25,21 @@ func TestChooseProgress(t *testing.T) {
 		format   string
 		terminal bool
 		term     string
-		want     progressMode
+		want     Mode
 	}{
-		{"terminal", false, "text", true, "xterm-256color", progressBar},
-		{"terminal, TERM unset (Windows)", false, "text", true, "", progressBar},
-		{"dumb terminal cannot redraw", false, "text", true, "dumb", progressStatus},
-		{"redirected to a file", false, "text", false, "xterm", progressStatus},
-		{"quiet on a terminal", true, "text", true, "xterm", progressNone},
-		{"quiet redirected", true, "text", false, "", progressNone},
-		{"json on a terminal: every line stays JSON", false, "json", true, "xterm", progressNone},
-		{"json redirected", false, "json", false, "", progressNone},
+		{"terminal", false, "text", true, "xterm-256color", Bar},
+		{"terminal, TERM unset (Windows)", false, "text", true, "", Bar},
+		{"dumb terminal cannot redraw", false, "text", true, "dumb", Status},
+		{"redirected to a file", false, "text", false, "xterm", Status},
+		{"quiet on a terminal", true, "text", true, "xterm", None},
+		{"quiet redirected", true, "text", false, "", None},
+		{"json on a terminal: every line stays JSON", false, "json", true, "xterm", None},
+		{"json redirected", false, "json", false, "", None},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := chooseProgress(tt.quiet, tt.format, tt.terminal, tt.term); got != tt.want {
-				t.Errorf("chooseProgress(quiet=%v, %s, terminal=%v, TERM=%q) = %d, want %d", tt.quiet, tt.format, tt.terminal, tt.term, got, tt.want)
+			if got := Choose(tt.quiet, tt.format, tt.terminal, tt.term); got != tt.want {
+				t.Errorf("Choose(quiet=%v, %s, terminal=%v, TERM=%q) = %d, want %d", tt.quiet, tt.format, tt.terminal, tt.term, got, tt.want)
 			}
 		})
 	}
@@ -241,7 +241,7 @@ func TestCountRows(t *testing.T) {
 // TestBarDisplay draws the bar into a buffer (mpb renders the same frames
 // to any writer) and prints a log line through it.
 func TestBarDisplay(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	tr := newProgressTracker(nil, func() int64 { return 2 })
 	tr.setTotal(50)
 	d := startBar(&out, tr)
@@ -257,22 +257,4 @@ func TestBarDisplay(t *testing.T) {
 			t.Errorf("bar output does not contain %q:\n%q", want, got)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

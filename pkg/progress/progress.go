@@ -1,4 +1,7 @@
-package main
+// Package progress shows a run's progress on standard error: a live bar on
+// a terminal, a status record every few seconds otherwise, nothing with
+// --quiet or JSON logs; and it counts the input's rows for the total.
+package progress
 
 import (
 	"context"
@@ -20,14 +23,15 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
-// How a run shows its progress on standard error (docs/files.md, "The log
-// file", and README "Progress, summary and logs").
-type progressMode int
+// Mode is how a run shows its progress on standard error (docs/files.md,
+// "The log file", and README "Progress, summary and logs").
+type Mode int
 
+// The modes.
 const (
-	progressNone   progressMode = iota // --quiet, or JSON logs: nothing but log records
-	progressBar                        // standard error is a terminal: a live bar
-	progressStatus                     // text logs, no terminal: a status record every statusInterval
+	None   Mode = iota // --quiet, or JSON logs: nothing but log records
+	Bar                // standard error is a terminal: a live bar
+	Status             // text logs, no terminal: a status record every statusInterval
 )
 
 // statusInterval is how often a run without a terminal logs a status line.
@@ -40,17 +44,17 @@ const barRefresh = 200 * time.Millisecond
 // smooth over the pacer's bursts, short enough to follow a throttled tenant.
 const rateWindow = 20 * time.Second
 
-// chooseProgress decides how progress is shown. A bar needs a terminal that
+// Choose decides how progress is shown. A bar needs a terminal that
 // can move its cursor (TERM=dumb cannot); JSON logs keep every line of
 // standard error a JSON object, so they get neither bar nor status lines.
-func chooseProgress(quiet bool, logFormat string, stderrIsTerminal bool, term string) progressMode {
+func Choose(quiet bool, logFormat string, stderrIsTerminal bool, term string) Mode {
 	switch {
 	case quiet || logFormat == "json":
-		return progressNone
+		return None
 	case stderrIsTerminal && term != "dumb":
-		return progressBar
+		return Bar
 	default:
-		return progressStatus
+		return Status
 	}
 }
 
@@ -336,15 +340,19 @@ func rereadable(path string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-// switchWriter is standard error for the logger: plain while no bar is
+// SwitchWriter is standard error for a run's logger: plain while no bar is
 // drawn, through the bar (above it) while one is.
-type switchWriter struct {
+type SwitchWriter struct {
 	mu  sync.Mutex
 	out io.Writer
 	via io.Writer // nil when no bar is drawn
 }
 
-func (w *switchWriter) Write(p []byte) (int, error) {
+// NewSwitchWriter returns a SwitchWriter that writes to out.
+func NewSwitchWriter(out io.Writer) *SwitchWriter { return &SwitchWriter{out: out} }
+
+// Write writes p to standard error, above the bar while one is drawn.
+func (w *SwitchWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.via != nil {
@@ -354,54 +362,71 @@ func (w *switchWriter) Write(p []byte) (int, error) {
 }
 
 // route sends writes through via, or straight out when via is nil.
-func (w *switchWriter) route(via io.Writer) {
+func (w *SwitchWriter) route(via io.Writer) {
 	w.mu.Lock()
 	w.via = via
 	w.mu.Unlock()
 }
 
-// runProgress is the progress display of one run.
-type runProgress struct {
+// Config is what a run's display needs.
+type Config struct {
+	Mode Mode
+	// Stderr is where the bar is drawn; Switch, standard error as the
+	// run's logger writes it, is routed above the bar while it is drawn.
+	Stderr io.Writer
+	Switch *SwitchWriter
+	// Logger gets the status records, and Debug notes of the display.
+	Logger *slog.Logger
+	// Input is the input file, Sheet its sheet: a regular file is read a
+	// second time to count its rows for the total.
+	Input, Sheet string
+	// FinishedBefore rows of the input are not read into the run
+	// (--resume skips them), so the total is the rest.
+	FinishedBefore int
+	// Throttled reads the pool's count of 429s; nil for none.
+	Throttled func() int64
+}
+
+// Display is the progress display of one run.
+type Display struct {
 	tracker *progressTracker // nil when nothing is shown
 	bar     *barDisplay
-	lg      *runLog
+	sw      *SwitchWriter
 	stop    context.CancelFunc
 	done    chan struct{}
 }
 
-// startProgress starts the display chosen for this run, and counts the
-// input's rows for its total in the background. throttled reads the pool's
-// count of 429s.
-// finishedBefore rows of the input are not read into the run (--resume
-// skips them), so the total is the rest.
-func startProgress(ctx context.Context, e *env, o *resetOptions, lg *runLog, finishedBefore int, throttled func() int64) *runProgress {
-	mode := chooseProgress(o.quiet, o.logFormat, isTerminal(e.stderr), e.getenv("TERM"))
-	p := &runProgress{lg: lg, done: make(chan struct{})}
-	if mode == progressNone {
+// Start starts the display c.Mode chooses, and counts the input's rows for
+// its total in the background. Finish stops it.
+func Start(ctx context.Context, c Config) *Display {
+	p := &Display{sw: c.Switch, done: make(chan struct{})}
+	if c.Mode == None {
 		close(p.done)
 		return p
 	}
-	p.tracker = newProgressTracker(nil, throttled)
+	p.tracker = newProgressTracker(nil, c.Throttled)
 	ctx, p.stop = context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	if rereadable(o.input) {
+	if rereadable(c.Input) {
 		wg.Go(func() {
-			n, err := countRows(ctx, o.input, csvin.Options{Name: o.input, Sheet: o.sheet})
+			n, err := countRows(ctx, c.Input, csvin.Options{Name: c.Input, Sheet: c.Sheet})
 			if err != nil {
 				if ctx.Err() == nil {
-					lg.Debug("counting the input's rows for the progress total", "error", err)
+					c.Logger.Debug("counting the input's rows for the progress total", "error", err)
 				}
 				return
 			}
-			p.tracker.setTotal(max(n-int64(finishedBefore), 0))
+			p.tracker.setTotal(max(n-int64(c.FinishedBefore), 0))
 		})
 	}
-	switch mode {
-	case progressBar:
-		p.bar = startBar(e.stderr, p.tracker)
-		lg.stderr.route(p.bar)
-	case progressStatus:
-		wg.Go(func() { statusLoop(ctx, lg.Logger, statusInterval, p.tracker) })
+	switch c.Mode {
+	case Bar:
+		p.bar = startBar(c.Stderr, p.tracker)
+		if p.sw != nil {
+			p.sw.route(p.bar)
+		}
+	case Status:
+		wg.Go(func() { statusLoop(ctx, c.Logger, statusInterval, p.tracker) })
 	}
 	go func() {
 		wg.Wait()
@@ -410,15 +435,20 @@ func startProgress(ctx context.Context, e *env, o *resetOptions, lg *runLog, fin
 	return p
 }
 
-// finish stops the display; complete reports that every row has a result.
-func (p *runProgress) finish(complete bool) {
+// Add counts one finished row.
+func (p *Display) Add(r report.Result) { p.tracker.add(r) }
+
+// Finish stops the display; complete reports that every row has a result.
+func (p *Display) Finish(complete bool) {
 	if p.tracker == nil {
 		return
 	}
 	p.stop()
 	<-p.done
 	if p.bar != nil {
-		p.lg.stderr.route(nil)
+		if p.sw != nil {
+			p.sw.route(nil)
+		}
 		p.bar.finish(complete)
 	}
 }

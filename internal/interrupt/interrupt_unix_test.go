@@ -1,0 +1,30 @@
+//go:build unix
+
+package interrupt
+
+import (
+	"context"
+	"syscall"
+	"testing"
+)
+
+func TestNotify(t *testing.T) {
+	exited := make(chan int, 1)
+	ctx, stop := Notify(context.Background(), func(code int) { exited <- code }, 130)
+	defer stop()
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-ctx.Done() // the first signal cancels
+	select {
+	case code := <-exited:
+		t.Fatalf("exit(%d) on the first signal", code)
+	default:
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-exited; code != 130 {
+		t.Errorf("exit(%d) on the second signal, want 130", code)
+	}
+}
