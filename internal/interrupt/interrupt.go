@@ -8,11 +8,13 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
 // Notify returns a context that the first SIGINT or SIGTERM cancels; the
-// second calls exit(code). stop releases the signals.
+// second calls exit(code). stop releases the signals; calling it again does
+// nothing.
 func Notify(parent context.Context, exit func(int), code int) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(parent)
 	sigs := make(chan os.Signal, 2)
@@ -31,9 +33,12 @@ func Notify(parent context.Context, exit func(int), code int) (ctx context.Conte
 		case <-done:
 		}
 	}()
+	var once sync.Once
 	return ctx, func() {
-		signal.Stop(sigs)
-		close(done)
-		cancel()
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			cancel()
+		})
 	}
 }

@@ -28,3 +28,14 @@ func TestNotify(t *testing.T) {
 		t.Errorf("exit(%d) on the second signal, want 130", code)
 	}
 }
+
+// TestStopTwice: stop releases the signals once, and a second call is
+// harmless (a deferred stop after an explicit one).
+func TestStopTwice(t *testing.T) {
+	ctx, stop := Notify(context.Background(), func(int) { t.Error("exit called") }, 130)
+	stop()
+	stop()
+	if ctx.Err() == nil {
+		t.Error("the context is not cancelled after stop")
+	}
+}
