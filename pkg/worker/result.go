@@ -2,6 +2,8 @@ package worker
 
 import (
 	"fmt"
+	"github.com/bulkreset/bulkreset/pkg/secret"
+	"strings"
 	"time"
 
 	"github.com/bulkreset/bulkreset/pkg/graph"
@@ -28,9 +30,14 @@ func (p *Pool) failReset(emit func(report.Result), retry []*Item, it *Item, r re
 	return p.advance(emit, retry, it, evFailed, r, now)
 }
 
-// finish emits the final result of it.
+// finish emits the final result of it. A message that quotes the password
+// sent (Graph's do not; a proxy's or a future one might) has it replaced by
+// secret.Redacted: the results file never holds a password.
 func (p *Pool) finish(emit func(report.Result), it *Item, r report.Result, now time.Time) {
 	r = withMaybeSetNote(it, r)
+	if pw := it.Password.Reveal(); pw != "" {
+		r.ErrorMessage = strings.ReplaceAll(r.ErrorMessage, pw, secret.Redacted)
+	}
 	r.Line = it.Line
 	r.User = it.User
 	r.ObjectID = it.ObjectID
