@@ -6,6 +6,7 @@ import (
 	"context"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestNotify(t *testing.T) {
@@ -15,7 +16,11 @@ func TestNotify(t *testing.T) {
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	<-ctx.Done() // the first signal cancels
+	select {
+	case <-ctx.Done(): // the first signal cancels
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first signal did not cancel the context")
+	}
 	select {
 	case code := <-exited:
 		t.Fatalf("exit(%d) on the first signal", code)
@@ -24,8 +29,13 @@ func TestNotify(t *testing.T) {
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if code := <-exited; code != 130 {
-		t.Errorf("exit(%d) on the second signal, want 130", code)
+	select {
+	case code := <-exited:
+		if code != 130 {
+			t.Errorf("exit(%d) on the second signal, want 130", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second signal did not exit")
 	}
 }
 

@@ -94,15 +94,10 @@ type PasswordProfile struct {
 	ForceChangePasswordNextSignInWithMfa bool         `json:"forceChangePasswordNextSignInWithMfa"`
 }
 
-// maskedPassword is what text output shows instead of the password.
-func (p PasswordProfile) maskedPassword() string {
-	return p.Password.String()
-}
-
 // String describes p with its password redacted.
 func (p PasswordProfile) String() string {
 	return fmt.Sprintf("{password:%s forceChangePasswordNextSignIn:%t forceChangePasswordNextSignInWithMfa:%t}",
-		p.maskedPassword(), p.ForceChangePasswordNextSignIn, p.ForceChangePasswordNextSignInWithMfa)
+		p.Password, p.ForceChangePasswordNextSignIn, p.ForceChangePasswordNextSignInWithMfa)
 }
 
 // errPasswordJSON is returned by PasswordProfile.MarshalJSON.

@@ -203,13 +203,14 @@ func (s *pacerState) observe(cfg pacerConfig, now time.Time, f flight, a answer)
 	// Graph evaluated the batch about halfway through its round trip.
 	te := f.SentAt.Add(now.Sub(f.SentAt) / 2)
 	newWave := s.est.observe(cfg, now, te, f.SentAt, a)
-	if !s.est.noise() {
+	noise := s.est.noise()
+	if !noise {
 		// Every worker honours a Retry-After, whatever it came with, but
 		// that of the 429s known to come whatever the rate: those wait in
 		// their own rows.
 		s.pause(now, a.Pause)
 	}
-	if a.Throttled == 0 || s.est.noise() {
+	if a.Throttled == 0 || noise {
 		return // no more 429s than come whatever the rate: not the bucket's
 	}
 	s.Near = true
