@@ -26,31 +26,40 @@ type resetOptions struct {
 	forceChange      bool
 	requireMFA       bool
 	revokeSessions   bool
-	preflight        bool
-	synced           string
-	skipDisabled     bool
-	skipGuests       bool
-	concurrency      int
-	batchSize        int
-	maxRate          float64
-	priority         string
-	maxAttempts      int
-	yes              bool
-	tenant           string
-	clientID         string
-	auth             string
-	certificate      string
-	cloud            string
-	graphURL         string
-	authorityHost    string
-	sandbox          string
-	logFormat        string
-	logFile          string
-	quiet            bool
-	resume           bool
-	requestTimeout   time.Duration
-	verbose          bool
-	cloudSet         bool // --cloud was given: it beats $AZURE_AUTHORITY_HOST
+	// revokeOnlyIfReset limits --revoke-sessions to users whose password
+	// was reset in this run; by default every user found is revoked.
+	revokeOnlyIfReset bool
+	// blockSignIn sets accountEnabled to false for every user found.
+	blockSignIn bool
+	// includeGuests resets external guests (#EXT# users) too.
+	includeGuests bool
+	// maxUsers refuses an input with more users than this; 0 is no limit.
+	maxUsers       int
+	preflight      bool
+	synced         string
+	skipDisabled   bool
+	skipGuests     bool
+	concurrency    int
+	batchSize      int
+	maxRate        float64
+	priority       string
+	maxAttempts    int
+	yes            bool
+	tenant         string
+	clientID       string
+	auth           string
+	certificate    string
+	cloud          string
+	graphURL       string
+	authorityHost  string
+	sandbox        string
+	logFormat      string
+	logFile        string
+	quiet          bool
+	resume         bool
+	requestTimeout time.Duration
+	verbose        bool
+	cloudSet       bool // --cloud was given: it beats $AZURE_AUTHORITY_HOST
 	// columns are the optional columns of the results, plan and secrets
 	// files: the tenant column for an input with a TenantId column.
 	columns report.Columns
@@ -163,11 +172,15 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.StringVarP(&o.output, "output", "o", "", "results CSV; - is standard output (default bulkreset-results-YYYYMMDD-HHMMSS.csv)")
 	f.StringVar(&o.secrets, "secrets", "", "file the passwords set are written to (mode 0600, owner-only on Windows; must not exist)")
 	f.BoolVar(&o.discardPasswords, "discard-passwords", false, "allow random passwords without --secrets (nobody will know them: users must use self-service reset)")
-	f.StringVar(&o.passwordMode, "password-mode", "random", "random: a unique generated password per user; column: the input's Password column; none: only the force-change flag (best effort: Graph may ignore a flag-only update)")
+	f.StringVar(&o.passwordMode, "password-mode", "random", "random: a unique generated password per user; column: the input's Password column; none: only the force-change flag (best effort: Graph may ignore a flag-only update); keep: no password change at all (with --revoke-sessions and/or --block-sign-in: a lockdown run)")
 	f.IntVar(&o.passwordLength, "password-length", password.DefaultLength, "length of random passwords, 8-256")
 	f.BoolVar(&o.forceChange, "force-change", true, "require a password change at next sign-in (passwordProfile.forceChangePasswordNextSignIn)")
 	f.BoolVar(&o.requireMFA, "require-mfa", false, "require MFA before the password change (forceChangePasswordNextSignInWithMfa)")
-	f.BoolVar(&o.revokeSessions, "revoke-sessions", false, "after a successful reset, revoke the user's sign-in sessions (revokeSignInSessions); the revoked column says whether it worked")
+	f.BoolVar(&o.revokeSessions, "revoke-sessions", false, "revoke the sign-in sessions of every user found, whatever happened to its reset (revokeSignInSessions); the revoked column says whether it worked")
+	f.BoolVar(&o.revokeOnlyIfReset, "revoke-only-if-reset", false, "with --revoke-sessions: revoke only the users whose password this run reset")
+	f.BoolVar(&o.blockSignIn, "block-sign-in", false, "block sign-in (accountEnabled=false) for every user found; the blocked column says whether it worked")
+	f.BoolVar(&o.includeGuests, "include-guests", false, "reset external guests (#EXT# users) too: by default they are skipped, since they sign in at their home organisation (revoke and block still apply)")
+	f.IntVar(&o.maxUsers, "max-users", 0, "refuse an input with more users than this (nothing is sent); 0 is no limit")
 	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users are skipped, and writes address the object id")
 	f.StringVar(&o.synced, "synced", string(worker.SyncedSkip), "users synced from on-premises AD: skip (skipped/synced_user); attempt the reset anyway; or resetpassword: reset them with the resetPassword action, which password writeback carries on-premises (needs an administrator signed in: --auth device-code, browser or azure-cli)")
 	f.BoolVar(&o.skipDisabled, "skip-disabled", false, "skip disabled accounts (skipped/disabled) instead of resetting them (needs --preflight)")
@@ -211,8 +224,21 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	}
 	switch o.passwordMode {
 	case "random", "column", "none":
+	case "keep":
+		if !o.revokeSessions && !o.blockSignIn {
+			return usagef("--password-mode keep changes no password: it needs --revoke-sessions and/or --block-sign-in (a lockdown run), or there is nothing to do")
+		}
 	default:
-		return usagef("--password-mode must be random, column or none, not %q", o.passwordMode)
+		return usagef("--password-mode must be random, column, none or keep, not %q", o.passwordMode)
+	}
+	if o.revokeOnlyIfReset && !o.revokeSessions {
+		return usagef("--revoke-only-if-reset needs --revoke-sessions")
+	}
+	if o.revokeOnlyIfReset && o.passwordMode == "keep" {
+		return usagef("--revoke-only-if-reset with --password-mode keep would revoke nobody: no password is reset")
+	}
+	if o.maxUsers < 0 {
+		return usagef("--max-users must be 0 (no limit) or more, not %d", o.maxUsers)
 	}
 	if o.passwordLength < password.MinLength || o.passwordLength > password.MaxLength {
 		return usagef("--password-length must be %d to %d", password.MinLength, password.MaxLength)
@@ -332,8 +358,8 @@ func (o *resetOptions) validateResetPassword() error {
 	switch {
 	case !o.preflight:
 		return usagef("--synced resetpassword needs --preflight: the lookup is what tells a synced user")
-	case o.passwordMode == "none":
-		return usagef("--synced resetpassword sets a password, so it cannot be used with --password-mode none")
+	case o.passwordMode == "none" || o.passwordMode == "keep":
+		return usagef("--synced resetpassword sets a password, so it cannot be used with --password-mode %s", o.passwordMode)
 	case o.sandbox != "":
 		return usagef("--synced resetpassword needs an administrator signed in, and the sandbox signs in as an application")
 	}

@@ -321,25 +321,30 @@ func openInput(e *env, o *resetOptions) (*csvin.Reader, error) {
 // poolOptions are the worker pool's options, from the flags.
 func poolOptions(o *resetOptions, logger *slog.Logger) worker.Options {
 	return worker.Options{
-		BatchSize:      o.batchSize,
-		Concurrency:    o.concurrency,
-		MaxAttempts:    o.maxAttempts,
-		MaxRate:        o.maxRate,
-		RevokeSessions: o.revokeSessions,
-		Logger:         logger,
+		BatchSize:         o.batchSize,
+		Concurrency:       o.concurrency,
+		MaxAttempts:       o.maxAttempts,
+		MaxRate:           o.maxRate,
+		RevokeSessions:    o.revokeSessions,
+		RevokeOnlyIfReset: o.revokeOnlyIfReset,
+		BlockSignIn:       o.blockSignIn,
+		KeepPasswords:     o.passwordMode == "keep",
+		Logger:            logger,
 	}
 }
 
 // preflightOptions are the preflight's options, from the flags.
 func preflightOptions(o *resetOptions, logger *slog.Logger) worker.PreflightOptions {
 	return worker.PreflightOptions{
-		BatchSize:    o.batchSize,
-		Concurrency:  o.concurrency,
-		MaxAttempts:  o.maxAttempts,
-		Synced:       worker.SyncedPolicy(o.synced),
-		SkipDisabled: o.skipDisabled,
-		SkipGuests:   o.skipGuests,
-		Logger:       logger,
+		BatchSize:     o.batchSize,
+		Concurrency:   o.concurrency,
+		MaxAttempts:   o.maxAttempts,
+		Synced:        worker.SyncedPolicy(o.synced),
+		SkipDisabled:  o.skipDisabled,
+		SkipGuests:    o.skipGuests,
+		IncludeGuests: o.includeGuests,
+		Actions:       o.revokeSessions && !o.revokeOnlyIfReset || o.blockSignIn,
+		Logger:        logger,
 	}
 }
 

@@ -11,6 +11,10 @@ type Columns struct {
 	// Tenant appends a "tenant" column: the tenant of the row's user. It
 	// is set when, and only when, the input has a TenantId column.
 	Tenant bool
+	// Blocked appends a "blocked" column to the results and plan files
+	// (before the tenant column): whether sign-in was blocked. It is set
+	// when, and only when, the run blocks sign-in (--block-sign-in).
+	Blocked bool
 }
 
 // TenantColumn is the name of the optional trailing tenant column.

@@ -48,8 +48,12 @@ type Result struct {
 	ErrorMessage string  // Graph's error message
 	Attempts     int     // write attempts sent for this row
 	Revoked      *bool   // whether sessions were revoked; nil when not attempted
-	RequestID    string  // Graph's request-id, for a support case
-	FinishedAt   time.Time
+	// Blocked says whether sign-in was blocked (accountEnabled=false);
+	// nil when not attempted. It is written only to a file made with
+	// Columns{Blocked: true} (--block-sign-in).
+	Blocked    *bool
+	RequestID  string // Graph's request-id, for a support case
+	FinishedAt time.Time
 	// MaybeSet says the password sent for a failed row may be in force all
 	// the same: an attempt's answer was lost (a dropped connection, a 5xx,
 	// a $batch answer without the row), or an interrupted run may have sent

@@ -61,6 +61,13 @@ type Item struct {
 	// column; "" otherwise. A Router sends the item through its tenant's
 	// lane.
 	Tenant string
+	// Skipped, when not nil, is the result the preflight gave the reset
+	// (skipped: a synced user, an external guest, a federated user...)
+	// of a user found in the tenant, passed on all the same because the
+	// run revokes or blocks every user found: no reset is sent, the
+	// actions are, and the row ends with this outcome and reason and the
+	// actions' columns.
+	Skipped *report.Result
 
 	// phase is the item's stage; it changes only through advance.
 	phase phase
@@ -109,6 +116,16 @@ type Options struct {
 	// fails does not undo the reset: the row stays succeeded, with
 	// revoked=false and the error.
 	RevokeSessions bool
+	// RevokeOnlyIfReset limits RevokeSessions to the users whose password
+	// this run reset; otherwise every user found in the tenant is revoked,
+	// whatever happened to its reset (skipped, refused, failed).
+	RevokeOnlyIfReset bool
+	// BlockSignIn sets accountEnabled to false for every user found in the
+	// tenant (PATCH /users/{id}), before its reset.
+	BlockSignIn bool
+	// KeepPasswords sends no reset at all: the run only revokes and/or
+	// blocks (--password-mode keep, a lockdown run).
+	KeepPasswords bool
 	// Grace is how long batches already sent may run on after ctx is
 	// cancelled (an interrupt) before they are abandoned.
 	Grace time.Duration

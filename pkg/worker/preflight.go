@@ -56,6 +56,14 @@ type PreflightOptions struct {
 	Synced SyncedPolicy
 	// SkipDisabled and SkipGuests skip disabled accounts and guests.
 	SkipDisabled, SkipGuests bool
+	// IncludeGuests resets external guests (a #EXT# user principal name:
+	// they sign in at their home organisation, so a password set here is
+	// not theirs); otherwise their reset is skipped (external_guest).
+	IncludeGuests bool
+	// Actions says the run revokes or blocks every user found: a user
+	// whose reset the preflight skips is passed on all the same, with
+	// Item.Skipped set, so that the pool sends it the actions.
+	Actions bool
 	// Logger receives retries; never a secret.
 	Logger *slog.Logger
 	// Jitter returns a number in [0,1) that spreads backoffs; math/rand when nil.
