@@ -101,7 +101,7 @@ func openTarget(ctx context.Context, e *env, o *resetOptions, lg *runLog) (*targ
 		if ctx.Err() != nil {
 			return nil, exitError{exitInterrupted}
 		}
-		return nil, fatalError{err}
+		return nil, fatalError{explainSignIn(err, o.signInContext(o.tenant), lg.Logger)}
 	}
 	return t, nil
 }
