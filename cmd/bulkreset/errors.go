@@ -103,7 +103,7 @@ func signInMessage(f graph.SignInFailure, c signInContext) string {
 	case graph.CauseClockSkew:
 		return fmt.Sprintf("Entra refused the signed sign-in request as outside its valid time%s: set this machine's clock right (synchronise it with a time server)", code)
 	case graph.CauseAppNotConsented:
-		return fmt.Sprintf("app %s is not found or not consented in tenant %s%s: check --client-id (AZURE_CLIENT_ID) and %s; "+
+		return fmt.Sprintf("app %s is not consented in tenant %s, or not found there%s: check --client-id (AZURE_CLIENT_ID) and %s; "+
 			"an administrator of that tenant must grant the app admin consent (App registrations or Enterprise applications, API permissions, Grant admin consent)",
 			c.clientID, c.tenant, code, tenantSetting)
 	case graph.CauseAppDisabled:

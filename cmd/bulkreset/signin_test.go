@@ -97,13 +97,13 @@ func signInCases(t *testing.T) []signInCase {
 		}, want: []string{"certificate " + expiredFile + " has expired", "AADSTS1000502", "--certificate"}, debug: "AADSTS1000502"},
 		{name: "app not found", setup: func(t *testing.T, tn *tenant) ([]string, map[string]string) {
 			return append(secretArgs(tn), "--client-id", otherApp), nil
-		}, want: []string{"app " + otherApp + " is not found or not consented in tenant " + testTenant, "AADSTS700016", "--client-id", "admin consent"}, debug: "AADSTS700016"},
+		}, want: []string{"app " + otherApp + " is not consented in tenant " + testTenant + ", or not found there", "AADSTS700016", "--client-id", "admin consent"}, debug: "AADSTS700016"},
 		{name: "app without service principal", opts: graphsim.Options{Refuse: graphsim.RefuseNoServicePrincipal}, setup: func(t *testing.T, tn *tenant) ([]string, map[string]string) {
 			return secretArgs(tn), nil
-		}, want: []string{"app " + testClient + " is not found or not consented in tenant " + testTenant, "AADSTS7000229", "admin consent"}, debug: "AADSTS7000229"},
+		}, want: []string{"app " + testClient + " is not consented in tenant " + testTenant + ", or not found there", "AADSTS7000229", "admin consent"}, debug: "AADSTS7000229"},
 		{name: "app not consented", opts: graphsim.Options{Refuse: graphsim.RefuseNotConsented}, setup: func(t *testing.T, tn *tenant) ([]string, map[string]string) {
 			return secretArgs(tn), nil
-		}, want: []string{"app " + testClient + " is not found or not consented in tenant " + testTenant, "AADSTS65001", "admin consent"}, debug: "AADSTS65001"},
+		}, want: []string{"app " + testClient + " is not consented in tenant " + testTenant + ", or not found there", "AADSTS65001", "admin consent"}, debug: "AADSTS65001"},
 		{name: "tenant not found", setup: func(t *testing.T, tn *tenant) ([]string, map[string]string) {
 			return append(secretArgs(tn), "--tenant", otherTenant), nil
 		}, want: []string{"tenant " + otherTenant + " was not found", "AADSTS90002", "--tenant", "--cloud"}, debug: "AADSTS90002"},
