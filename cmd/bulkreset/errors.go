@@ -76,6 +76,13 @@ type signInContext struct {
 // sign-in failure f, or "" for a cause it has no words for. The AADSTS
 // code, when there is one, is named so that it can be looked up.
 func signInMessage(f graph.SignInFailure, c signInContext) string {
+	tenant, app := c.tenant, c.clientID
+	if tenant == "" {
+		tenant = "(the sign-in's default)" // --auth azure-cli, device-code or browser without --tenant
+	}
+	if app == "" {
+		app = "(the default sign-in app)"
+	}
 	code := ""
 	if f.Code != "" {
 		code = " (" + f.Code + ")"
@@ -91,31 +98,31 @@ func signInMessage(f graph.SignInFailure, c signInContext) string {
 			"--sandbox tries bulkreset on a built-in emulated tenant, with no tenant or credential"
 	case graph.CauseWrongSecret:
 		return fmt.Sprintf("AZURE_CLIENT_SECRET is not a valid secret of app %s%s: copy the secret's Value (not its Secret ID) from the app registration's Certificates & secrets, "+
-			"or create a new client secret there", c.clientID, code)
+			"or create a new client secret there", app, code)
 	case graph.CauseSecretExpired:
-		return fmt.Sprintf("the client secret of app %s has expired%s: create a new client secret in the app registration's Certificates & secrets and put its Value in AZURE_CLIENT_SECRET", c.clientID, code)
+		return fmt.Sprintf("the client secret of app %s has expired%s: create a new client secret in the app registration's Certificates & secrets and put its Value in AZURE_CLIENT_SECRET", app, code)
 	case graph.CauseCertificateNotRegistered:
 		return fmt.Sprintf("the certificate %s is not registered on app %s%s: upload its public part (.cer, .pem or .crt, without the key) to the app registration's Certificates & secrets, "+
-			"or point --certificate (AZURE_CLIENT_CERTIFICATE_PATH) to the certificate that is", c.certificate, c.clientID, code)
+			"or point --certificate (AZURE_CLIENT_CERTIFICATE_PATH) to the certificate that is", c.certificate, app, code)
 	case graph.CauseCertificateExpired:
 		return fmt.Sprintf("the certificate %s has expired or is not valid yet%s: create a new one, upload its public part to app %s's Certificates & secrets, "+
-			"and point --certificate (AZURE_CLIENT_CERTIFICATE_PATH) to it", c.certificate, code, c.clientID)
+			"and point --certificate (AZURE_CLIENT_CERTIFICATE_PATH) to it", c.certificate, code, app)
 	case graph.CauseClockSkew:
 		return fmt.Sprintf("Entra refused the signed sign-in request as outside its valid time%s: set this machine's clock right (synchronise it with a time server)", code)
 	case graph.CauseAppNotConsented:
 		return fmt.Sprintf("app %s is not consented in tenant %s, or not found there%s: check --client-id (AZURE_CLIENT_ID) and %s; "+
 			"an administrator of that tenant must grant the app admin consent (App registrations or Enterprise applications, API permissions, Grant admin consent)",
-			c.clientID, c.tenant, code, tenantSetting)
+			app, tenant, code, tenantSetting)
 	case graph.CauseAppDisabled:
-		return fmt.Sprintf("app %s is disabled in tenant %s%s: an administrator enables it (Enterprise applications, the app, Properties, Enabled for users to sign-in)", c.clientID, c.tenant, code)
+		return fmt.Sprintf("app %s is disabled in tenant %s%s: an administrator enables it (Enterprise applications, the app, Properties, Enabled for users to sign-in)", app, tenant, code)
 	case graph.CauseTenantNotFound:
-		return fmt.Sprintf("tenant %s was not found%s: check %s, and that the tenant is in the cloud --cloud names", c.tenant, code, tenantSetting)
+		return fmt.Sprintf("tenant %s was not found%s: check %s, and that the tenant is in the cloud --cloud names", tenant, code, tenantSetting)
 	case graph.CauseInvalidTenant:
-		return fmt.Sprintf("%q is neither a tenant id nor a domain%s: set %s to the tenant's id (a GUID) or one of its domains, such as contoso.onmicrosoft.com", c.tenant, code, tenantSetting)
+		return fmt.Sprintf("%q is neither a tenant id nor a domain%s: set %s to the tenant's id (a GUID) or one of its domains, such as contoso.onmicrosoft.com", tenant, code, tenantSetting)
 	case graph.CauseGraphUnavailable:
-		return fmt.Sprintf("Microsoft Graph is not available to the app in tenant %s%s", c.tenant, code)
+		return fmt.Sprintf("Microsoft Graph is not available to the app in tenant %s%s", tenant, code)
 	case graph.CauseConditionalAccess:
-		return fmt.Sprintf("a Conditional Access policy of tenant %s blocks the app's sign-in%s: exclude the app (or this location) from the policy", c.tenant, code)
+		return fmt.Sprintf("a Conditional Access policy of tenant %s blocks the app's sign-in%s: exclude the app (or this location) from the policy", tenant, code)
 	case graph.CauseManagedIdentityUnavailable:
 		return "no managed identity endpoint answered: --auth managed-identity works on an Azure VM, Arc-enabled server, App Service or Functions host with a managed identity; " +
 			"elsewhere use an app registration (--auth client-secret or certificate)"
@@ -144,6 +151,9 @@ func (e *signInError) Unwrap() error { return e.err }
 // cause is known (else err itself), and logs the credential's own error,
 // its secrets masked, at debug level: the log file always has it.
 func explainSignIn(err error, c signInContext, logger *slog.Logger) error {
+	if errors.As(err, new(*signInError)) {
+		return err // explained where it happened (a tenant's lane)
+	}
 	var te *graph.TokenError
 	if errors.As(err, &te) {
 		logger.Debug("sign-in failed: the credential's own error", "credential_error", te.Detail())

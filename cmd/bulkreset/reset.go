@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulkreset/bulkreset/pkg/csvin"
+	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/pipeline"
 	"github.com/bulkreset/bulkreset/pkg/report"
 	"github.com/bulkreset/bulkreset/pkg/worker"
@@ -195,6 +196,9 @@ func finish(e *env, o *resetOptions, lg *runLog, summary *report.Summary, res pi
 	code := summary.ExitCode()
 	if ice := (*pipeline.InputChangedError)(nil); errors.As(res.Fatal, &ice) {
 		res.Fatal = fmt.Errorf("--resume: %w", res.Fatal)
+	}
+	if errors.Is(res.Fatal, graph.ErrAuthentication) { // a token could not be renewed mid-run
+		res.Fatal = explainSignIn(res.Fatal, o.signInContext(o.tenant), logger)
 	}
 	if res.Fatal != nil {
 		logger.Error("run stopped", "error", flagError(res.Fatal))

@@ -196,3 +196,42 @@ func signInLine(t *testing.T, stderr, format string) string {
 	}
 	return rec.Msg
 }
+
+// TestSecretExpiresMidRun: a token that cannot be renewed in the middle
+// of a run (the secret expired since the run signed in) stops it with
+// exit 1 and the same one line, and the command that finishes the run.
+func TestSecretExpiresMidRun(t *testing.T) {
+	users := graphsim.GenerateUsers(300, testDomain)
+	// One-second tokens and a write quota that makes the run last several
+	// seconds: the first renewal of the token is refused.
+	tn := startTenant(t, graphsim.Options{Refuse: graphsim.RefuseSecretExpired, RefuseAfter: 1, TokenLifetime: time.Second,
+		WriteBurst: 20, WriteRate: 40}, users)
+	dir := t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("UserPrincipalName\n")
+	for _, u := range users {
+		csv.WriteString(u.UPN + "\n")
+	}
+	in, results, logFile := writeFile(t, dir, "users.csv", csv.String()), filepath.Join(dir, "r.csv"), filepath.Join(dir, "run.log")
+	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", filepath.Join(dir, "s.csv"),
+		"--yes", "--quiet", "--graph-url", tn.srv.URL, "--log-file", logFile, "--preflight=false"}, secretArgs(tn)...)...)
+	if res.code != exitFatal {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitFatal, res.stderr)
+	}
+	want := "the client secret of app " + testClient + " has expired (AADSTS7000222)"
+	if !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, "--resume") {
+		t.Errorf("standard error does not say %q and how to resume:\n%s", want, res.stderr)
+	}
+	if strings.Contains(res.stderr, "getting an access token") {
+		t.Errorf("standard error holds the SDK's raw error:\n%s", res.stderr)
+	}
+	if n := len(readResults(t, results)); n == 0 || n == len(users) {
+		t.Errorf("%d rows finished, want some but not all (the run stopped at the renewal)", n)
+	}
+	log := readFile(t, logFile)
+	for _, s := range append([]string{testSecret}, tn.sim.IssuedTokens()...) {
+		if strings.Contains(res.stderr+res.stdout+log, s) {
+			t.Error("the output or the log contains a secret")
+		}
+	}
+}

@@ -51,6 +51,17 @@ const (
 	RefuseNotConsented Refusal = "not_consented"
 )
 
+// refusing is the Refusal in force: Options.Refuse once
+// Options.RefuseAfter tokens were issued.
+func (s *Sim) refusing() Refusal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stats.TokensIssued < s.opts.RefuseAfter {
+		return ""
+	}
+	return s.opts.Refuse
+}
+
 // refuseConsent answers AADSTS65001 for clientID.
 func (s *Sim) refuseConsent(w http.ResponseWriter, r *http.Request, clientID string) {
 	s.aadError(w, r, http.StatusBadRequest, "invalid_grant", 65001, fmt.Sprintf("The user or administrator has not consented to use the application with ID '%s' named 'bulkreset'. Send an interactive authorization request for this user and resource.", clientID))
@@ -197,7 +208,7 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request, tenant string) 
 			s.aadError(w, r, http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", clientID, tenant))
 			return
 		}
-		if s.opts.Refuse == RefuseNotConsented {
+		if s.refusing() == RefuseNotConsented {
 			s.refuseConsent(w, r, clientID)
 			return
 		}
@@ -212,10 +223,10 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request, tenant string) 
 	case !strings.EqualFold(clientID, s.opts.ClientID):
 		s.aadError(w, r, http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenant))
 		return
-	case s.opts.Refuse == RefuseNoServicePrincipal:
+	case s.refusing() == RefuseNoServicePrincipal:
 		s.aadError(w, r, http.StatusBadRequest, "invalid_client", 7000229, fmt.Sprintf("The client application %s is missing service principal in the tenant %s. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119", clientID, s.opts.TenantID))
 		return
-	case s.opts.Refuse == RefuseNotConsented:
+	case s.refusing() == RefuseNotConsented:
 		s.refuseConsent(w, r, clientID)
 		return
 	case scope == "":
@@ -233,7 +244,7 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request, tenant string) 
 			s.aadError(w, r, http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", s.opts.ClientID))
 			return
 		}
-		if s.opts.Refuse == RefuseSecretExpired {
+		if s.refusing() == RefuseSecretExpired {
 			s.aadError(w, r, http.StatusUnauthorized, "invalid_client", 7000222, fmt.Sprintf("The provided client secret keys for app '%s' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", s.opts.ClientID))
 			return
 		}

@@ -198,3 +198,19 @@ func TestManagedIdentityEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestRefuseAfter: with RefuseAfter, the first tokens are issued and the
+// requests after them refused: a secret that expires during a run.
+func TestRefuseAfter(t *testing.T) {
+	e := startBare(t, Options{Refuse: RefuseSecretExpired, RefuseAfter: 2})
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {SandboxClientID},
+		"client_secret": {SandboxClientSecret}, "scope": {e.srv.URL + "/.default"}}
+	for i, want := range []int{200, 200, 401, 401} {
+		if res := e.form(t, SandboxTenantID, form); res.status != want {
+			t.Errorf("token request %d: %d, want %d", i+1, res.status, want)
+		}
+	}
+	if n := e.sim.Stats().TokensIssued; n != 2 {
+		t.Errorf("%d tokens issued, want 2", n)
+	}
+}
