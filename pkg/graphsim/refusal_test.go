@@ -1,9 +1,6 @@
 package graphsim
 
 import (
-	"context"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -11,14 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-
-	"github.com/bulkreset/bulkreset/internal/certtest"
 )
 
 // startBare starts a Sim of opts without signing in (start does, which a
@@ -97,46 +90,6 @@ func TestTokenEndpointRefusals(t *testing.T) {
 			}
 			if n := e.sim.Stats().TokensIssued; n != 0 {
 				t.Errorf("%d tokens issued, want 0", n)
-			}
-		})
-	}
-}
-
-// TestCertificateRefusals drives azidentity's certificate credential: a
-// certificate not registered on the app is AADSTS700027 (the key was not
-// found, with the thumbprint the client sent), a registered one past its
-// end date AADSTS1000502.
-func TestCertificateRefusals(t *testing.T) {
-	now := time.Now()
-	registered, _ := certtest.New(t, now)
-	other, otherKey := certtest.New(t, now)
-	expired, expiredKey := certtest.New(t, now.Add(-72*time.Hour))
-	for _, tt := range []struct {
-		name     string
-		allowed  []*x509.Certificate
-		cert     *x509.Certificate
-		key      *rsa.PrivateKey
-		wantCode string
-		wantText string
-	}{
-		{"not registered", []*x509.Certificate{registered}, other, otherKey, "AADSTS700027", "not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '"},
-		{"expired", []*x509.Certificate{registered, expired}, expired, expiredKey, "AADSTS1000502", "not within its specified validity window"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			e := startBare(t, Options{ClientCertificates: tt.allowed})
-			cred, err := azidentity.NewClientCertificateCredential(SandboxTenantID, SandboxClientID, []*x509.Certificate{tt.cert}, tt.key,
-				&azidentity.ClientCertificateCredentialOptions{
-					ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: e.srv.URL}, Transport: e.srv.Client},
-					DisableInstanceDiscovery: true,
-				})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-			defer cancel()
-			_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{e.srv.URL + "/.default"}})
-			if err == nil || !strings.Contains(err.Error(), tt.wantCode) || !strings.Contains(err.Error(), tt.wantText) {
-				t.Fatalf("GetToken error = %v, want %s saying %q", err, tt.wantCode, tt.wantText)
 			}
 		})
 	}
