@@ -87,7 +87,7 @@ func TestTokenErrorDetailQuotesNoSecret(t *testing.T) {
 		"error": "invalid_client", "error_codes": []int{7000215},
 		"error_description": "AADSTS7000215: Invalid client secret provided. Echo: client_secret=" + hostileSecret +
 			" escaped " + strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(hostileSecret, "+", "%2B"), "/", "%2F"), "=", "%3D") +
-			" token " + token + " opaque " + opaque + " app 00000000-0000-0000-0000-0000000000bb at login.example.test",
+			" token " + token + " opaque " + opaque + " app 00000000-0000-0000-0000-0000000000bb client_id=00000000-0000-0000-0000-0000000000bb at login.example.test",
 		"access_token": "short-tok-1", "statusCode": 401,
 	})
 	err := getToken(t, AuthOptions{Kind: AuthClientSecret, TenantID: testTenant, ClientID: testClient,
@@ -102,7 +102,7 @@ func TestTokenErrorDetailQuotesNoSecret(t *testing.T) {
 			t.Errorf("Detail() quotes %.12q…: %s", s, d)
 		}
 	}
-	for _, keep := range []string{"AADSTS7000215: Invalid client secret provided", "00000000-0000-0000-0000-0000000000bb", "login.example.test", `"statusCode": 401`, "RESPONSE 401"} {
+	for _, keep := range []string{"AADSTS7000215: Invalid client secret provided", "00000000-0000-0000-0000-0000000000bb", "client_id=00000000-0000-0000-0000-0000000000bb", "login.example.test", `"statusCode": 401`, "RESPONSE 401"} {
 		if !strings.Contains(d, keep) {
 			t.Errorf("Detail() lost %q: %s", keep, d)
 		}

@@ -449,6 +449,9 @@ func scrub(text string, secrets []string) string {
 	text = sensitiveRE.ReplaceAllString(text, "${1}"+redacted)
 	text = tokenLikeRE.ReplaceAllStringFunc(text, func(w string) string {
 		core := strings.Trim(w, ".-")
+		if i := strings.LastIndexByte(core, '='); i >= 0 && guidRE.MatchString(core[i+1:]) {
+			return w // a query's or form's id, such as client_id=<GUID>
+		}
 		switch {
 		case strings.HasPrefix(core, "eyJ"):
 			return redacted
