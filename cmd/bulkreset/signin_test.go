@@ -23,6 +23,9 @@ type signInCase struct {
 	setup func(t *testing.T, tn *tenant) (args []string, env map[string]string)
 	want  []string // each is in the one line
 	debug string   // the log file's debug record of the raw error has it
+	// textOnly runs the case with text logs only: azidentity retries a
+	// silent endpoint for seconds, and the JSON record is the same line.
+	textOnly bool
 }
 
 // secretArgs sign in with the client secret of the environment.
@@ -113,7 +116,7 @@ func signInCases(t *testing.T) []signInCase {
 		{name: "managed identity not available", setup: func(t *testing.T, tn *tenant) ([]string, map[string]string) {
 			managedIdentityHost(t, "http://"+closedPort(t)+"/msi/token")
 			return []string{"--auth", "managed-identity"}, noSecret
-		}, want: []string{"no managed identity endpoint answered", "Azure VM", "--auth client-secret"}, debug: "ManagedIdentityCredential"},
+		}, want: []string{"no managed identity endpoint answered", "Azure VM", "--auth client-secret"}, debug: "ManagedIdentityCredential", textOnly: true},
 		{name: "managed identity not assigned", setup: func(t *testing.T, tn *tenant) ([]string, map[string]string) {
 			managedIdentityHost(t, tn.srv.URL+graphsim.ManagedIdentityPath)
 			return []string{"--auth", "managed-identity"}, noSecret
@@ -130,7 +133,11 @@ func signInCases(t *testing.T) []signInCase {
 func TestSignInErrors(t *testing.T) {
 	users := graphsim.GenerateUsers(2, testDomain)
 	for _, tc := range signInCases(t) {
-		for _, format := range []string{"text", "json"} {
+		formats := []string{"text", "json"}
+		if tc.textOnly {
+			formats = formats[:1]
+		}
+		for _, format := range formats {
 			t.Run(tc.name+"/"+format, func(t *testing.T) {
 				tn := startTenant(t, tc.opts, users)
 				args, env := tc.setup(t, tn)
