@@ -186,3 +186,8 @@ func clientOptions(o *resetOptions, graphURL string, cred azcore.TokenCredential
 		Priority: o.priority,
 	}
 }
+
+// signInContext is what a sign-in message of this run names, for tenant.
+func (o *resetOptions) signInContext(tenant string) signInContext {
+	return signInContext{tenant: tenant, clientID: o.clientID, certificate: o.certificate, tenantColumn: o.columns.Tenant}
+}

@@ -109,8 +109,9 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
   bulkreset reset -i users.csv --auth managed-identity --secrets s.csv --yes
 
   # Users synced from on-premises AD, with password writeback: an administrator
-  # signs in (resetPassword supports delegated permissions only):
-  bulkreset reset -i synced.csv --synced resetpassword --auth device-code --secrets s.csv
+  # signs in (resetPassword supports delegated permissions only) through an app
+  # registration with the delegated UserAuthenticationMethod.ReadWrite.All:
+  bulkreset reset -i synced.csv --synced resetpassword --auth device-code --client-id <app id> --secrets s.csv
 
   # US Government (GCC High) tenant:
   bulkreset reset -i users.csv --cloud usgov --secrets s.csv`,
@@ -182,7 +183,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.BoolVar(&o.includeGuests, "include-guests", false, "reset external guests (#EXT# users) too: by default they are skipped, since they sign in at their home organisation (revoke and block still apply)")
 	f.IntVar(&o.maxUsers, "max-users", 0, "refuse an input with more users than this (nothing is sent); 0 is no limit")
 	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users are skipped, and writes address the object id")
-	f.StringVar(&o.synced, "synced", string(worker.SyncedSkip), "users synced from on-premises AD: skip (skipped/synced_user); attempt the reset anyway; or resetpassword: reset them with the resetPassword action, which password writeback carries on-premises (needs an administrator signed in: --auth device-code, browser or azure-cli)")
+	f.StringVar(&o.synced, "synced", string(worker.SyncedSkip), "users synced from on-premises AD: skip (skipped/synced_user); attempt the reset anyway; or resetpassword: reset them with the resetPassword action, which password writeback carries on-premises (needs an administrator signed in: --auth device-code or browser, with --client-id of an app registration with the delegated UserAuthenticationMethod.ReadWrite.All)")
 	f.BoolVar(&o.skipDisabled, "skip-disabled", false, "skip disabled accounts (skipped/disabled) instead of resetting them (needs --preflight)")
 	f.BoolVar(&o.skipGuests, "skip-guests", false, "skip guest users (skipped/guest) instead of resetting them (needs --preflight)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "batches in flight, 1-64")
@@ -277,7 +278,7 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	switch worker.SyncedPolicy(o.synced) {
 	case worker.SyncedSkip, worker.SyncedAttempt:
 	case worker.SyncedResetPassword:
-		if err := o.validateResetPassword(); err != nil {
+		if err := o.validateResetPassword(e); err != nil {
 			return err
 		}
 	default:
@@ -353,8 +354,13 @@ func (o *resetOptions) fromEnv(e *env) {
 // action supports delegated permissions only
 // (https://learn.microsoft.com/graph/api/authenticationmethod-resetpassword),
 // so an application identity cannot use it; it needs the lookup to know who
-// is synced, and a password to send (hybrid users must be given one).
-func (o *resetOptions) validateResetPassword() error {
+// is synced, and a password to send (hybrid users must be given one). The
+// administrator's token must carry UserAuthenticationMethod.ReadWrite.All,
+// which neither the Azure CLI's own app nor azidentity's default public
+// client (the same app) gets: an app registration of the admin's with that
+// delegated permission is required, and the Azure CLI cannot sign in as
+// another app (https://github.com/Azure/azure-cli/issues/22775).
+func (o *resetOptions) validateResetPassword(e *env) error {
 	switch {
 	case !o.preflight:
 		return usagef("--synced resetpassword needs --preflight: the lookup is what tells a synced user")
@@ -363,10 +369,17 @@ func (o *resetOptions) validateResetPassword() error {
 	case o.sandbox != "":
 		return usagef("--synced resetpassword needs an administrator signed in, and the sandbox signs in as an application")
 	}
+	const app = "an app registration with the delegated permission UserAuthenticationMethod.ReadWrite.All (admin consent granted)"
 	switch strings.ToLower(o.auth) {
-	case graph.AuthDeviceCode, graph.AuthBrowser, graph.AuthAzureCLI:
+	case graph.AuthDeviceCode, graph.AuthBrowser:
+		if o.clientID == "" && e.getenv("AZURE_CLIENT_ID") == "" {
+			return usagef("--synced resetpassword needs --client-id (or AZURE_CLIENT_ID) of %s: the default sign-in app's tokens do not carry that permission", app)
+		}
 		return nil
+	case graph.AuthAzureCLI:
+		return usagef("--synced resetpassword cannot use --auth azure-cli: the Azure CLI signs in as its own app, whose tokens do not carry UserAuthenticationMethod.ReadWrite.All; "+
+			"use --auth device-code or browser with --client-id of %s", app)
 	}
-	return usagef("--synced resetpassword needs an administrator signed in (--auth device-code, browser or azure-cli, with the Authentication Administrator or Privileged Authentication Administrator role): "+
-		"Graph's resetPassword action supports delegated permissions only, so --auth %s (an application identity) cannot use it", o.auth)
+	return usagef("--synced resetpassword needs an administrator signed in (--auth device-code or browser, with --client-id of %s, and the Authentication Administrator or Privileged Authentication Administrator role): "+
+		"Graph's resetPassword action supports delegated permissions only, so --auth %s (an application identity) cannot use it", app, o.auth)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulkreset/bulkreset/pkg/csvin"
+	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/pipeline"
 	"github.com/bulkreset/bulkreset/pkg/report"
 	"github.com/bulkreset/bulkreset/pkg/worker"
@@ -101,7 +102,7 @@ func openTarget(ctx context.Context, e *env, o *resetOptions, lg *runLog) (*targ
 		if ctx.Err() != nil {
 			return nil, exitError{exitInterrupted}
 		}
-		return nil, fatalError{err}
+		return nil, fatalError{explainSignIn(err, o.signInContext(o.tenant), lg.Logger)}
 	}
 	return t, nil
 }
@@ -195,6 +196,9 @@ func finish(e *env, o *resetOptions, lg *runLog, summary *report.Summary, res pi
 	code := summary.ExitCode()
 	if ice := (*pipeline.InputChangedError)(nil); errors.As(res.Fatal, &ice) {
 		res.Fatal = fmt.Errorf("--resume: %w", res.Fatal)
+	}
+	if errors.Is(res.Fatal, graph.ErrAuthentication) { // a token could not be renewed mid-run
+		res.Fatal = explainSignIn(res.Fatal, o.signInContext(o.tenant), logger)
 	}
 	if res.Fatal != nil {
 		logger.Error("run stopped", "error", flagError(res.Fatal))

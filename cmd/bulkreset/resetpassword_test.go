@@ -143,19 +143,27 @@ func TestSyncedResetPasswordNeedsDelegatedSignIn(t *testing.T) {
 	tn, csv := resetPasswordTenant(t, false)
 	dir := t.TempDir()
 	in := writeFile(t, dir, "in.csv", csv)
+	noApp := map[string]string{"AZURE_CLIENT_ID": ""}
 	for _, tc := range []struct {
 		name string
 		args []string
+		env  map[string]string
 		want string
 	}{
-		{"client secret", append([]string{"--secrets", filepath.Join(dir, "s1.csv")}, tn.authArgs()...), "--auth device-code"},
-		{"auto", []string{"--secrets", filepath.Join(dir, "s2.csv"), "--graph-url", tn.srv.URL, "--authority-host", tn.srv.URL}, "delegated"},
-		{"no preflight", append([]string{"--secrets", filepath.Join(dir, "s3.csv"), "--preflight=false"}, tn.delegatedArgs()...), "--preflight"},
-		{"no password", append([]string{"--password-mode", "none"}, tn.delegatedArgs()...), "--password-mode none"},
+		{"client secret", append([]string{"--secrets", filepath.Join(dir, "s1.csv")}, tn.authArgs()...), nil, "--auth device-code"},
+		{"auto", []string{"--secrets", filepath.Join(dir, "s2.csv"), "--graph-url", tn.srv.URL, "--authority-host", tn.srv.URL}, nil, "delegated"},
+		{"no preflight", append([]string{"--secrets", filepath.Join(dir, "s3.csv"), "--preflight=false"}, tn.delegatedArgs()...), nil, "--preflight"},
+		{"no password", append([]string{"--password-mode", "none"}, tn.delegatedArgs()...), nil, "--password-mode none"},
+		// azidentity's default public client is the Azure CLI's app, whose
+		// tokens never carry UserAuthenticationMethod.ReadWrite.All.
+		{"device code without an app", append([]string{"--secrets", filepath.Join(dir, "s5.csv")}, tn.delegatedArgs()...), noApp,
+			"--client-id (or AZURE_CLIENT_ID) of an app registration with the delegated permission UserAuthenticationMethod.ReadWrite.All"},
+		{"browser without an app", []string{"--secrets", filepath.Join(dir, "s6.csv"), "--auth", "browser"}, noApp, "--client-id (or AZURE_CLIENT_ID)"},
+		{"azure cli", []string{"--secrets", filepath.Join(dir, "s7.csv"), "--auth", "azure-cli"}, nil, "--auth azure-cli"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"reset", "-i", in, "-o", filepath.Join(dir, tc.name+".csv"), "--yes", "--synced", "resetpassword"}, tc.args...)
-			res := runCLI(t, t.Context(), tn.getenv(nil), args...)
+			res := runCLI(t, t.Context(), tn.getenv(tc.env), args...)
 			if res.code != exitUsage || !strings.Contains(res.stderr, tc.want) {
 				t.Errorf("exit code %d, want %d with %q; stderr:\n%s", res.code, exitUsage, tc.want, res.stderr)
 			}

@@ -101,7 +101,8 @@ func (ts *tenantSet) credential(tenant string) (azcore.TokenCredential, error) {
 }
 
 // client signs in to tenant and returns its Graph client. A refusal that
-// concerns this tenant only is a *worker.TenantError.
+// concerns this tenant only is a *worker.TenantError; any other failed
+// sign-in ends the run, said as what to set or do.
 func (ts *tenantSet) client(ctx context.Context, tenant string) (*graph.Client, error) {
 	cred, err := ts.credential(tenant)
 	if err != nil {
@@ -112,45 +113,38 @@ func (ts *tenantSet) client(ctx context.Context, tenant string) (*graph.Client, 
 		return nil, fatalError{err}
 	}
 	if err := client.SignIn(ctx); err != nil {
-		if te := tenantSignInError(tenant, ts.o.clientID, err); te != nil {
+		if te := tenantSignInError(tenant, ts.o, err); te != nil {
 			return nil, te
 		}
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, explainSignIn(err, ts.o.signInContext(tenant), ts.lg.Logger)
 	}
 	return client, nil
 }
 
+// tenantCauses are the sign-in failures that concern one tenant: the
+// tenant does not exist, the app is not consented or is disabled there,
+// Graph is not available there, a Conditional Access policy of the tenant
+// blocks it. Any other (a wrong secret fails every tenant alike, a network
+// failure is no tenant's) ends the run.
+var tenantCauses = map[graph.SignInCause]bool{
+	graph.CauseTenantNotFound: true, graph.CauseInvalidTenant: true, graph.CauseAppNotConsented: true,
+	graph.CauseAppDisabled: true, graph.CauseGraphUnavailable: true, graph.CauseConditionalAccess: true,
+}
+
 // tenantSignInError returns the failure of one tenant for a sign-in that
-// Entra refused for reasons of that tenant (the tenant does not exist, the
-// app is not consented or is disabled there, a Conditional Access policy
-// of the tenant blocks it), or nil for any other failure (a wrong secret
-// fails every tenant alike, a network failure is no tenant's): those end
-// the run. Codes: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
-func tenantSignInError(tenant, clientID string, err error) *worker.TenantError {
-	ee, ok := graph.AsEntraError(err)
-	if !ok {
+// Entra refused for reasons of that tenant (tenantCauses), worded as a
+// single-tenant run words it, or nil for any other failure.
+func tenantSignInError(tenant string, o *resetOptions, err error) *worker.TenantError {
+	f, ok := graph.DiagnoseSignIn(err)
+	if !ok || !tenantCauses[f.Cause] {
 		return nil
 	}
-	te := &worker.TenantError{Tenant: tenant, Err: err}
-	for _, c := range ee.Codes {
-		te.Code = fmt.Sprintf("AADSTS%d", c)
-		switch c {
-		case 90002:
-			te.Message = fmt.Sprintf("tenant %s was not found (check the TenantId cell, and that it is in the cloud of --cloud)", tenant)
-		case 700016, 7000229, 65001:
-			te.Message = fmt.Sprintf("the app %s is not consented in tenant %s: an administrator of that tenant must grant it admin consent", clientID, tenant)
-		case 7000112:
-			te.Message = fmt.Sprintf("the app %s is disabled in tenant %s", clientID, tenant)
-		case 500011:
-			te.Message = fmt.Sprintf("Microsoft Graph is not available to the app in tenant %s", tenant)
-		case 53003:
-			te.Message = fmt.Sprintf("a Conditional Access policy of tenant %s blocks the app's sign-in", tenant)
-		default:
-			continue
-		}
-		return te
-	}
-	return nil
+	ts := o.signInContext(tenant)
+	ts.tenantColumn = true
+	return &worker.TenantError{Tenant: tenant, Err: err, Code: f.Code, Message: signInMessage(f, ts)}
 }
 
 // router makes the Router of a multi-tenant run: each tenant's lane signs

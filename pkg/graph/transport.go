@@ -231,10 +231,22 @@ type TokenError struct {
 	msg   string
 	entra *EntraError // set when the endpoint answered an OAuth error
 	cause error       // set for a problem of the transport (ErrRedirect, ...)
+
+	credential  string // azidentity's name of the credential, such as ClientSecretCredential
+	status      int    // the HTTP status of the last answer; 0 when none came
+	unavailable bool   // DefaultAzureCredential: no credential of the chain was available
+	detail      string // the credential's own error, its secrets masked (Detail)
 }
 
 // Error returns the one-line description.
 func (e *TokenError) Error() string { return e.msg }
+
+// Detail is the credential's own error, as azidentity and MSAL wrote it
+// (for DefaultAzureCredential, what each credential of the chain said),
+// with the client secret and certificate password removed and whatever
+// looks like a token or a secret masked (see scrub): for a debug log, never
+// for a person's first look, since it quotes what the endpoint answered.
+func (e *TokenError) Detail() string { return e.detail }
 
 // Unwrap returns the transport's problem, such as ErrRedirect, or nil.
 func (e *TokenError) Unwrap() error { return e.cause }
@@ -259,12 +271,21 @@ func (c *safeCredential) describe(err error, rec *tokenRecord) error {
 			return fmt.Errorf("%s: the token request did not finish: %w", name, ctxErr)
 		}
 	}
+	te := c.describeAnswer(err, rec, name, text)
+	te.credential, te.detail = name, scrub(text, c.secrets)
+	return te
+}
+
+// describeAnswer is describe's *TokenError, without what every form of it
+// carries.
+func (c *safeCredential) describeAnswer(err error, rec *tokenRecord, name, text string) *TokenError {
 	status, problem := rec.last()
 	switch {
 	case name == "DefaultAzureCredential": // its credentials share rec: read each from the text
-		return &TokenError{msg: name + ": no credential could get a token: " + describeChain(text), cause: problem}
+		chain, unavailable := describeChain(text)
+		return &TokenError{msg: name + ": no credential could get a token: " + chain, cause: problem, unavailable: unavailable}
 	case problem != nil:
-		return &TokenError{msg: name + ": " + problem.Error(), cause: problem}
+		return &TokenError{msg: name + ": " + problem.Error(), cause: problem, status: status}
 	}
 	var afe *azidentity.AuthenticationFailedError
 	if errors.As(err, &afe) && afe.RawResponse != nil {
@@ -279,15 +300,15 @@ func (c *safeCredential) describe(err error, rec *tokenRecord) error {
 				parts = append(parts, fmt.Sprintf("AADSTS%d", code))
 			}
 			msg += " (" + strings.Join(parts, ", ") + ")"
-			return &TokenError{msg: msg, entra: ee}
+			return &TokenError{msg: msg, entra: ee, status: afe.RawResponse.StatusCode}
 		}
-		return &TokenError{msg: msg}
+		return &TokenError{msg: msg, status: afe.RawResponse.StatusCode}
 	}
 	switch {
 	case status >= 200 && status <= 299:
-		return &TokenError{msg: fmt.Sprintf("%s: the token endpoint's answer could not be read (HTTP %d)", name, status)}
+		return &TokenError{msg: fmt.Sprintf("%s: the token endpoint's answer could not be read (HTTP %d)", name, status), status: status}
 	case status != 0:
-		return &TokenError{msg: fmt.Sprintf("%s: the token endpoint answered HTTP %d", name, status)}
+		return &TokenError{msg: fmt.Sprintf("%s: the token endpoint answered HTTP %d", name, status), status: status}
 	}
 	// No answer came: a network failure, or a credential that never
 	// reached an endpoint (the Azure CLI not signed in).
@@ -331,10 +352,12 @@ var chainStatusRE = regexp.MustCompile(`\bRESPONSE ([1-5][0-9][0-9])\b`)
 // text gives each credential tried on a line of its own (indented once,
 // with what the credential said indented twice below it): each becomes
 // its name and a fixed reason, "HTTP <status>", "redirect refused" or
-// "unavailable", and nothing of what it said.
-func describeChain(text string) string {
+// "unavailable", and nothing of what it said. unavailable reports that
+// every credential was unavailable: none found what it needs to sign in.
+func describeChain(text string) (description string, unavailable bool) {
 	var parts []string
 	var name, block string
+	unavailable = true
 	flush := func() {
 		if name == "" {
 			return
@@ -346,6 +369,7 @@ func describeChain(text string) string {
 		case m != nil:
 			reason = "HTTP " + m[1]
 		}
+		unavailable = unavailable && reason == "unavailable"
 		parts = append(parts, name+" "+reason)
 	}
 	for _, line := range strings.Split(text, "\n") {
@@ -358,9 +382,9 @@ func describeChain(text string) string {
 	}
 	flush()
 	if len(parts) == 0 {
-		return "no credential was available"
+		return "no credential was available", true
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, "; "), unavailable
 }
 
 // oauthErrorRE is what an OAuth error code looks like (RFC 6749 5.2:
@@ -391,4 +415,69 @@ func readEntraError(resp *http.Response) *EntraError {
 		}
 	}
 	return ee
+}
+
+// maxDetail bounds TokenError.Detail.
+const maxDetail = 4000
+
+var (
+	// sensitiveRE is a token, a refresh token, a client secret or
+	// assertion, a code or a password given as a JSON member or a form
+	// field: its value is masked, whatever its length.
+	sensitiveRE = regexp.MustCompile(`(?i)((?:^|[^a-z0-9_])"?(?:access_token|refresh_token|id_token|client_secret|client_assertion|assertion|device_code|code|password)"?\s*[:=]\s*"?)[^"&\s,}]*`)
+	// tokenLikeRE is a run of the characters of a token or a secret
+	// (base64, base64url, a JWT's dots, form escapes), '/' left out so
+	// that the paths of URLs stay readable.
+	tokenLikeRE = regexp.MustCompile(`[A-Za-z0-9._~+=%-]{20,}`)
+	// guidRE is a GUID: the ids of tenants, apps, traces and correlations.
+	guidRE = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+)
+
+// scrub makes a credential's error fit a log: the secrets removed, as they
+// are and as a form encodes them; the values of sensitive fields masked;
+// every token-like word masked (one that begins as a JWT or base64 JSON,
+// eyJ…, or of 24 characters or more with a digit in it, but for GUIDs and
+// dotted names such as a host, so that an endpoint echoing what it was sent
+// or a token it made leaks nothing); cut to maxDetail bytes.
+func scrub(text string, secrets []string) string {
+	for _, s := range secrets {
+		if s != "" {
+			text = strings.ReplaceAll(text, s, redacted)
+			text = strings.ReplaceAll(text, url.QueryEscape(s), redacted)
+		}
+	}
+	text = sensitiveRE.ReplaceAllString(text, "${1}"+redacted)
+	text = tokenLikeRE.ReplaceAllStringFunc(text, func(w string) string {
+		core := strings.Trim(w, ".-")
+		if i := strings.LastIndexByte(core, '='); i >= 0 && guidRE.MatchString(core[i+1:]) {
+			return w // a query's or form's id, such as client_id=<GUID>
+		}
+		switch {
+		case strings.HasPrefix(core, "eyJ"):
+			return redacted
+		case len(core) < 24, guidRE.MatchString(core), !strings.ContainsAny(core, "0123456789"), isDottedName(core):
+			return w
+		}
+		return redacted
+	})
+	if len(text) > maxDetail {
+		text = text[:maxDetail] + "…"
+	}
+	return text
+}
+
+// isDottedName reports whether w is a host or module name (labels of
+// letters, digits and hyphens joined by dots, none over 20 characters),
+// which a token is not.
+func isDottedName(w string) bool {
+	labels := strings.Split(w, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 20 || strings.Trim(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+			return false
+		}
+	}
+	return true
 }

@@ -239,20 +239,27 @@ func TestAzidentityClientSecret(t *testing.T) {
 }
 
 // TestAzidentityClientCertificate drives azidentity's certificate credential,
-// whose MSAL client signs a PS256 client assertion.
+// whose MSAL client signs a PS256 client assertion: a certificate not
+// registered on the app is AADSTS700027 (the key was not found, with the
+// thumbprint the client sent), a registered one past its end date
+// AADSTS1000502.
 func TestAzidentityClientCertificate(t *testing.T) {
 	registered, registeredKey := certtest.New(t, time.Now())
 	other, otherKey := certtest.New(t, time.Now())
+	expired, expiredKey := certtest.New(t, time.Now().Add(-72*time.Hour))
+	const notRegistered = "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '"
 	tests := []struct {
 		name    string
 		allowed []*x509.Certificate
 		cert    *x509.Certificate
 		key     *rsa.PrivateKey
-		wantErr bool
+		wantErr string
 	}{
 		{name: "registered certificate", allowed: []*x509.Certificate{registered}, cert: registered, key: registeredKey},
 		{name: "any certificate when none is registered", cert: other, key: otherKey},
-		{name: "unregistered certificate", allowed: []*x509.Certificate{registered}, cert: other, key: otherKey, wantErr: true},
+		{name: "unregistered certificate", allowed: []*x509.Certificate{registered}, cert: other, key: otherKey, wantErr: notRegistered},
+		{name: "expired certificate", allowed: []*x509.Certificate{registered, expired}, cert: expired, key: expiredKey,
+			wantErr: "AADSTS1000502: The provided certificate is not within its specified validity window."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,11 +278,11 @@ func TestAzidentityClientCertificate(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{e.srv.URL + "/.default"}})
-			if gotErr := err != nil; gotErr != tt.wantErr {
-				t.Fatalf("GetToken: got error %v, want error %t", err, tt.wantErr)
+			if gotErr := err != nil; gotErr != (tt.wantErr != "") {
+				t.Fatalf("GetToken: got error %v, want error %q", err, tt.wantErr)
 			}
-			if tt.wantErr && !strings.Contains(err.Error(), "AADSTS700027") {
-				t.Errorf("GetToken error: want it to mention AADSTS700027, got %v", err)
+			if err != nil && !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("GetToken error: want it to say %q, got %v", tt.wantErr, err)
 			}
 		})
 	}

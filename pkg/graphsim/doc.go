@@ -17,6 +17,12 @@
 //     secret or a signed client assertion (certificate credentials), as MSAL Go
 //     and azidentity use them with DisableInstanceDiscovery. {tenant} is the
 //     tenant ID or the tenant's domain. Errors are Entra's AADSTS JSON errors.
+//     Options.Refuse answers what no request shows (an expired client
+//     secret, an app with no service principal or no consent in the
+//     tenant); a certificate not registered or expired, an unknown app and
+//     an unknown or malformed tenant are answered from the request.
+//   - GET /msi/token (ManagedIdentityPath): an App Service managed-identity
+//     endpoint, as IDENTITY_ENDPOINT names it, for Options.ManagedIdentity.
 //   - POST /v1.0/$batch: JSON batching, at most 20 sub-requests, answered in a
 //     shuffled order, each sub-request evaluated (and throttled) on its own.
 //   - PATCH /v1.0/users/{id|upn} with a passwordProfile, GET /v1.0/users/{id|upn}

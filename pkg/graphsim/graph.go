@@ -78,6 +78,8 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveGraph(w, r, true)
 	case strings.HasPrefix(p, "/v1.0/"):
 		s.serveGraph(w, r, false)
+	case p == ManagedIdentityPath:
+		s.serveManagedIdentity(w, r)
 	default:
 		if parts := strings.Split(p, "/"); len(parts) == 5 && parts[0] == "" && parts[1] != "" {
 			switch strings.Join(parts[2:], "/") {

@@ -185,6 +185,16 @@ type Options struct {
 	// ClientCertificates, if any, are the certificates whose keys may sign a client
 	// assertion. With none, any well-formed assertion for ClientID is accepted.
 	ClientCertificates []*x509.Certificate
+	// Refuse, when set, makes the token endpoint refuse the app's token
+	// requests as Entra does for that state of the app registration, once
+	// RefuseAfter tokens were issued (0: from the first): a secret that
+	// expires during a run.
+	Refuse      Refusal
+	RefuseAfter int
+	// ManagedIdentity is the client id of the managed identity assigned to
+	// the host whose App Service endpoint the Sim serves (GET /msi/token,
+	// what IDENTITY_ENDPOINT names); "" is a host with no identity assigned.
+	ManagedIdentity string
 	// TokenLifetime is how long an access token is valid; default DefaultTokenLifetime.
 	TokenLifetime time.Duration
 	// Latency is added to every Graph request (not to the token endpoint), plus a
