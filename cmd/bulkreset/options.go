@@ -286,6 +286,12 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if !o.preflight && (o.skipDisabled || o.skipGuests) {
 		return usagef("--skip-disabled and --skip-guests need --preflight (the lookup is what tells a disabled account or a guest)")
 	}
+	if o.includeGuests && !o.preflight {
+		return usagef("--include-guests needs --preflight: the lookup is what tells an external guest (without it every user is reset, guests included)")
+	}
+	if o.includeGuests && o.skipGuests {
+		return usagef("--include-guests resets external guests and --skip-guests skips every guest: choose one")
+	}
 	if o.plan && o.resume {
 		return usagef("plan changes nothing, so there is nothing to resume: run it again")
 	}
