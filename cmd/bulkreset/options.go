@@ -145,7 +145,8 @@ plan accepts the same flags as reset, so the same command line can be run
 with plan first, then with reset. In the plan, a row reset would send is
 outcome succeeded with reason would_reset; every other row has the outcome
 and reason reset would give it (failed/not_found, skipped/synced_user,
-skipped/disabled, skipped/guest, duplicate, invalid/...). What only the
+skipped/disabled, skipped/guest, skipped/external_guest,
+skipped/federated_user, duplicate, invalid/...). What only the
 write itself can tell (a 403 for an administrator the app may not reset,
 a password refused by the banned-password list) shows only in reset.
 
