@@ -25,9 +25,6 @@ const ExternalGuestAdvice = "the user is an external guest (#EXT#): they sign in
 // domainsPermission names what lets the preflight read the tenant's domains.
 const domainsPermission = "Domain.Read.All (application permission, or a role that reads domains for a signed-in administrator)"
 
-// errDomainsAuth stops the run: the token itself was refused.
-var errDomainsAuth = errors.New("reading the tenant's domains")
-
 // loadDomains reads the tenant's federated domains, following every page,
 // retrying throttled and transient failures like lookups. It returns the
 // federated domain names in lower case. When they cannot be read it logs
@@ -46,7 +43,7 @@ func (p *Preflight) loadDomains(ctx context.Context) (map[string]bool, error) {
 				return nil, nil
 			}
 			if errors.Is(err, graph.ErrAuthentication) {
-				return nil, fmt.Errorf("%w: %w: %w", ErrAuth, errDomainsAuth, err)
+				return nil, fmt.Errorf("%w: reading the tenant's domains: %w", ErrAuth, err)
 			}
 			p.opts.Logger.Warn("cannot read the tenant's domains, so users of federated domains are not told apart before their reset "+
 				"(Graph then refuses it); grant the app "+domainsPermission+" to have them skipped as federated_user",
@@ -76,9 +73,9 @@ func (p *Preflight) loadDomains(ctx context.Context) (map[string]bool, error) {
 	return federated, nil
 }
 
-// maxDomainPages bounds the pages of domains followed: a tenant has at
-// most 5,000 domains (https://learn.microsoft.com/entra/identity/users/directory-service-limits-restrictions),
-// a few pages at any page size.
+// maxDomainPages bounds the pages of domains followed, so that an answer
+// whose next link never ends (a proxy, a bug) cannot hold the run; a
+// tenant's domains fit in far fewer pages at any page size Graph uses.
 const maxDomainPages = 100
 
 // domainPage gets one page of domains (url relative to the version root),
