@@ -32,14 +32,17 @@ func startUnresettable(t *testing.T, opts graphsim.Options) (*tenant, string) {
 }
 
 // runUnresettable runs cmd (reset or plan) over the scenario's input with
-// extra flags and returns the run, its results by line, and the secrets
-// file's path.
-func runUnresettable(t *testing.T, tn *tenant, in, cmd string, extra ...string) (runResult, map[int]report.Result, string) {
+// extra flags, fails the test unless it exits with code, and returns the
+// run, its results by line, and the secrets file's path.
+func runUnresettable(t *testing.T, tn *tenant, in string, code int, cmd string, extra ...string) (runResult, map[int]report.Result, string) {
 	t.Helper()
 	dir := t.TempDir()
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
 	args := append([]string{cmd, "-i", in, "-o", results, "--secrets", secrets, "--yes"}, extra...)
 	res := runCLI(t, t.Context(), tn.getenv(nil), append(args, tn.authArgs()...)...)
+	if res.code != code {
+		t.Fatalf("%s %v: exit code %d, want %d; stderr:\n%s", cmd, extra, res.code, code, res.stderr)
+	}
 	return res, readResults(t, results), secrets
 }
 
@@ -69,6 +72,16 @@ func checkPasswordSets(t *testing.T, tn *tenant, guest, fed, member int) {
 	}
 }
 
+// checkSaid fails unless stderr says every one of notes.
+func checkSaid(t *testing.T, stderr string, notes ...string) {
+	t.Helper()
+	for _, note := range notes {
+		if !strings.Contains(stderr, note) {
+			t.Errorf("stderr does not say %q:\n%s", note, stderr)
+		}
+	}
+}
+
 // TestExternalGuestAndFederatedUserSkipped: by default the preflight skips
 // the reset of an external guest (skipped/external_guest) and of a user of
 // a federated domain (skipped/federated_user), each with what to do
@@ -77,10 +90,7 @@ func checkPasswordSets(t *testing.T, tn *tenant, guest, fed, member int) {
 // only its password, and the log counts the skips. plan shows the same.
 func TestExternalGuestAndFederatedUserSkipped(t *testing.T) {
 	tn, in := startUnresettable(t, graphsim.Options{})
-	res, got, secrets := runUnresettable(t, tn, in, "reset")
-	if res.code != exitOK {
-		t.Fatalf("exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
-	}
+	res, got, secrets := runUnresettable(t, tn, in, exitOK, "reset")
 	checkRows(t, got, "skipped/external_guest", "skipped/federated_user", "succeeded/")
 	if m := got[2].ErrorMessage; !strings.Contains(m, "home organisation") || !strings.Contains(m, "--include-guests") {
 		t.Errorf("external guest: message %q does not say why and what to do", m)
@@ -97,39 +107,25 @@ func TestExternalGuestAndFederatedUserSkipped(t *testing.T) {
 	if pw := readSecrets(t, secrets); len(pw) != 1 || pw[unresettableMember] == "" {
 		t.Errorf("secrets file lists %d passwords, want the member's only", len(pw))
 	}
-	for _, note := range []string{"1 external guest (#EXT#) was skipped", "1 user of a federated domain was skipped", "federated.example"} {
-		if !strings.Contains(res.stderr, note) {
-			t.Errorf("stderr does not say %q:\n%s", note, res.stderr)
-		}
-	}
+	checkSaid(t, res.stderr, "1 external guest (#EXT#) was skipped", "1 user of a federated domain was skipped", "federated.example")
 	checkNoSecrets(t, tn, secrets, map[string]string{"stdout": res.stdout, "stderr": res.stderr})
 
-	plan, got, _ := runUnresettable(t, tn, in, "plan")
-	if plan.code != exitOK {
-		t.Fatalf("plan: exit code %d, want 0; stderr:\n%s", plan.code, plan.stderr)
-	}
+	plan, got, _ := runUnresettable(t, tn, in, exitOK, "plan")
 	checkRows(t, got, "skipped/external_guest", "skipped/federated_user", "succeeded/would_reset")
-	if !strings.Contains(plan.stderr, "1 external guest (#EXT#) would be skipped") {
-		t.Errorf("plan's stderr does not count the external guest:\n%s", plan.stderr)
-	}
+	checkSaid(t, plan.stderr, "1 external guest (#EXT#) would be skipped")
 }
 
 // TestIncludeGuestsResetsExternalGuests: --include-guests resets the
 // external guest; the federated user is still skipped.
 func TestIncludeGuestsResetsExternalGuests(t *testing.T) {
 	tn, in := startUnresettable(t, graphsim.Options{})
-	res, got, secrets := runUnresettable(t, tn, in, "reset", "--include-guests")
-	if res.code != exitOK {
-		t.Fatalf("exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
-	}
+	res, got, secrets := runUnresettable(t, tn, in, exitOK, "reset", "--include-guests")
 	checkRows(t, got, "succeeded/", "skipped/federated_user", "succeeded/")
 	checkPasswordSets(t, tn, 1, 0, 1)
 	if u, _ := tn.sim.User(unresettableGuest); u.Password != readSecrets(t, secrets)[strings.ToLower(unresettableGuest)] {
 		t.Error("the guest's password in force is not the recorded one")
 	}
-	if !strings.Contains(res.stderr, "1 external guest (#EXT#) was reset too (--include-guests)") {
-		t.Errorf("stderr does not say the guest was reset:\n%s", res.stderr)
-	}
+	checkSaid(t, res.stderr, "1 external guest (#EXT#) was reset too (--include-guests)")
 }
 
 // TestUnresettableWithoutPreflight: with --preflight=false nothing tells
@@ -137,10 +133,7 @@ func TestIncludeGuestsResetsExternalGuests(t *testing.T) {
 // the emulator answers it (400 Request_BadRequest), exit 3.
 func TestUnresettableWithoutPreflight(t *testing.T) {
 	tn, in := startUnresettable(t, graphsim.Options{})
-	res, got, _ := runUnresettable(t, tn, in, "reset", "--preflight=false")
-	if res.code != exitRowsFailed {
-		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
-	}
+	_, got, _ := runUnresettable(t, tn, in, exitRowsFailed, "reset", "--preflight=false")
 	checkRows(t, got, "succeeded/", "failed/bad_request", "succeeded/")
 	if r := got[3]; r.HTTPStatus != 400 || r.ErrorCode != "Request_BadRequest" || r.RequestID == "" {
 		t.Errorf("federated user: status %d code %q request-id %q, want Graph's 400 answer", r.HTTPStatus, r.ErrorCode, r.RequestID)
@@ -156,10 +149,7 @@ func TestUnresettableWithoutPreflight(t *testing.T) {
 // answers its reset.
 func TestDomainsRefused(t *testing.T) {
 	tn, in := startUnresettable(t, graphsim.Options{DenyDomains: true})
-	res, got, _ := runUnresettable(t, tn, in, "reset")
-	if res.code != exitRowsFailed {
-		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
-	}
+	res, got, _ := runUnresettable(t, tn, in, exitRowsFailed, "reset")
 	checkRows(t, got, "skipped/external_guest", "failed/bad_request", "succeeded/")
 	if n := strings.Count(res.stderr, "Domain.Read.All"); n != 1 {
 		t.Errorf("stderr names Domain.Read.All %d times, want one warning:\n%s", n, res.stderr)
@@ -172,10 +162,7 @@ func TestDomainsRefused(t *testing.T) {
 // keep their skip outcome and are sent no reset.
 func TestSkippedUsersOfAnActionRunGetNoReset(t *testing.T) {
 	tn, in := startUnresettable(t, graphsim.Options{})
-	res, got, _ := runUnresettable(t, tn, in, "reset", "--revoke-sessions")
-	if res.code != exitOK {
-		t.Fatalf("exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
-	}
+	_, got, _ := runUnresettable(t, tn, in, exitOK, "reset", "--revoke-sessions")
 	checkRows(t, got, "skipped/external_guest", "skipped/federated_user", "succeeded/")
 	checkPasswordSets(t, tn, 0, 0, 1)
 }
