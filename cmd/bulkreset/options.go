@@ -182,7 +182,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.BoolVar(&o.blockSignIn, "block-sign-in", false, "block sign-in (accountEnabled=false) for every user found; the blocked column says whether it worked")
 	f.BoolVar(&o.includeGuests, "include-guests", false, "reset external guests (#EXT# users) too: by default they are skipped, since they sign in at their home organisation (revoke and block still apply)")
 	f.IntVar(&o.maxUsers, "max-users", 0, "refuse an input with more users than this (nothing is sent); 0 is no limit")
-	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users are skipped, and writes address the object id")
+	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users, external guests and users of federated domains are skipped, and writes address the object id")
 	f.StringVar(&o.synced, "synced", string(worker.SyncedSkip), "users synced from on-premises AD: skip (skipped/synced_user); attempt the reset anyway; or resetpassword: reset them with the resetPassword action, which password writeback carries on-premises (needs an administrator signed in: --auth device-code, browser or azure-cli)")
 	f.BoolVar(&o.skipDisabled, "skip-disabled", false, "skip disabled accounts (skipped/disabled) instead of resetting them (needs --preflight)")
 	f.BoolVar(&o.skipGuests, "skip-guests", false, "skip guest users (skipped/guest) instead of resetting them (needs --preflight)")
