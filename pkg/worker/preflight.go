@@ -197,11 +197,14 @@ type lookupBatch struct {
 	done  chan struct{}
 }
 
-// Run looks up every item received from in until in is closed, passes the
-// items to reset on to out, in input order, and calls emit with the final
-// result of every other item (from one goroutine at a time). It closes out
-// when it returns. When ctx is cancelled it stops: items not yet passed on
-// get no result. An error (authentication failed) is fatal for the run.
+// Run reads the tenant's federated domains, then looks up every item
+// received from in until in is closed, passes the items to reset on to
+// out, in input order, and calls emit with the final result of every other
+// item (from one goroutine at a time). With Actions, an item found in the
+// tenant whose reset is skipped is passed on too, its skip result in
+// Item.Skipped. It closes out when it returns. When ctx is cancelled it
+// stops: items not yet passed on get no result. An error (authentication
+// failed) is fatal for the run.
 func (p *Preflight) Run(ctx context.Context, in <-chan Item, out chan<- Item, emit func(report.Result)) error {
 	defer close(out)
 	federated, err := p.loadDomains(ctx)
