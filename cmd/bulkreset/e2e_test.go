@@ -141,6 +141,9 @@ func planRows(t *testing.T, n int) (users []graphsim.User, csv string, rows []ex
 			add(u.UPN, expect{outcome: report.Skipped, reason: "synced_user", upn: u.UPN})
 		case graphsim.KindAdmin:
 			add(u.UPN, expect{outcome: report.Failed, reason: "insufficient_privileges", upn: u.UPN})
+		case graphsim.KindGuest:
+			// An external guest (#EXT#): the preflight skips its reset.
+			add(u.UPN, expect{outcome: report.Skipped, reason: "external_guest", upn: u.UPN})
 		default:
 			add(u.UPN, expect{outcome: report.Succeeded, reset: true, upn: u.UPN})
 		}
@@ -156,6 +159,21 @@ func planRows(t *testing.T, n int) (users []graphsim.User, csv string, rows []ex
 		t.Fatalf("planned %d rows, want %d", len(rows), n)
 	}
 	return users, b.String(), rows
+}
+
+// withoutPreflight changes the planned outcomes of rows for a run with
+// --preflight=false: nothing tells a synced user or an external guest
+// before the write, so Graph refuses the synced user's reset and the
+// guest is reset like any user.
+func withoutPreflight(rows []expect) {
+	for i := range rows {
+		switch rows[i].reason {
+		case "synced_user":
+			rows[i].outcome = report.Failed
+		case "external_guest":
+			rows[i].outcome, rows[i].reason, rows[i].reset = report.Succeeded, "", true
+		}
+	}
 }
 
 // readResults parses a results file and indexes it by line, failing on a

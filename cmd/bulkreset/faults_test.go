@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
-	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 // TestEveryFaultKind runs 2,000 users while graphsim injects every fault it
@@ -20,11 +19,7 @@ import (
 func TestEveryFaultKind(t *testing.T) {
 	const rate = 0.05
 	users, csv, rows := planRows(t, 2000)
-	for i := range rows {
-		if rows[i].reason == "synced_user" {
-			rows[i].outcome = report.Failed
-		}
-	}
+	withoutPreflight(rows)
 	tn := startTenant(t, graphsim.Options{
 		TokenLifetime:        2 * time.Second,
 		FractionalRetryAfter: true,

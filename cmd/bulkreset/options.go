@@ -146,7 +146,8 @@ plan accepts the same flags as reset, so the same command line can be run
 with plan first, then with reset. In the plan, a row reset would send is
 outcome succeeded with reason would_reset; every other row has the outcome
 and reason reset would give it (failed/not_found, skipped/synced_user,
-skipped/disabled, skipped/guest, duplicate, invalid/...). What only the
+skipped/disabled, skipped/guest, skipped/external_guest,
+skipped/federated_user, duplicate, invalid/...). What only the
 write itself can tell (a 403 for an administrator the app may not reset,
 a password refused by the banned-password list) shows only in reset.
 
@@ -182,7 +183,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.BoolVar(&o.blockSignIn, "block-sign-in", false, "block sign-in (accountEnabled=false) for every user found; the blocked column says whether it worked")
 	f.BoolVar(&o.includeGuests, "include-guests", false, "reset external guests (#EXT# users) too: by default they are skipped, since they sign in at their home organisation (revoke and block still apply)")
 	f.IntVar(&o.maxUsers, "max-users", 0, "refuse an input with more users than this (nothing is sent); 0 is no limit")
-	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users are skipped, and writes address the object id")
+	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users, external guests and users of federated domains are skipped, and writes address the object id")
 	f.StringVar(&o.synced, "synced", string(worker.SyncedSkip), "users synced from on-premises AD: skip (skipped/synced_user); attempt the reset anyway; or resetpassword: reset them with the resetPassword action, which password writeback carries on-premises (needs an administrator signed in: --auth device-code or browser, with --client-id of an app registration with the delegated UserAuthenticationMethod.ReadWrite.All)")
 	f.BoolVar(&o.skipDisabled, "skip-disabled", false, "skip disabled accounts (skipped/disabled) instead of resetting them (needs --preflight)")
 	f.BoolVar(&o.skipGuests, "skip-guests", false, "skip guest users (skipped/guest) instead of resetting them (needs --preflight)")
@@ -286,6 +287,12 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	}
 	if !o.preflight && (o.skipDisabled || o.skipGuests) {
 		return usagef("--skip-disabled and --skip-guests need --preflight (the lookup is what tells a disabled account or a guest)")
+	}
+	if o.includeGuests && !o.preflight {
+		return usagef("--include-guests needs --preflight: the lookup is what tells an external guest (without it every user is reset, guests included)")
+	}
+	if o.includeGuests && o.skipGuests {
+		return usagef("--include-guests resets external guests and --skip-guests skips every guest: choose one")
 	}
 	if o.plan && o.resume {
 		return usagef("plan changes nothing, so there is nothing to resume: run it again")

@@ -25,9 +25,10 @@ type incidentRow struct {
 	planReason  report.Reason
 }
 
-// incident2000 is 2,000 rows of every kind: members, guests, synced users,
-// disabled accounts, administrators the app may not reset, users that do
-// not exist, users listed a second time by object id, and invalid rows.
+// incident2000 is 2,000 rows of every kind: members, external guests
+// (#EXT#, their reset skipped), synced users, disabled accounts,
+// administrators the app may not reset, users that do not exist, users
+// listed a second time by object id, and invalid rows.
 // The flags used with it are --revoke-sessions --skip-disabled.
 func incident2000(t *testing.T) (users []graphsim.User, csv string, rows []incidentRow) {
 	t.Helper()
@@ -74,7 +75,7 @@ func incident2000(t *testing.T) (users []graphsim.User, csv string, rows []incid
 		add(u.UPN, "", incidentRow{upn: u.UPN, outcome: report.Succeeded})
 		switch i % 200 {
 		case 50:
-			add("", guests[i/200].ID, incidentRow{upn: guests[i/200].UPN, outcome: report.Succeeded})
+			add("", guests[i/200].ID, incidentRow{upn: guests[i/200].UPN, outcome: report.Skipped, reason: "external_guest"})
 		case 100:
 			add("ghost"+fmt.Sprint(i)+"@"+testDomain, "", incidentRow{outcome: report.Failed, reason: "not_found"})
 		case 150:
@@ -83,7 +84,7 @@ func incident2000(t *testing.T) (users []graphsim.User, csv string, rows []incid
 		}
 	}
 	for _, u := range guests[10:] {
-		add(u.UPN, "", incidentRow{upn: u.UPN, outcome: report.Succeeded})
+		add(u.UPN, "", incidentRow{upn: u.UPN, outcome: report.Skipped, reason: "external_guest"})
 	}
 	for _, u := range synced {
 		add(u.UPN, "", incidentRow{upn: u.UPN, outcome: report.Skipped, reason: "synced_user"})

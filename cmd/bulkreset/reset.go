@@ -369,6 +369,7 @@ func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool 
 		if n := ps.Synced.Load(); n > 0 && o.synced == string(worker.SyncedSkip) {
 			logger.Warn(fmt.Sprintf("%d users synced from on-premises AD were skipped: reset them on-premises (see error_message)", n), "synced", n)
 		}
+		logUnresettableNotes(logger, o, ps.ExternalGuests.Load(), ps.Federated.Load())
 		logger.Info("preflight lookups", "reads", ps.Reads.Load(), "not_found", ps.NotFound.Load(), "throttled", ps.Throttled.Load())
 	}
 	if o.revokeSessions && !o.plan {

@@ -14,19 +14,20 @@ import (
 // auth through azidentity against the emulator's token endpoint, and $batch
 // over HTTPS. No credentials of a real tenant are needed or used.
 func connectSandbox(o *resetOptions, logger *slog.Logger) (*target, error) {
-	users := graphsim.SandboxTenant()
+	tenant := graphsim.Tenant{Users: graphsim.SandboxTenant()}
 	if o.sandbox != sandboxBuiltin {
 		f, err := os.Open(o.sandbox)
 		if err != nil {
 			return nil, usagef("--sandbox: %w", err)
 		}
-		users, err = graphsim.LoadTenant(f)
+		tenant, err = graphsim.LoadTenantFile(f)
 		f.Close()
 		if err != nil {
 			return nil, usagef("--sandbox %s: %w", o.sandbox, err)
 		}
 	}
-	sim := graphsim.New(graphsim.Options{})
+	users := tenant.Users
+	sim := graphsim.New(graphsim.Options{Domains: tenant.Domains})
 	for _, u := range users {
 		if err := sim.AddUser(u); err != nil {
 			return nil, usagef("--sandbox: %w", err)

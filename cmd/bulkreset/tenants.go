@@ -185,7 +185,7 @@ func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.L
 // did, and the totals logNotes gives for one tenant.
 func logTenantNotes(logger *slog.Logger, o *resetOptions, r *worker.Router) {
 	tenants, lanes := r.Lanes()
-	var synced, notRevoked int64
+	var synced, notRevoked, externalGuests, federated int64
 	for i, l := range lanes {
 		attrs := []any{"tenant", tenants[i]}
 		if l.Stats != nil {
@@ -196,12 +196,15 @@ func logTenantNotes(logger *slog.Logger, o *resetOptions, r *worker.Router) {
 			ps := l.Preflight.Stats()
 			attrs = append(attrs, "reads", ps.Reads.Load(), "not_found", ps.NotFound.Load())
 			synced += ps.Synced.Load()
+			externalGuests += ps.ExternalGuests.Load()
+			federated += ps.Federated.Load()
 		}
 		logger.Info("tenant finished", attrs...)
 	}
 	if synced > 0 && o.synced == string(worker.SyncedSkip) {
 		logger.Warn(fmt.Sprintf("%d users synced from on-premises AD were skipped: reset them on-premises (see error_message)", synced), "synced", synced)
 	}
+	logUnresettableNotes(logger, o, externalGuests, federated)
 	if notRevoked > 0 {
 		logger.Warn(fmt.Sprintf("%d users were reset but their sessions could not be revoked: see the rows with revoked=false", notRevoked), "not_revoked", notRevoked)
 	}

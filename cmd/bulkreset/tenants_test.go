@@ -240,6 +240,12 @@ func TestManyTenantsEndToEnd(t *testing.T) {
 	if n := p.sims["unconsented.example"].Stats().TokensIssued; n != 0 {
 		t.Errorf("the unconsented tenant issued %d tokens", n)
 	}
+	// Each tenant's preflight read that tenant's domains, once.
+	for domain, sim := range p.sims {
+		if st := sim.Stats(); st.TokensIssued > 0 && st.DomainReads != 1 {
+			t.Errorf("tenant %s: its domains read %d times, want once", domain, st.DomainReads)
+		}
+	}
 
 	// No password, secret or token in any output.
 	var tokens []string

@@ -28,6 +28,10 @@
 //   - PATCH /v1.0/users/{id|upn} with a passwordProfile, GET /v1.0/users/{id|upn}
 //     with $select, POST /v1.0/users/{id|upn}/revokeSignInSessions, both inside
 //     $batch and directly. The /users('{upn}') key form is accepted too.
+//   - GET /v1.0/domains, with $select: the tenant's domains (Options.Domains)
+//     and their authenticationType, in pages of Options.DomainsPageSize with
+//     an absolute @odata.nextLink; 403 with Options.DenyDomains (an app
+//     without Domain.Read.All).
 //
 // Every Graph error, outer or inside a batch, uses Graph's envelope
 // {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}.
@@ -130,14 +134,26 @@
 //
 //	{
 //	  "includeSandbox": false,
+//	  "domains": [
+//	    {"id": "fabrikam.com", "authenticationType": "Federated"}
+//	  ],
 //	  "users": [
 //	    {"userPrincipalName": "adele.vance@contoso.onmicrosoft.com"},
 //	    {"userPrincipalName": "sync.user@contoso.onmicrosoft.com", "kind": "synced"},
 //	    {"userPrincipalName": "boss@contoso.onmicrosoft.com", "kind": "admin",
-//	     "id": "6f1c0d52-8e8b-4b39-9f5e-2d0f3c9a1b7e", "displayName": "The Boss"}
+//	     "id": "6f1c0d52-8e8b-4b39-9f5e-2d0f3c9a1b7e", "displayName": "The Boss"},
+//	    {"userPrincipalName": "megan@fabrikam.com"}
 //	  ],
 //	  "generate": {"count": 1000, "domain": "contoso.onmicrosoft.com"}
 //	}
+//
+// domains are the tenant's domains besides its own (contoso.onmicrosoft.com,
+// managed), each an id (a domain name) and an authenticationType, Managed
+// (the default) or Federated; GET /domains lists them ([LoadTenantFile]
+// returns them, for Options.Domains). A user whose UPN is on a federated
+// domain is found and read like any other, but a passwordProfile PATCH for
+// it is answered 400 Request_BadRequest (an assumption: Graph documents
+// that passwordProfile cannot be used for federated users, not its answer).
 //
 // Every field is optional except userPrincipalName. kind is one of member
 // (default), guest, synced, admin, disabled. id must be a GUID; without it a

@@ -590,6 +590,15 @@ func (s *Sim) opLocked(o op, c opCtx) (int, any, *apiError) {
 	if o.body != nil && !(o.inBatch && bytes.HasPrefix(bytes.TrimSpace(o.body), []byte("{"))) && !isJSONObject(o.body) {
 		return 0, nil, badRequest(msgUnreadableJSON)
 	}
+	if ok, query, aerr := isDomainsURL(o.url); ok {
+		if aerr == nil && o.method != http.MethodGet {
+			aerr = newAPIError(http.StatusMethodNotAllowed, codeRequestBad, msgMethod)
+		}
+		if aerr != nil {
+			return 0, nil, aerr
+		}
+		return s.listDomainsLocked(query, c)
+	}
 	t, aerr := parseUserURL(o.url)
 	if aerr != nil {
 		return 0, nil, aerr
@@ -739,6 +748,8 @@ func (s *Sim) patchUserLocked(t target, body []byte, c opCtx) (int, any, *apiErr
 		return 0, nil, newAPIError(http.StatusForbidden, codeDenied, msgDenied)
 	case u.Kind == KindSynced:
 		return 0, nil, newAPIError(http.StatusBadRequest, codeRequestBad, msgSynced)
+	case s.federatedLocked(u.UPN):
+		return 0, nil, newAPIError(http.StatusBadRequest, codeRequestBad, msgFederated)
 	case pp.Password != nil && !passwordAllowed(*pp.Password, u, s.opts.TenantDomain):
 		return 0, nil, newAPIError(http.StatusBadRequest, codeRequestBad, msgComplexity)
 	}

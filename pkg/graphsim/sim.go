@@ -261,6 +261,17 @@ type Options struct {
 	// NoWriteback fails the resetPassword operations of synchronised users,
 	// as in a tenant without password writeback.
 	NoWriteback bool
+	// Domains are the tenant's domains besides TenantDomain, which is
+	// always one (managed, unless listed here). GET /domains lists them;
+	// a passwordProfile PATCH for a user of a federated one is refused.
+	// New panics on an invalid domain (LoadTenant checks a file's).
+	Domains []Domain
+	// DomainsPageSize is how many domains a page of GET /domains holds;
+	// 0 is all in one page.
+	DomainsPageSize int
+	// DenyDomains refuses GET /domains with 403, as for an app without
+	// Domain.Read.All.
+	DenyDomains bool
 	// Faults are injected at these rates, deterministically for Seed.
 	Faults Faults
 	Seed   int64
@@ -294,6 +305,7 @@ type Stats struct {
 	SubRequests    int // sub-requests evaluated (in batches that parsed and were not failed whole)
 	DirectRequests int // Graph requests outside $batch that passed authentication
 	Reads          int // GET of a user, batched or direct
+	DomainReads    int // GET of the domains, batched or direct, a page each
 	Writes         int // write attempts that reached the quota (PATCH, POST), throttled ones included
 	// WritesByPriority counts the write attempts by their x-ms-throttle-priority:
 	// Low, Normal (also for none) and High.
@@ -324,6 +336,7 @@ type Sim struct {
 	issued  []string             // every access token issued, for tests that scan outputs for them
 	onHold  func()               // test hook: called when a Timeout fault starts holding a request
 	del     delegatedState       // delegated sign-ins and password-reset operations
+	domains []Domain             // fixed after New
 }
 
 // New returns an empty tenant configured by opts.
@@ -355,16 +368,21 @@ func New(opts Options) *Sim {
 	opts.Competitor.Spent = clampRate(opts.Competitor.Spent)
 	opts.Competitor.Rate = max(opts.Competitor.Rate, 0)
 	opts.Faults = opts.Faults.clamped()
+	domains, err := tenantDomains(opts)
+	if err != nil {
+		panic(err)
+	}
 	seed := uint64(opts.Seed)
 	return &Sim{
-		opts:   opts,
-		byID:   make(map[string]*User),
-		byUPN:  make(map[string]*User),
-		stats:  Stats{Faults: make(map[FaultKind]int), WritesByPriority: make(map[string]int)},
-		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		quota:  newQuotas(opts),
-		tokens: make(map[string]time.Time),
-		del:    newDelegatedState(),
+		domains: domains,
+		opts:    opts,
+		byID:    make(map[string]*User),
+		byUPN:   make(map[string]*User),
+		stats:   Stats{Faults: make(map[FaultKind]int), WritesByPriority: make(map[string]int)},
+		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		quota:   newQuotas(opts),
+		tokens:  make(map[string]time.Time),
+		del:     newDelegatedState(),
 	}
 }
 

@@ -20,6 +20,7 @@ const maxTenantFile = 64 << 20
 // tenantFile is the JSON format LoadTenant reads (see the package documentation).
 type tenantFile struct {
 	IncludeSandbox bool         `json:"includeSandbox"`
+	Domains        []Domain     `json:"domains"`
 	Users          []tenantUser `json:"users"`
 	Generate       *struct {
 		Count  int    `json:"count"`
@@ -37,17 +38,53 @@ type tenantUser struct {
 // maxGenerate bounds "generate" in a tenant file.
 const maxGenerate = 10_000_000
 
+// Tenant is what a tenant file describes: its users and its domains
+// besides the tenant's own (Options.Domains).
+type Tenant struct {
+	Users   []User
+	Domains []Domain
+}
+
 // LoadTenant reads a tenant file (format in the package documentation) and
 // returns its users, checked and with defaults filled in.
 func LoadTenant(r io.Reader) ([]User, error) {
+	t, err := LoadTenantFile(r)
+	if err != nil {
+		return nil, err
+	}
+	return t.Users, nil
+}
+
+// LoadTenantFile reads a tenant file (format in the package documentation)
+// and returns its users and domains, checked and with defaults filled in.
+func LoadTenantFile(r io.Reader) (Tenant, error) {
+	users, domains, err := loadTenant(r)
+	return Tenant{Users: users, Domains: domains}, err
+}
+
+func loadTenant(r io.Reader) ([]User, []Domain, error) {
 	dec := json.NewDecoder(io.LimitReader(r, maxTenantFile))
 	dec.DisallowUnknownFields()
 	var f tenantFile
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("graphsim: tenant file: %w", err)
+		return nil, nil, fmt.Errorf("graphsim: tenant file: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("graphsim: tenant file: unexpected data after the JSON object")
+		return nil, nil, errors.New("graphsim: tenant file: unexpected data after the JSON object")
+	}
+	domains := make([]Domain, 0, len(f.Domains))
+	seenDomain := map[string]bool{}
+	for i, d := range f.Domains {
+		d, err := checkDomain(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("graphsim: tenant file: domains[%d]: %w", i, err)
+		}
+		k := strings.ToLower(d.ID)
+		if seenDomain[k] {
+			return nil, nil, fmt.Errorf("graphsim: tenant file: domains[%d]: %s is listed twice", i, d.ID)
+		}
+		seenDomain[k] = true
+		domains = append(domains, d)
 	}
 	var users []User
 	if f.IncludeSandbox {
@@ -56,20 +93,20 @@ func LoadTenant(r io.Reader) ([]User, error) {
 	for i, tu := range f.Users {
 		u, err := normalizeUser(User{ID: tu.ID, UPN: tu.UserPrincipalName, Kind: tu.Kind, DisplayName: tu.DisplayName})
 		if err != nil {
-			return nil, fmt.Errorf("graphsim: tenant file: users[%d]: %w", i, err)
+			return nil, nil, fmt.Errorf("graphsim: tenant file: users[%d]: %w", i, err)
 		}
 		users = append(users, u)
 	}
 	if g := f.Generate; g != nil {
 		if g.Count < 0 || g.Count > maxGenerate {
-			return nil, fmt.Errorf("graphsim: tenant file: generate.count %d is not in 0..%d", g.Count, maxGenerate)
+			return nil, nil, fmt.Errorf("graphsim: tenant file: generate.count %d is not in 0..%d", g.Count, maxGenerate)
 		}
 		domain := g.Domain
 		if domain == "" {
 			domain = SandboxDomain
 		}
 		if !validDomain(domain) {
-			return nil, fmt.Errorf("graphsim: tenant file: generate.domain %q is not a domain", domain)
+			return nil, nil, fmt.Errorf("graphsim: tenant file: generate.domain %q is not a domain", domain)
 		}
 		users = append(users, GenerateUsers(g.Count, domain)...)
 	}
@@ -77,15 +114,15 @@ func LoadTenant(r io.Reader) ([]User, error) {
 	upns := make(map[string]bool, len(users))
 	for _, u := range users {
 		if ids[u.ID] {
-			return nil, fmt.Errorf("graphsim: tenant file: %w: id %s", ErrDuplicateUser, u.ID)
+			return nil, nil, fmt.Errorf("graphsim: tenant file: %w: id %s", ErrDuplicateUser, u.ID)
 		}
 		upn := strings.ToLower(u.UPN)
 		if upns[upn] {
-			return nil, fmt.Errorf("graphsim: tenant file: %w: userPrincipalName %s", ErrDuplicateUser, u.UPN)
+			return nil, nil, fmt.Errorf("graphsim: tenant file: %w: userPrincipalName %s", ErrDuplicateUser, u.UPN)
 		}
 		ids[u.ID], upns[upn] = true, true
 	}
-	return users, nil
+	return users, domains, nil
 }
 
 // sandboxUsers are the named users of the built-in tenant, as local part and kind.

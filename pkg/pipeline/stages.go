@@ -13,6 +13,7 @@ import (
 // Plan is the Sender of `bulkreset plan`: every item that reaches it is a
 // user reset would send, and its row says so. It sends nothing.
 func Plan(ctx context.Context, items <-chan worker.Item, emit func(report.Result)) error {
+	items = worker.FinishSkipped(ctx, items, emit) // until Plan predicts the actions of Skipped items (i14-actions)
 	for {
 		select {
 		case it, ok := <-items:

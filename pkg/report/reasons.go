@@ -64,6 +64,19 @@ const (
 	ReasonInvalidObjectID Reason = "invalid_object_id"
 )
 
+// Reasons the preflight gives to users it finds but does not reset the
+// usual way (a passwordProfile PATCH would not be the password they sign
+// in with); revoke and block still reach them.
+const (
+	// ReasonExternalGuest: the user principal name has #EXT#: an external
+	// guest, who signs in at their home organisation (reset with
+	// --include-guests).
+	ReasonExternalGuest Reason = "external_guest"
+	// ReasonFederatedUser: the user's domain is federated with an identity
+	// provider (AD FS or another), which holds the password.
+	ReasonFederatedUser Reason = "federated_user"
+)
+
 // Reasons from Graph's answers (outcome failed), chosen by HTTP status and
 // error code.
 const (

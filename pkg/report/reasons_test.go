@@ -21,6 +21,8 @@ func TestReasonsKeepTheirWords(t *testing.T) {
 		ReasonDisabled:               "disabled",
 		ReasonGuest:                  "guest",
 		ReasonInvalidObjectID:        "invalid_object_id",
+		ReasonExternalGuest:          "external_guest",
+		ReasonFederatedUser:          "federated_user",
 		ReasonNotFound:               "not_found",
 		ReasonInsufficientPrivileges: "insufficient_privileges",
 		ReasonBadRequest:             "bad_request",

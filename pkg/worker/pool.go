@@ -217,6 +217,7 @@ var ErrAuth = errors.New("authentication failed")
 // several goroutines at once. Items still unfinished when Run stops get no
 // result; Stats().Unfinished counts them.
 func (p *Pool) Run(ctx context.Context, items <-chan Item, emit func(report.Result)) error {
+	items = FinishSkipped(ctx, items, emit) // until the pool sends Skipped items their actions (i14-actions)
 	// Requests already on the wire are not cut off by an interrupt at once:
 	// sendCtx outlives ctx by Grace.
 	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))

@@ -101,8 +101,16 @@ type PreflightStats struct {
 	NotFound  atomic.Int64 // users that do not exist
 	Synced    atomic.Int64 // on-premises synced users
 	Disabled  atomic.Int64 // disabled accounts (skipped or passed on)
-	Guests    atomic.Int64 // guests (skipped or passed on)
+	Guests    atomic.Int64 // guests without #EXT# (skipped or passed on)
+	// ExternalGuests are #EXT# users: skipped, or passed on with
+	// IncludeGuests.
+	ExternalGuests atomic.Int64
+	// Federated are users of a federated domain (skipped).
+	Federated atomic.Int64
 	Passed    atomic.Int64 // items passed on to be reset
+	// PassedSkipped are the items passed on with Item.Skipped set (their
+	// reset skipped, the run's actions still to send); Passed counts them too.
+	PassedSkipped atomic.Int64
 }
 
 // Preflight looks every user up before anything is written, so that
@@ -119,6 +127,9 @@ type Preflight struct {
 	send  Sender
 	seen  *ObjectIDs // object ids passed on or finished
 	stats PreflightStats
+	// federated are the tenant's federated domains, in lower case: read
+	// by Run before the first lookup, then only read.
+	federated map[string]bool
 }
 
 // NewPreflight returns a Preflight that sends its lookups through send.
@@ -186,13 +197,24 @@ type lookupBatch struct {
 	done  chan struct{}
 }
 
-// Run looks up every item received from in until in is closed, passes the
-// items to reset on to out, in input order, and calls emit with the final
-// result of every other item (from one goroutine at a time). It closes out
-// when it returns. When ctx is cancelled it stops: items not yet passed on
-// get no result. An error (authentication failed) is fatal for the run.
+// Run reads the tenant's federated domains, then looks up every item
+// received from in until in is closed, passes the items to reset on to
+// out, in input order, and calls emit with the final result of every other
+// item (from one goroutine at a time). With Actions, an item found in the
+// tenant whose reset is skipped is passed on too, its skip result in
+// Item.Skipped. It closes out when it returns. When ctx is cancelled it
+// stops: items not yet passed on get no result. An error (authentication
+// failed) is fatal for the run.
 func (p *Preflight) Run(ctx context.Context, in <-chan Item, out chan<- Item, emit func(report.Result)) error {
 	defer close(out)
+	federated, err := p.loadDomains(ctx)
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil // the run stopped: every item stays unfinished
+	}
+	p.federated = federated
 	g, gctx := errgroup.WithContext(ctx)
 	work := make(chan *lookupBatch)
 	// ordered holds the batches in input order; its capacity, with the
@@ -243,13 +265,23 @@ func (p *Preflight) Run(ctx context.Context, in <-chan Item, out chan<- Item, em
 				return nil // the run stopped: what is left stays unfinished
 			}
 			for _, l := range b.items {
-				if r := p.decide(l); r != nil {
+				r, skip := p.decide(l)
+				switch {
+				case r == nil:
+				case skip && p.opts.Actions:
+					// Found in the tenant, its reset skipped: the
+					// run's revoke or block still reach it.
+					l.it.Skipped = r
+				default:
 					emit(*r)
 					continue
 				}
 				select {
 				case out <- *l.it:
 					p.stats.Passed.Add(1)
+					if l.it.Skipped != nil {
+						p.stats.PassedSkipped.Add(1)
+					}
 				case <-gctx.Done():
 					return nil
 				}
@@ -464,10 +496,12 @@ func (l *lookup) fail(e *graph.Error) {
 	l.final = &r
 }
 
-// decide returns the final result of a looked-up item that is not to be
-// reset, or nil to pass it on (its ObjectID then set). It runs in input
-// order, on one goroutine.
-func (p *Preflight) decide(l *lookup) *report.Result {
+// decide returns the result of a looked-up item that is not to be reset,
+// or nil to pass it on (its ObjectID then set). skip is true for a user
+// found in the tenant whose reset is skipped (synced, disabled, guest,
+// external guest, federated): with Actions it is passed on all the same.
+// It runs in input order, on one goroutine.
+func (p *Preflight) decide(l *lookup) (r *report.Result, skip bool) {
 	it := l.it
 	result := func(r report.Result) *report.Result {
 		r.Line, r.User, r.Attempts = it.Line, it.User, l.attempts
@@ -485,32 +519,42 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 		if l.final.Reason == report.ReasonNotFound {
 			p.stats.NotFound.Add(1)
 		}
-		return result(*l.final)
+		return result(*l.final), false
 	}
 	if l.info == nil {
 		// Not reachable: every lookup ends with an answer or a final result.
-		return result(report.Result{Outcome: report.Failed, Reason: report.ReasonNetworkError, ErrorMessage: "looking the user up: no answer"})
+		return result(report.Result{Outcome: report.Failed, Reason: report.ReasonNetworkError, ErrorMessage: "looking the user up: no answer"}), false
 	}
 	u := *l.info
 	if !guid.Valid(u.ID) {
 		// The id goes into the URL of the write: anything but a GUID ("..",
 		// a path, a query) could address another resource.
 		return result(report.Result{Outcome: report.Failed, Reason: report.ReasonInvalidObjectID, HTTPStatus: l.status,
-			RequestID: l.requestID, ErrorMessage: fmt.Sprintf("Graph's lookup answered an object id that is not a GUID (%d characters); nothing was sent for this user", len(u.ID))})
+			RequestID: l.requestID, ErrorMessage: fmt.Sprintf("Graph's lookup answered an object id that is not a GUID (%d characters); nothing was sent for this user", len(u.ID))}), false
 	}
 	id := strings.ToLower(u.ID)
 	if p.seen.Seen(id) {
 		return result(report.Result{Outcome: report.Duplicate, ObjectID: id,
-			ErrorMessage: "this user (object id " + id + ") is listed on another line under another name (or its tenant under another name); it is reset once"})
+			ErrorMessage: "this user (object id " + id + ") is listed on another line under another name (or its tenant under another name); it is reset once"}), false
 	}
 	it.ObjectID = id
-	// A user may be several of these at once (a disabled guest): each
-	// is counted, and the first rule that applies skips it.
+	if reason, message := p.skipReason(u, it); reason != "" {
+		return result(report.Result{Outcome: report.Skipped, Reason: reason, ErrorMessage: message}), true
+	}
+	return nil, false
+}
+
+// skipReason says why the reset of a user found in the tenant is skipped,
+// or "" to reset it; it counts what it sees and may set it.ResetPassword.
+// A user may be several of these at once (a disabled guest): the first
+// rule that applies skips it, and what is counted is what was seen up to
+// that rule.
+func (p *Preflight) skipReason(u graph.UserInfo, it *Item) (report.Reason, string) {
 	if u.Synced() {
 		p.stats.Synced.Add(1)
 		switch p.opts.Synced {
 		case SyncedSkip:
-			return result(report.Result{Outcome: report.Skipped, Reason: report.ReasonSynced, ErrorMessage: SyncedAdvice})
+			return report.ReasonSynced, SyncedAdvice
 		case SyncedResetPassword:
 			it.ResetPassword = true
 		}
@@ -518,14 +562,29 @@ func (p *Preflight) decide(l *lookup) *report.Result {
 	if u.Disabled() {
 		p.stats.Disabled.Add(1)
 		if p.opts.SkipDisabled {
-			return result(report.Result{Outcome: report.Skipped, Reason: report.ReasonDisabled, ErrorMessage: "the account is disabled (--skip-disabled)"})
+			return report.ReasonDisabled, "the account is disabled (--skip-disabled)"
 		}
 	}
-	if u.Guest() {
+	external := u.ExternalGuest()
+	switch {
+	case external:
+		p.stats.ExternalGuests.Add(1)
+	case u.Guest():
 		p.stats.Guests.Add(1)
-		if p.opts.SkipGuests {
-			return result(report.Result{Outcome: report.Skipped, Reason: report.ReasonGuest, ErrorMessage: "the user is a guest (--skip-guests)"})
-		}
 	}
-	return nil
+	if u.Guest() && p.opts.SkipGuests {
+		return report.ReasonGuest, "the user is a guest (--skip-guests)"
+	}
+	if external && !p.opts.IncludeGuests {
+		return report.ReasonExternalGuest, ExternalGuestAdvice
+	}
+	// A synced user sent the resetPassword action (--synced resetpassword)
+	// is the administrator's choice of the writeback path, which sets the
+	// password on-premises, where AD FS reads it; the passwordProfile
+	// PATCH is what Graph refuses for a federated user.
+	if !it.ResetPassword && p.federated[u.Domain()] {
+		p.stats.Federated.Add(1)
+		return report.ReasonFederatedUser, FederatedAdvice
+	}
+	return "", ""
 }

@@ -34,6 +34,11 @@ func TestPreflightDecides(t *testing.T) {
 			defer mu.Unlock()
 			res := &graph.BatchResult{Responses: map[string]graph.Response{}, RequestID: "outer"}
 			for _, r := range reqs {
+				if r.URL == graph.DomainsRequest("").URL {
+					res.Responses[r.ID] = graph.Response{ID: r.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"},
+						Body: []byte(`{"value":[{"id":"contoso.com","authenticationType":"Managed"}]}`)}
+					continue
+				}
 				if r.Method != "GET" || !strings.Contains(r.URL, "$select=id,userPrincipalName,accountEnabled,onPremisesSyncEnabled,userType") {
 					t.Errorf("preflight sent %s %s, want a GET with $select", r.Method, r.URL)
 				}
