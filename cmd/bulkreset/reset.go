@@ -257,7 +257,7 @@ func newStages(o *resetOptions, t *target, out *report.Outputs, logger *slog.Log
 		st.preflight = st.pre.Run
 	}
 	if o.plan {
-		st.send = pipeline.Plan
+		st.send = pipeline.Plan(poolOptions(o, logger))
 		return st
 	}
 	st.pool = worker.New(t.client, rec, poolOptions(o, logger))

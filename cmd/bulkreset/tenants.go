@@ -170,7 +170,7 @@ func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.L
 		lane := &worker.Lane{}
 		tl := logger.With("tenant", tenant)
 		if o.plan {
-			lane.Send = pipeline.Plan
+			lane.Send = pipeline.Plan(poolOptions(o, tl))
 		} else {
 			po := poolOptions(o, tl)
 			po.App = app

@@ -233,3 +233,27 @@ func (it *Item) phaseAttempts() int {
 	}
 	return it.attempts
 }
+
+// route is the route of it in a run with these options.
+func (o Options) route(it *Item) route {
+	return route{
+		block:         o.BlockSignIn,
+		reset:         !o.KeepPasswords && it.Skipped == nil,
+		resetPassword: it.ResetPassword,
+		revoke:        o.RevokeSessions,
+		onlyIfReset:   o.RevokeOnlyIfReset,
+	}
+}
+
+// Actions reports which actions a run with these options sends to the user
+// of it, found in the tenant, when each request succeeds: what `bulkreset
+// plan` predicts for the revoked and blocked columns. It follows the table
+// of next, so that the plan cannot disagree with the run.
+func (o Options) Actions(it Item) (block, revoke bool) {
+	r := o.route(&it)
+	for p := first(r); p != phaseDone; p = next(p, evDone, r) {
+		block = block || p == phaseBlock
+		revoke = revoke || p == phaseRevoke
+	}
+	return block, revoke
+}

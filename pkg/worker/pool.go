@@ -304,13 +304,7 @@ func (p *Pool) received(it Item) *Item {
 	if it.Resumed {
 		it.attempts, it.unknown = 1, true
 	}
-	it.route = route{
-		block:         p.opts.BlockSignIn,
-		reset:         !p.opts.KeepPasswords && it.Skipped == nil,
-		resetPassword: it.ResetPassword,
-		revoke:        p.opts.RevokeSessions,
-		onlyIfReset:   p.opts.RevokeOnlyIfReset,
-	}
+	it.route = p.opts.route(&it)
 	if it.Skipped != nil {
 		it.base, it.found = *it.Skipped, true
 	}
