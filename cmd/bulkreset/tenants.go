@@ -191,12 +191,16 @@ func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.L
 // did, and the totals logNotes gives for one tenant.
 func logTenantNotes(logger *slog.Logger, o *resetOptions, r *worker.Router) {
 	tenants, lanes := r.Lanes()
-	var synced, notRevoked int64
+	var synced int64
+	var actions worker.Stats // the lanes' action counts, summed
 	for i, l := range lanes {
 		attrs := []any{"tenant", tenants[i]}
 		if l.Stats != nil {
 			attrs = append(attrs, "writes", l.Stats.Writes.Load(), "succeeded", l.Stats.Succeeded.Load(), "throttled", l.Stats.Throttled.Load())
-			notRevoked += l.Stats.NotRevoked.Load()
+			actions.Blocked.Add(l.Stats.Blocked.Load())
+			actions.NotBlocked.Add(l.Stats.NotBlocked.Load())
+			actions.Revoked.Add(l.Stats.Revoked.Load())
+			actions.NotRevoked.Add(l.Stats.NotRevoked.Load())
 		}
 		if l.Preflight != nil {
 			ps := l.Preflight.Stats()
@@ -208,8 +212,8 @@ func logTenantNotes(logger *slog.Logger, o *resetOptions, r *worker.Router) {
 	if synced > 0 && o.synced == string(worker.SyncedSkip) {
 		logger.Warn(fmt.Sprintf("%d users synced from on-premises AD were skipped: reset them on-premises (see error_message)", synced), "synced", synced)
 	}
-	if notRevoked > 0 {
-		logger.Warn(fmt.Sprintf("%d users were reset but their sessions could not be revoked: see the rows with revoked=false", notRevoked), "not_revoked", notRevoked)
+	if !o.plan {
+		logActionNotes(logger, o, &actions)
 	}
 }
 

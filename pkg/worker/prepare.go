@@ -21,9 +21,6 @@ const (
 	ModeColumn Mode = "column"
 	// ModeNone sets no password, only the force-change flags.
 	ModeNone Mode = "none"
-	// ModeKeep changes no password at all: the run only blocks sign-in
-	// and/or revokes sessions (a lockdown, Options.KeepPasswords).
-	ModeKeep Mode = "keep"
 )
 
 // PrepareOptions configure a Preparer.
@@ -122,7 +119,7 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 			return it, r, err
 		}
 		it.Password = row.Password
-	case ModeNone, ModeKeep:
+	case ModeNone:
 	default:
 		if p.opts.Plan {
 			break
