@@ -72,6 +72,13 @@ func byUser(rs map[int]report.Result) map[string]report.Result {
 // of every earlier version: this run does not block.
 func TestRevokeReachesEveryUserFound(t *testing.T) {
 	tn, in, admin, failing, missing := actionsTenant(t, 20)
+	// One user's revoke is refused after its reset succeeded: the row
+	// stays succeeded, revoked=false, and its password stays in the
+	// secrets file when the refused ones are dropped.
+	revokeRefused := graphsim.GenerateUsers(20, testDomain)[7]
+	if err := tn.sim.FailWrite(revokeRefused.UPN, graphsim.WriteRevoke, 403); err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
 	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes", "--quiet",
@@ -83,6 +90,7 @@ func TestRevokeReachesEveryUserFound(t *testing.T) {
 		t.Errorf("results header %q, want the old one byte for byte %q", got, oldResultsHeader)
 	}
 	rows := byUser(readResults(t, results))
+	kept := readSecrets(t, secrets)
 	for _, u := range tn.sim.Users() {
 		r := rows[strings.ToLower(u.UPN)]
 		want := struct {
@@ -95,8 +103,15 @@ func TestRevokeReachesEveryUserFound(t *testing.T) {
 		case failing.UPN:
 			want.outcome, want.reason = report.Failed, report.ReasonServiceError
 		}
-		if r.Outcome != want.outcome || r.Reason != want.reason || cellOf(r.Revoked) != "true" || r.Blocked != nil {
-			t.Errorf("%s: %s/%s revoked %q blocked %q, want %s/%s revoked true, no blocked", u.UPN, r.Outcome, r.Reason, cellOf(r.Revoked), cellOf(r.Blocked), want.outcome, want.reason)
+		wantRevoked := u.UPN != revokeRefused.UPN
+		if r.Outcome != want.outcome || r.Reason != want.reason || cellOf(r.Revoked) != fmt.Sprint(wantRevoked) || r.Blocked != nil {
+			t.Errorf("%s: %s/%s revoked %q blocked %q, want %s/%s revoked %v, no blocked", u.UPN, r.Outcome, r.Reason, cellOf(r.Revoked), cellOf(r.Blocked), want.outcome, want.reason, wantRevoked)
+		}
+		if !wantRevoked {
+			if u.SessionsRevoked != 0 || r.ErrorCode != "Authorization_RequestDenied" || kept[strings.ToLower(u.UPN)] != u.Password {
+				t.Errorf("%s: revoke refused: sessions revoked %d, code %q, password kept in the secrets file %v", u.UPN, u.SessionsRevoked, r.ErrorCode, kept[strings.ToLower(u.UPN)] == u.Password)
+			}
+			continue
 		}
 		if u.SessionsRevoked != 1 || u.SessionsRevokedAt.IsZero() {
 			t.Errorf("%s: sessions revoked %d times (at %v), want once", u.UPN, u.SessionsRevoked, u.SessionsRevokedAt)
@@ -110,14 +125,13 @@ func TestRevokeReachesEveryUserFound(t *testing.T) {
 	}
 	// The refused administrator's password was never set: the secrets file
 	// drops it; the failed reset's may be in force: it keeps it.
-	kept := readSecrets(t, secrets)
 	if _, ok := kept[strings.ToLower(admin.UPN)]; ok {
 		t.Error("the secrets file keeps the password of the refused administrator")
 	}
 	if _, ok := kept[strings.ToLower(failing.UPN)]; !ok {
 		t.Error("the secrets file dropped the password of a reset whose outcome is unknown")
 	}
-	if !strings.Contains(res.stderr, "Sessions revoked: 22, not revoked: 0") {
+	if !strings.Contains(res.stderr, "Sessions revoked: 21, not revoked: 1") {
 		t.Errorf("the summary does not count the revokes:\n%s", res.stderr)
 	}
 	checkNoSecrets(t, tn, secrets, map[string]string{"stdout": res.stdout, "stderr": res.stderr, "results file": readFile(t, results)})
