@@ -236,3 +236,34 @@ func TestPoolSkippedItemWithNothingToDo(t *testing.T) {
 		}
 	})
 }
+
+// TestPoolResumedItemRedoesEveryPhase: a row an interrupted run left
+// without a result is done again from its first phase: blocked again
+// (harmless), reset with the recorded password, revoked; the interrupted
+// attempt counts.
+func TestPoolResumedItemRedoesEveryPhase(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		its := items(1)
+		its[0].Resumed, its[0].Recorded = true, true
+		g := newFakeGraph(t, nil, func(key string, _ int) (int, string) {
+			if strings.HasSuffix(key, revokeKey) {
+				return 200, ""
+			}
+			return 204, ""
+		})
+		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 3, RevokeSessions: true, BlockSignIn: true})
+		got, err := runPool(t.Context(), t, p, its)
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		r := got[its[0].Line]
+		want := []string{urlOf(its[0]) + blockKey, urlOf(its[0]), urlOf(its[0]) + revokeKey}
+		if r.Outcome != report.Succeeded || r.Attempts != 2 || cell(r.Blocked) != "true" || cell(r.Revoked) != "true" || !slices.Equal(g.sent, want) {
+			t.Errorf("got %s after %d attempts, blocked %q revoked %q, sent %v; want succeeded after 2, both true, sent %v",
+				r.Outcome, r.Attempts, cell(r.Blocked), cell(r.Revoked), g.sent, want)
+		}
+		if g.pw[urlOf(its[0])] != its[0].Password.Reveal() {
+			t.Error("the reset did not send the recorded password")
+		}
+	})
+}
