@@ -77,7 +77,13 @@ func newResetCmd(e *env) *cobra.Command {
 
 Every input row gets one row in the results CSV (outcome, reason, Graph's
 answer and request-id). Random passwords are written to --secrets (mode 0600)
-before they are sent. Progress is shown on standard error when it is a
+before they are sent.
+
+Besides the reset, a run may block sign-in (--block-sign-in) and revoke the
+sign-in sessions (--revoke-sessions) of every user found in the tenant,
+whatever happened to its reset (skipped, refused, failed): block first, then
+reset, then revoke. --password-mode keep changes no password (a lockdown).
+The revoked and blocked columns say whether each action worked. Progress is shown on standard error when it is a
 terminal; at the end a summary gives the counts per outcome and reason.
 
 Sign-in (--auth auto tries them in this order): AZURE_CLIENT_SECRET or
@@ -87,7 +93,8 @@ identity; Azure CLI. A flag beats its environment variable, which beats the
 default. Secrets are never flag values.
 
 Exit codes: 0 every row succeeded (or was skipped or a duplicate), 1 fatal
-error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
+error, 2 usage error, 3 some rows failed or were invalid or a requested
+action failed (revoked=false or blocked=false), 130 interrupted.`,
 		Example: `  # Try it on the built-in sandbox tenant (no credentials needed):
   bulkreset reset --sandbox -i testdata/demo.csv --secrets secrets.csv --yes
 
@@ -97,6 +104,13 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
 
   # Incident: lock users out at once, keeping no passwords (users then use self-service reset):
   bulkreset reset -i phished.csv --discard-passwords --yes
+
+  # Incident lockdown first, no password changed: block sign-in and revoke the
+  # sessions of every user found (no --secrets: there are no passwords):
+  bulkreset reset -i phished.csv --password-mode keep --revoke-sessions --block-sign-in -o lockdown.csv
+
+  # Offboarding: a new password nobody knows, sessions revoked, sign-in blocked:
+  bulkreset reset -i leavers.csv --discard-passwords --revoke-sessions --block-sign-in -o offboarding.csv
 
   # Only require a new password at next sign-in (no new password set):
   bulkreset reset -i users.csv --password-mode none --yes
@@ -147,7 +161,10 @@ with plan first, then with reset. In the plan, a row reset would send is
 outcome succeeded with reason would_reset; every other row has the outcome
 and reason reset would give it (failed/not_found, skipped/synced_user,
 skipped/disabled, skipped/guest, skipped/external_guest,
-skipped/federated_user, duplicate, invalid/...). What only the
+skipped/federated_user, duplicate, invalid/...). With
+--password-mode keep, a row whose actions would be sent is succeeded with
+reason would_apply. The revoked and blocked columns are true for each
+action reset would send to the row's user ("would be sent"). What only the
 write itself can tell (a 403 for an administrator the app may not reset,
 a password refused by the banned-password list) shows only in reset.
 
@@ -158,7 +175,10 @@ would fail or are invalid, 130 interrupted.`,
 
   # Try the incident command line first, then run it for real:
   bulkreset plan  -i phished.csv --revoke-sessions --discard-passwords -o plan.csv
-  bulkreset reset -i phished.csv --revoke-sessions --discard-passwords -o results.csv`,
+  bulkreset reset -i phished.csv --revoke-sessions --discard-passwords -o results.csv
+
+  # What a lockdown would block and revoke:
+  bulkreset plan -i phished.csv --password-mode keep --revoke-sessions --block-sign-in -o plan.csv`,
 		Args: cobra.NoArgs,
 		RunE: runResetE(e, o),
 	}
@@ -179,8 +199,8 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.BoolVar(&o.forceChange, "force-change", true, "require a password change at next sign-in (passwordProfile.forceChangePasswordNextSignIn)")
 	f.BoolVar(&o.requireMFA, "require-mfa", false, "require MFA before the password change (forceChangePasswordNextSignInWithMfa)")
 	f.BoolVar(&o.revokeSessions, "revoke-sessions", false, "revoke the sign-in sessions of every user found, whatever happened to its reset (revokeSignInSessions); the revoked column says whether it worked")
-	f.BoolVar(&o.revokeOnlyIfReset, "revoke-only-if-reset", false, "with --revoke-sessions: revoke only the users whose password this run reset")
-	f.BoolVar(&o.blockSignIn, "block-sign-in", false, "block sign-in (accountEnabled=false) for every user found; the blocked column says whether it worked")
+	f.BoolVar(&o.revokeOnlyIfReset, "revoke-only-if-reset", false, "with --revoke-sessions: revoke only the users whose password this run reset (or may have set)")
+	f.BoolVar(&o.blockSignIn, "block-sign-in", false, "block sign-in (accountEnabled=false) of every user found, before its reset; the blocked column says whether it worked")
 	f.BoolVar(&o.includeGuests, "include-guests", false, "reset external guests (#EXT# users) too: by default they are skipped, since they sign in at their home organisation (revoke and block still apply)")
 	f.IntVar(&o.maxUsers, "max-users", 0, "refuse an input with more users than this (nothing is sent); 0 is no limit")
 	f.BoolVar(&o.preflight, "preflight", true, "look every user up first (batched GETs): missing users cost no write, synced users, external guests and users of federated domains are skipped, and writes address the object id")
@@ -229,6 +249,9 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	case "keep":
 		if !o.revokeSessions && !o.blockSignIn {
 			return usagef("--password-mode keep changes no password: it needs --revoke-sessions and/or --block-sign-in (a lockdown run), or there is nothing to do")
+		}
+		if o.secrets != "" {
+			return usagef("--password-mode keep sets no password, so there is no secrets file to write: leave out --secrets")
 		}
 	default:
 		return usagef("--password-mode must be random, column, none or keep, not %q", o.passwordMode)

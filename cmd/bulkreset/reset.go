@@ -111,7 +111,9 @@ func openTarget(ctx context.Context, e *env, o *resetOptions, lg *runLog) (*targ
 // turns its errors into usage or fatal errors. A plan has no secrets file:
 // it sets no password.
 func openOutputs(e *env, o *resetOptions, summary *report.Summary) (*report.Outputs, error) {
-	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: o.columns}
+	cols := o.columns
+	cols.Blocked = o.blockSignIn // the blocked column, only in a run that blocks
+	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: cols}
 	if o.plan {
 		opts.Secrets, summary.SecretsPath = "", ""
 	}
@@ -137,7 +139,7 @@ func execute(ctx context.Context, e *env, o *resetOptions, lg *runLog, in *csvin
 	}
 	logger.Info(what, "input", o.input, "tenant", t.tenant, "graph", t.graphURL,
 		"password_mode", o.passwordMode, "results", o.output, "secrets", summary.SecretsPath, "resume", o.resume,
-		"preflight", o.preflight, "revoke_sessions", o.revokeSessions, "version", buildVersion())
+		"preflight", o.preflight, "revoke_sessions", o.revokeSessions, "block_sign_in", o.blockSignIn, "version", buildVersion())
 	finishedBefore := 0 // rows an interrupted run finished: --resume skips them
 	if out.Prior != nil {
 		finishedBefore = out.Prior.Finished()
@@ -261,7 +263,7 @@ func newStages(o *resetOptions, t *target, out *report.Outputs, logger *slog.Log
 		st.preflight = st.pre.Run
 	}
 	if o.plan {
-		st.send = pipeline.Plan
+		st.send = pipeline.Plan(poolOptions(o, logger))
 		return st
 	}
 	st.pool = worker.New(t.client, rec, poolOptions(o, logger))
@@ -352,7 +354,8 @@ func preflightOptions(o *resetOptions, logger *slog.Logger) worker.PreflightOpti
 	}
 }
 
-// not make obvious, and how many sessions could not be revoked.
+// logNotes says, after the run, what the stages found that the rows do
+// not make obvious, and how the actions went.
 func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool *worker.Pool) {
 	verb := "were reset"
 	if o.plan {
@@ -360,10 +363,11 @@ func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool 
 	}
 	if pre != nil {
 		ps := pre.Stats()
-		if n := ps.Disabled.Load(); n > 0 && !o.skipDisabled {
+		resets := o.passwordMode != "keep"
+		if n := ps.Disabled.Load(); n > 0 && !o.skipDisabled && resets {
 			logger.Info(fmt.Sprintf("%d disabled accounts %s too (--skip-disabled leaves them alone)", n, verb), "disabled", n)
 		}
-		if n := ps.Guests.Load(); n > 0 && !o.skipGuests {
+		if n := ps.Guests.Load(); n > 0 && !o.skipGuests && resets {
 			logger.Info(fmt.Sprintf("%d guests %s too (--skip-guests leaves them alone)", n, verb), "guests", n)
 		}
 		if n := ps.Synced.Load(); n > 0 && o.synced == string(worker.SyncedSkip) {
@@ -372,13 +376,28 @@ func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool 
 		logUnresettableNotes(logger, o, ps.ExternalGuests.Load(), ps.Federated.Load())
 		logger.Info("preflight lookups", "reads", ps.Reads.Load(), "not_found", ps.NotFound.Load(), "throttled", ps.Throttled.Load())
 	}
-	if o.revokeSessions && !o.plan {
-		st := pool.Stats()
-		if n := st.NotRevoked.Load(); n > 0 {
-			logger.Warn(fmt.Sprintf("%d users were reset but their sessions could not be revoked: see the rows with revoked=false", n), "not_revoked", n)
-		}
-		logger.Info("sign-in sessions revoked", "revoked", st.Revoked.Load())
+	if pool != nil {
+		logActionNotes(logger, o, pool.Stats())
 	}
+}
+
+// logActionNotes says how many users were blocked and revoked, and how
+// many could not be, after a run that does either.
+func logActionNotes(logger *slog.Logger, o *resetOptions, st *worker.Stats) {
+	note := func(requested bool, done, failed int64, what, column string) {
+		if !requested {
+			return
+		}
+		msg := fmt.Sprintf("%s for %s", what, plural(int(done), "user", "users"))
+		if failed == 0 {
+			logger.Info(msg, column, done, "not_"+column, failed)
+			return
+		}
+		msg = fmt.Sprintf("%s; not for %s: see the rows with %s=false", msg, plural(int(failed), "user", "users"), column)
+		logger.Warn(msg, column, done, "not_"+column, failed)
+	}
+	note(o.blockSignIn, st.Blocked.Load(), st.NotBlocked.Load(), "sign-in blocked", "blocked")
+	note(o.revokeSessions, st.Revoked.Load(), st.NotRevoked.Load(), "sign-in sessions revoked", "revoked")
 }
 
 // startProgress starts the progress display chosen for this run: throttled

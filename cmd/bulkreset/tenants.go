@@ -164,7 +164,7 @@ func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.L
 		lane := &worker.Lane{}
 		tl := logger.With("tenant", tenant)
 		if o.plan {
-			lane.Send = pipeline.Plan
+			lane.Send = pipeline.Plan(poolOptions(o, tl))
 		} else {
 			po := poolOptions(o, tl)
 			po.App = app
@@ -185,12 +185,16 @@ func (ts *tenantSet) router(o *resetOptions, rec worker.Recorder, logger *slog.L
 // did, and the totals logNotes gives for one tenant.
 func logTenantNotes(logger *slog.Logger, o *resetOptions, r *worker.Router) {
 	tenants, lanes := r.Lanes()
-	var synced, notRevoked, externalGuests, federated int64
+	var synced, externalGuests, federated int64
+	var actions worker.Stats // the lanes' action counts, summed
 	for i, l := range lanes {
 		attrs := []any{"tenant", tenants[i]}
 		if l.Stats != nil {
 			attrs = append(attrs, "writes", l.Stats.Writes.Load(), "succeeded", l.Stats.Succeeded.Load(), "throttled", l.Stats.Throttled.Load())
-			notRevoked += l.Stats.NotRevoked.Load()
+			actions.Blocked.Add(l.Stats.Blocked.Load())
+			actions.NotBlocked.Add(l.Stats.NotBlocked.Load())
+			actions.Revoked.Add(l.Stats.Revoked.Load())
+			actions.NotRevoked.Add(l.Stats.NotRevoked.Load())
 		}
 		if l.Preflight != nil {
 			ps := l.Preflight.Stats()
@@ -205,8 +209,8 @@ func logTenantNotes(logger *slog.Logger, o *resetOptions, r *worker.Router) {
 		logger.Warn(fmt.Sprintf("%d users synced from on-premises AD were skipped: reset them on-premises (see error_message)", synced), "synced", synced)
 	}
 	logUnresettableNotes(logger, o, externalGuests, federated)
-	if notRevoked > 0 {
-		logger.Warn(fmt.Sprintf("%d users were reset but their sessions could not be revoked: see the rows with revoked=false", notRevoked), "not_revoked", notRevoked)
+	if !o.plan {
+		logActionNotes(logger, o, &actions)
 	}
 }
 

@@ -157,6 +157,21 @@ func PasswordRequest(id, user string, p PasswordProfile) Request {
 	return Request{ID: id, Method: "PATCH", URL: UserPath(user), Body: passwordBody{PasswordProfile: p}}
 }
 
+// accountBody is the body of a PATCH that sets accountEnabled. The field
+// is not omitted when false: false is the value that blocks sign-in.
+type accountBody struct {
+	AccountEnabled bool `json:"accountEnabled"`
+}
+
+// BlockSignInRequest returns the PATCH that blocks user's sign-in by
+// setting accountEnabled to false
+// (https://learn.microsoft.com/graph/api/user-update). Sign-ins stop; the
+// sessions already open live on until they are revoked
+// (RevokeSessionsRequest). user is best an object id; see UserPath.
+func BlockSignInRequest(id, user string) Request {
+	return Request{ID: id, Method: "PATCH", URL: UserPath(user), Body: accountBody{AccountEnabled: false}}
+}
+
 // UserPath returns the URL, relative to the version root, of a user given
 // its object id or its userPrincipalName, following the tips of
 // https://learn.microsoft.com/graph/api/user-get:

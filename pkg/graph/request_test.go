@@ -144,6 +144,23 @@ func TestPasswordRequest(t *testing.T) {
 	}
 }
 
+// TestBlockSignInRequest: the block is a PATCH of accountEnabled false on
+// the user, its body encoded by the path every request body takes, with
+// the false written out (an omitted field would change nothing).
+func TestBlockSignInRequest(t *testing.T) {
+	req := BlockSignInRequest("3", "$svc_fabrikam.com#EXT#@contoso.onmicrosoft.com")
+	if req.ID != "3" || req.Method != "PATCH" || req.URL != "/users('$svc_fabrikam.com%23EXT%23@contoso.onmicrosoft.com')" {
+		t.Errorf("BlockSignInRequest = id %q method %q url %q", req.ID, req.Method, req.URL)
+	}
+	b, err := req.BodyJSON()
+	if err != nil || string(b) != `{"accountEnabled":false}` {
+		t.Errorf("body JSON = %s (%v), want {\"accountEnabled\":false}", b, err)
+	}
+	if s := fmt.Sprint(req); !strings.Contains(s, "PATCH") || !strings.Contains(s, redacted) {
+		t.Errorf("String() = %q, want the method and the body redacted like every body", s)
+	}
+}
+
 // secretPassword is the password the redaction tests look for.
 const secretPassword = "Zq7!unlikely-Secret-42"
 

@@ -38,7 +38,11 @@ func TestBatchBodyRoundTrip(t *testing.T) {
 			case 1:
 				reqs = append(reqs, LookupRequest(id, "o'brien_x.com#EXT#@ünï<&>.com"))
 			case 2:
-				reqs = append(reqs, RevokeSessionsRequest(id, "$svc@contoso.com"))
+				if n%2 == 0 {
+					reqs = append(reqs, RevokeSessionsRequest(id, "$svc@contoso.com"))
+				} else {
+					reqs = append(reqs, BlockSignInRequest(id, "o'brien_x.com#EXT#@contoso.com"))
+				}
 			default:
 				r := PasswordRequest("id\"\u2028\x01\b"+id, "u", PasswordProfile{ForceChangePasswordNextSignInWithMfa: true})
 				r.Headers = map[string]string{"client-request-id": "c", "Z": "<\xff>", "A": ""}

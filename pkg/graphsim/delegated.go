@@ -256,6 +256,8 @@ func (s *Sim) resetPasswordLocked(t target, body []byte, c opCtx) (int, any, *ap
 	switch {
 	case u == nil:
 		return 0, nil, notFound(t.key)
+	case s.failure(u, WriteReset) != nil:
+		return 0, nil, s.failure(u, WriteReset)
 	case u.Kind == KindAdmin:
 		return 0, nil, newAPIError(http.StatusForbidden, codeDenied, msgDenied)
 	case req.NewPassword == nil && u.Kind == KindSynced:

@@ -25,9 +25,18 @@
 //     endpoint, as IDENTITY_ENDPOINT names it, for Options.ManagedIdentity.
 //   - POST /v1.0/$batch: JSON batching, at most 20 sub-requests, answered in a
 //     shuffled order, each sub-request evaluated (and throttled) on its own.
-//   - PATCH /v1.0/users/{id|upn} with a passwordProfile, GET /v1.0/users/{id|upn}
-//     with $select, POST /v1.0/users/{id|upn}/revokeSignInSessions, both inside
-//     $batch and directly. The /users('{upn}') key form is accepted too.
+//   - PATCH /v1.0/users/{id|upn} with a passwordProfile and/or accountEnabled,
+//     GET /v1.0/users/{id|upn} with $select, POST
+//     /v1.0/users/{id|upn}/revokeSignInSessions, both inside $batch and
+//     directly. The /users('{upn}') key form is accepted too. An
+//     administrator (KindAdmin) is refused a password reset and an
+//     accountEnabled change (403: sensitive properties of privileged users
+//     need a higher role than the app's) but has its sessions revoked
+//     (User.RevokeSessions.All needs no role); a synced user's
+//     accountEnabled is mastered on-premises (400). User.SessionsRevokedAt
+//     and User.AccountEnabled show the result. Sim.FailWrite makes one kind
+//     of write to one user fail (a 5xx every time, a 403, ...) while the
+//     others work.
 //   - GET /v1.0/domains, with $select: the tenant's domains (Options.Domains)
 //     and their authenticationType, in pages of Options.DomainsPageSize with
 //     an absolute @odata.nextLink; 403 with Options.DenyDomains (an app

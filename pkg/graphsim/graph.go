@@ -640,7 +640,7 @@ var userProperties = []struct {
 	{"id", func(u *User) any { return u.ID }},
 	{"userPrincipalName", func(u *User) any { return u.UPN }},
 	{"displayName", func(u *User) any { return u.DisplayName }},
-	{"accountEnabled", func(u *User) any { return u.Kind != KindDisabled }},
+	{"accountEnabled", func(u *User) any { return u.AccountEnabled() }},
 	{"onPremisesSyncEnabled", func(u *User) any {
 		if u.Kind == KindSynced {
 			return true
@@ -736,14 +736,19 @@ func (s *Sim) patchUserLocked(t target, body []byte, c opCtx) (int, any, *apiErr
 	if u == nil {
 		return 0, nil, notFound(t.key)
 	}
-	if !patch.present {
-		return http.StatusNoContent, nil, nil // nothing to change
-	}
 	if patch.bad != nil {
 		return 0, nil, patch.bad
 	}
+	if !patch.present && patch.enabled != nil {
+		return s.setAccountEnabledLocked(u, *patch.enabled)
+	}
+	if !patch.present {
+		return http.StatusNoContent, nil, nil // nothing to change
+	}
 	pp := patch.profile
 	switch {
+	case s.failure(u, WriteReset) != nil:
+		return 0, nil, s.failure(u, WriteReset)
 	case u.Kind == KindAdmin:
 		return 0, nil, newAPIError(http.StatusForbidden, codeDenied, msgDenied)
 	case u.Kind == KindSynced:
@@ -791,10 +796,14 @@ func (s *Sim) revokeLocked(t target, c opCtx) (int, any, *apiError) {
 	if u == nil {
 		return 0, nil, notFound(t.key)
 	}
-	if u.Kind == KindAdmin {
-		return 0, nil, newAPIError(http.StatusForbidden, codeDenied, msgDenied)
+	if e := s.failure(u, WriteRevoke); e != nil {
+		return 0, nil, e
 	}
+	// An application with User.RevokeSessions.All revokes the sessions of
+	// any user, administrators included: the permission needs no
+	// directory role (https://learn.microsoft.com/graph/api/user-revokesigninsessions).
 	u.SessionsRevoked++
+	u.SessionsRevokedAt = s.now()
 	s.stats.WritesApplied++
 	return http.StatusOK, map[string]any{"@odata.context": metadataBase + "Edm.Boolean", "value": true}, nil
 }

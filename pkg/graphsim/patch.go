@@ -11,13 +11,15 @@ import (
 type patchBody struct {
 	profile passwordProfile
 	present bool      // the body has a passwordProfile
-	bad     *apiError // a null or unreadable passwordProfile, answered once the user is found
+	bad     *apiError // a null or unreadable passwordProfile or accountEnabled, answered once the user is found
+	// enabled is the accountEnabled sent, nil when the body has none.
+	enabled *bool
 }
 
-// readPatch reads a PATCH body. The error is for a body that is not an
-// object or updates anything else, which is refused before the quota is
-// charged; a null or unreadable passwordProfile is answered once the user
-// is found.
+// readPatch reads a PATCH body: a passwordProfile and/or accountEnabled.
+// The error is for a body that is not an object or updates anything else,
+// which is refused before the quota is charged; a null or unreadable
+// passwordProfile or accountEnabled is answered once the user is found.
 func readPatch(body []byte) (patchBody, *apiError) {
 	var p patchBody
 	var patch map[string]json.RawMessage
@@ -26,15 +28,27 @@ func readPatch(body []byte) (patchBody, *apiError) {
 	}
 	var rawProfile json.RawMessage
 	for k, v := range patch {
-		if !strings.EqualFold(k, "passwordProfile") {
-			return p, newAPIError(http.StatusNotImplemented, codeNotImplemented, "graphsim: only passwordProfile updates are emulated.")
+		switch {
+		case strings.EqualFold(k, "passwordProfile"):
+			rawProfile = v
+		case strings.EqualFold(k, "accountEnabled"):
+			var enabled *bool
+			if err := json.Unmarshal(v, &enabled); err != nil || enabled == nil {
+				p.bad = newAPIError(http.StatusBadRequest, codeRequestBad, "Invalid value specified for property 'accountEnabled' of resource 'User'.")
+				continue
+			}
+			p.enabled = enabled
+		default:
+			return p, newAPIError(http.StatusNotImplemented, codeNotImplemented, "graphsim: only passwordProfile and accountEnabled updates are emulated.")
 		}
-		rawProfile = v
 	}
 	if rawProfile == nil {
 		return p, nil // nothing to change
 	}
 	p.present = true
+	if p.bad != nil {
+		return p, nil
+	}
 	if string(bytes.TrimSpace(rawProfile)) == "null" {
 		p.bad = newAPIError(http.StatusBadRequest, codeRequestBad, "Invalid value specified for property 'passwordProfile' of resource 'User'.")
 		return p, nil

@@ -69,7 +69,10 @@ func TestReadPatch(t *testing.T) {
 		{`{}`, `absent`},
 		{`{"passwordProfile":null}`, `bad Invalid value specified for property 'passwordProfile' of resource 'User'.`},
 		{`{"passwordProfile":{"password":5}}`, `bad ` + msgUnreadableJSON},
-		{`{"displayName":"x"}`, `refused graphsim: only passwordProfile updates are emulated.`},
+		{`{"displayName":"x"}`, `refused graphsim: only passwordProfile and accountEnabled updates are emulated.`},
+		{`{"accountEnabled":false}`, `absent`},
+		{`{"accountEnabled":null}`, `bad Invalid value specified for property 'accountEnabled' of resource 'User'.`},
+		{`{"accountEnabled":"no","passwordProfile":{"password":"x"}}`, `bad Invalid value specified for property 'accountEnabled' of resource 'User'.`},
 		{`{"passwordProfile":{}`, `refused ` + msgUnreadableJSON},
 		{`[]`, `refused ` + msgUnreadableJSON},
 	}

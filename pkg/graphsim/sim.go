@@ -81,6 +81,22 @@ type User struct {
 	ForceChangePasswordNextSignInWithMfa bool
 	PasswordSets                         int // successful password sets
 	SessionsRevoked                      int // successful revokeSignInSessions calls
+	// SessionsRevokedAt is when the sessions were last revoked (Options.Now):
+	// the user's signInSessionsValidFromDateTime; zero when never.
+	SessionsRevokedAt time.Time
+	// Enabled is accountEnabled as the last PATCH of it set it; nil when
+	// never set, and the account is enabled unless its Kind is
+	// KindDisabled. See AccountEnabled.
+	Enabled *bool
+}
+
+// AccountEnabled reports whether the user may sign in: accountEnabled as a
+// PATCH last set it, or else false for KindDisabled only.
+func (u User) AccountEnabled() bool {
+	if u.Enabled != nil {
+		return *u.Enabled
+	}
+	return u.Kind != KindDisabled
 }
 
 // String describes the user without its password.
@@ -337,6 +353,8 @@ type Sim struct {
 	onHold  func()               // test hook: called when a Timeout fault starts holding a request
 	del     delegatedState       // delegated sign-ins and password-reset operations
 	domains []Domain             // fixed after New
+	// failing are the writes FailWrite made fail, by user id.
+	failing map[string]map[Write]int
 }
 
 // New returns an empty tenant configured by opts.
