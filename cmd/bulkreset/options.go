@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/password"
@@ -63,6 +64,19 @@ type resetOptions struct {
 	// columns are the optional columns of the results, plan and secrets
 	// files: the tenant column for an input with a TenantId column.
 	columns report.Columns
+	// flags are the command's flags: which were given, for --resume.
+	flags *pflag.FlagSet
+	// recorded are the settings of the run a --resume continues; nil for a
+	// new run, and for a resume of a run without a settings file.
+	recorded *report.RunSettings
+	// legacyResume is a --resume of a results file without a settings
+	// file (an older version made it): it goes on with the flags given.
+	legacyResume bool
+	// toRecord are the settings a new run records before its first write.
+	toRecord *report.RunSettings
+	// inputRows is the number of data rows in the input, once counted
+	// (--max-users, the confirmation, an interrupted summary); -1 before.
+	inputRows int64
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -125,6 +139,7 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
 func runResetE(e *env, o *resetOptions) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		o.cloudSet = cmd.Flags().Changed("cloud")
+		o.flags, o.inputRows = cmd.Flags(), -1
 		return typed(runReset(cmd.Context(), e, o))
 	}
 }
@@ -219,6 +234,9 @@ const (
 
 // validate checks the flags and fills defaults from the environment.
 func (o *resetOptions) validate(e *env, now time.Time) error {
+	if err := o.useRecordedSettings(e); err != nil {
+		return err
+	}
 	if o.input == "" {
 		return usagef("--input is required")
 	}
@@ -322,7 +340,11 @@ func (o *resetOptions) validateFiles(now time.Time) error {
 		return usagef("--secrets cannot be standard output: passwords belong in a file only you can read")
 	}
 	if !o.resume {
-		if err := report.CheckNew(o.secrets, o.output); err != nil {
+		settings := "" // a plan and -o - record no settings: neither is resumed
+		if !o.plan && o.output != "-" {
+			settings = report.RunSettingsPath(o.output)
+		}
+		if err := report.CheckNew(o.secrets, o.output, settings); err != nil {
 			return usagef("%w", err)
 		}
 	}
@@ -344,7 +366,8 @@ func (o *resetOptions) fromEnv(e *env) {
 	if o.certificate == "" {
 		o.certificate = e.getenv("AZURE_CLIENT_CERTIFICATE_PATH")
 	}
-	if o.authorityHost == "" && o.sandbox == "" && !o.cloudSet {
+	// A resume signs in where the run it resumes did.
+	if o.authorityHost == "" && o.sandbox == "" && !o.cloudSet && o.recorded == nil {
 		o.authorityHost = e.getenv("AZURE_AUTHORITY_HOST")
 	}
 }

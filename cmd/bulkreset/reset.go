@@ -41,6 +41,9 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	if err := o.checkInput(e, in.Info(), lg.Logger); err != nil {
 		return err
 	}
+	if err := o.beforeSignIn(ctx, lg.Logger); err != nil {
+		return err
+	}
 	target, err := openTarget(ctx, e, o, lg)
 	if err != nil {
 		return err
@@ -110,7 +113,7 @@ func openTarget(ctx context.Context, e *env, o *resetOptions, lg *runLog) (*targ
 // turns its errors into usage or fatal errors. A plan has no secrets file:
 // it sets no password.
 func openOutputs(e *env, o *resetOptions, summary *report.Summary) (*report.Outputs, error) {
-	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: o.columns}
+	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: o.columns, Settings: o.toRecord}
 	if o.plan {
 		opts.Secrets, summary.SecretsPath = "", ""
 	}
@@ -190,7 +193,14 @@ func finish(e *env, o *resetOptions, lg *runLog, summary *report.Summary, res pi
 		logger.Warn("interrupted: no new batch was sent; the rows without a result were not finished", "unfinished", res.Unfinished)
 	}
 	if (res.Interrupted || res.Fatal != nil) && o.output != "-" && !o.plan { // a plan is run again, not resumed
-		summary.ResumeCommand = "bulkreset " + quoteArgs(resumeArgs(e.args, o.output), runtime.GOOS == "windows")
+		args := resumeArgs(e.args, o.output) // a run without recorded settings is resumed with its flags
+		if o.toRecord != nil || o.recorded != nil {
+			args = o.shortResumeArgs()
+		}
+		summary.ResumeCommand = "bulkreset " + quoteArgs(args, runtime.GOOS == "windows")
+	}
+	if res.Interrupted || res.Fatal != nil {
+		summary.InputRows = o.countedRows()
 	}
 	code := summary.ExitCode()
 	if ice := (*pipeline.InputChangedError)(nil); errors.As(res.Fatal, &ice) {

@@ -301,6 +301,13 @@ func (d *barDisplay) finish(complete bool) {
 	d.p.Wait()
 }
 
+// CountRows counts the data rows of the input file at path (sheet for an
+// .xlsx), read with the run's reader, so that it counts exactly the rows
+// the results file will have: invalid and duplicate rows included.
+func CountRows(ctx context.Context, path, sheet string) (int64, error) {
+	return countRows(ctx, path, csvin.Options{Name: path, Sheet: sheet})
+}
+
 // countRows counts the rows of the input file, for the progress total, by
 // reading it a second time with the same reader as the run (so blank lines,
 // multi-line cells and an Entra template's preamble count exactly as they
