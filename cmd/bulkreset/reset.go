@@ -50,7 +50,7 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	}
 	defer target.Close() // also closed before the summary; Close is idempotent
 	if !o.yes && !o.plan {
-		if err := confirm(e, o, target, lg); err != nil {
+		if err := confirm(ctx, e, o, target, lg); err != nil {
 			return err
 		}
 	}

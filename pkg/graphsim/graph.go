@@ -588,6 +588,9 @@ func (s *Sim) opLocked(o op, c opCtx) (int, any, *apiError) {
 	if o.body != nil && !(o.inBatch && bytes.HasPrefix(bytes.TrimSpace(o.body), []byte("{"))) && !isJSONObject(o.body) {
 		return 0, nil, badRequest(msgUnreadableJSON)
 	}
+	if isOrganizationURL(o.url) {
+		return s.organizationLocked(o, c)
+	}
 	t, aerr := parseUserURL(o.url)
 	if aerr != nil {
 		return 0, nil, aerr
