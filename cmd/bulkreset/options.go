@@ -54,6 +54,7 @@ type resetOptions struct {
 	graphURL       string
 	authorityHost  string
 	sandbox        string
+	sandboxTenant  string // --sandbox-tenant FILE: --sandbox with a tenant file
 	logFormat      string
 	logFile        string
 	quiet          bool
@@ -215,6 +216,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.StringVar(&o.authorityHost, "authority-host", "", "Entra sign-in host (default: from --cloud, or $AZURE_AUTHORITY_HOST)")
 	f.StringVar(&o.sandbox, "sandbox", "", "run against the built-in Graph emulator instead of a real tenant; optionally a TENANT.json")
 	f.Lookup("sandbox").NoOptDefVal = sandboxBuiltin
+	f.StringVar(&o.sandboxTenant, "sandbox-tenant", "", "run against the Graph emulator with the tenant in this JSON file (the README describes it); --sandbox FILE is the same")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json; logs go to standard error")
 	f.StringVar(&o.logFile, "log-file", "", "write logs to this file as well")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only warnings, errors and the summary")
@@ -258,6 +260,16 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if o.maxUsers < 0 {
 		return usagef("--max-users must be 0 (no limit) or more, not %d", o.maxUsers)
 	}
+	if o.maxUsers > 0 && o.input == "-" {
+		return usagef("--max-users needs an input file that can be read twice to count its users, not standard input")
+	}
+	// Checked with --sandbox too, which ignores it: a typo is a typo.
+	if _, err := graph.LookupCloud(o.cloud); err != nil {
+		return usagef("--cloud: %w", err)
+	}
+	if err := o.useSandboxTenant(); err != nil {
+		return err
+	}
 	if o.passwordLength < password.MinLength || o.passwordLength > password.MaxLength {
 		return usagef("--password-length must be %d to %d", password.MinLength, password.MaxLength)
 	}
@@ -283,7 +295,8 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	default:
 		return usagef("--priority must be low, normal or high, not %q", o.priority)
 	}
-	if o.passwordMode == "random" && o.secrets == "" && !o.discardPasswords {
+	// A plan makes no password, so it needs no file to record them in.
+	if o.passwordMode == "random" && o.secrets == "" && !o.discardPasswords && !o.plan {
 		return usagef("random passwords need --secrets FILE to record them (or --discard-passwords to set passwords nobody will know)")
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {

@@ -83,8 +83,12 @@ func (o *resetOptions) useRecordedSettings(e *env) error {
 	if err != nil {
 		return usagef("--resume: %w", err)
 	}
+	if err := o.useSandboxTenant(); err != nil {
+		return err
+	}
 	given := func(flag string) bool {
-		return o.flags.Changed(flag) || settingsEnv[flag] != "" && e.getenv(settingsEnv[flag]) != ""
+		return o.flags.Changed(flag) || settingsEnv[flag] != "" && e.getenv(settingsEnv[flag]) != "" ||
+			flag == "sandbox" && o.flags.Changed("sandbox-tenant")
 	}
 	mine := o.runSettings(report.InputIdentity{Path: absPath(o.input, "")})
 	if mine.Tenant == "" {
