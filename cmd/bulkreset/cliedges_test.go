@@ -180,3 +180,29 @@ func TestRunSettingsGuards(t *testing.T) {
 		t.Errorf("resume without a settings file: exit %d, want 0 and a warning; stderr:\n%s", res.code, res.stderr)
 	}
 }
+
+// TestNotesInTheRightNumber: one synced user, one disabled account and one
+// guest are "1 user … was", not "1 users … were".
+func TestNotesInTheRightNumber(t *testing.T) {
+	users := []graphsim.User{
+		{UPN: "sync@" + testDomain, Kind: graphsim.KindSynced},
+		{UPN: "off@" + testDomain, Kind: graphsim.KindDisabled},
+		{UPN: "guest@" + testDomain, Kind: graphsim.KindGuest},
+	}
+	tn := startTenant(t, graphsim.Options{}, users)
+	dir := t.TempDir()
+	in := writeFile(t, dir, "users.csv", "UserPrincipalName\nsync@"+testDomain+"\noff@"+testDomain+"\nguest@"+testDomain+"\n")
+	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", filepath.Join(dir, "r.csv"), "--discard-passwords", "--yes"}, tn.authArgs()...)...)
+	for _, want := range []string{
+		"1 user synced from on-premises AD was skipped",
+		"1 disabled account was reset too",
+		"Summary: 3 rows",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
+		}
+	}
+	if strings.Contains(res.stderr, "1 users") || strings.Contains(res.stderr, "1 rows") {
+		t.Errorf("a count of 1 with a plural noun:\n%s", res.stderr)
+	}
+}

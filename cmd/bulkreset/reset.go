@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/bulkreset/bulkreset/internal/plural"
 	"github.com/bulkreset/bulkreset/pkg/csvin"
 	"github.com/bulkreset/bulkreset/pkg/pipeline"
 	"github.com/bulkreset/bulkreset/pkg/report"
@@ -360,27 +361,27 @@ func preflightOptions(o *resetOptions, logger *slog.Logger) worker.PreflightOpti
 
 // not make obvious, and how many sessions could not be revoked.
 func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool *worker.Pool) {
-	verb := "were reset"
+	verb1, verb := "was reset", "were reset"
 	if o.plan {
-		verb = "would be reset"
+		verb1, verb = "would be reset", "would be reset"
 	}
 	if pre != nil {
 		ps := pre.Stats()
 		if n := ps.Disabled.Load(); n > 0 && !o.skipDisabled {
-			logger.Info(fmt.Sprintf("%d disabled accounts %s too (--skip-disabled leaves them alone)", n, verb), "disabled", n)
+			logger.Info(fmt.Sprintf("%s %s too (--skip-disabled leaves them alone)", plural.N(n, "disabled account"), plural.Word(n, verb1, verb)), "disabled", n)
 		}
 		if n := ps.Guests.Load(); n > 0 && !o.skipGuests {
-			logger.Info(fmt.Sprintf("%d guests %s too (--skip-guests leaves them alone)", n, verb), "guests", n)
+			logger.Info(fmt.Sprintf("%s %s too (--skip-guests leaves them alone)", plural.N(n, "guest"), plural.Word(n, verb1, verb)), "guests", n)
 		}
 		if n := ps.Synced.Load(); n > 0 && o.synced == string(worker.SyncedSkip) {
-			logger.Warn(fmt.Sprintf("%d users synced from on-premises AD were skipped: reset them on-premises (see error_message)", n), "synced", n)
+			logger.Warn(syncedNote(n), "synced", n)
 		}
 		logger.Info("preflight lookups", "reads", ps.Reads.Load(), "not_found", ps.NotFound.Load(), "throttled", ps.Throttled.Load())
 	}
 	if o.revokeSessions && !o.plan {
 		st := pool.Stats()
 		if n := st.NotRevoked.Load(); n > 0 {
-			logger.Warn(fmt.Sprintf("%d users were reset but their sessions could not be revoked: see the rows with revoked=false", n), "not_revoked", n)
+			logger.Warn(notRevokedNote(n), "not_revoked", n)
 		}
 		logger.Info("sign-in sessions revoked", "revoked", st.Revoked.Load())
 	}

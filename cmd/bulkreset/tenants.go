@@ -206,10 +206,10 @@ func logTenantNotes(logger *slog.Logger, o *resetOptions, r *worker.Router) {
 		logger.Info("tenant finished", attrs...)
 	}
 	if synced > 0 && o.synced == string(worker.SyncedSkip) {
-		logger.Warn(fmt.Sprintf("%d users synced from on-premises AD were skipped: reset them on-premises (see error_message)", synced), "synced", synced)
+		logger.Warn(syncedNote(synced), "synced", synced)
 	}
 	if notRevoked > 0 {
-		logger.Warn(fmt.Sprintf("%d users were reset but their sessions could not be revoked: see the rows with revoked=false", notRevoked), "not_revoked", notRevoked)
+		logger.Warn(notRevokedNote(notRevoked), "not_revoked", notRevoked)
 	}
 }
 

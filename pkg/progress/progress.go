@@ -19,6 +19,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/bulkreset/bulkreset/internal/plural"
 	"github.com/bulkreset/bulkreset/pkg/csvin"
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
@@ -170,9 +171,9 @@ func eta(done, total int64, rate float64) time.Duration {
 // counts is "523/1000 rows", or "523 rows" while the total is unknown.
 func (s progressSnapshot) counts() string {
 	if s.Total < 0 {
-		return fmt.Sprintf("%d rows", s.Done)
+		return plural.N(s.Done, "row")
 	}
-	return fmt.Sprintf("%d/%d rows", s.Done, s.Total)
+	return fmt.Sprintf("%d/%d %s", s.Done, s.Total, plural.Word(s.Total, "row", "rows"))
 }
 
 // details is the rate, the ETA, and the throttled and failed counts.
