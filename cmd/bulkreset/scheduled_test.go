@@ -95,6 +95,8 @@ func TestScheduledRunScript(t *testing.T) {
 			results = p
 		case strings.HasPrefix(n, "HR offboarding Jan-") && strings.HasSuffix(n, "-secrets.csv"):
 			secrets = p
+		case strings.HasPrefix(n, "HR offboarding Jan-") && strings.HasSuffix(n, "-results.csv.run.json"):
+			// the run's settings, for a resume
 		default:
 			t.Errorf("unexpected file out/%s", n)
 		}
@@ -134,7 +136,7 @@ func TestScheduledRunScript(t *testing.T) {
 	checkNoSecrets(t, tn, secrets, map[string]string{"script output": out, "log file": readFile(t, logFile)})
 
 	// Nothing waiting: nothing done, exit 0.
-	if code, out := runScript(); code != exitOK || len(names("out")) != 2 {
+	if code, out := runScript(); code != exitOK || len(names("out")) != 3 {
 		t.Errorf("second run with an empty inbox: exit %d, out/ %q; output:\n%s", code, names("out"), out)
 	}
 

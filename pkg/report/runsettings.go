@@ -115,11 +115,18 @@ type SettingDiff struct {
 
 // Diff compares the settings a resume gives (given reports which flags it
 // gave, by name) with those of the run it resumes, r: it returns each given
-// setting whose value differs.
+// setting whose value differs. Any input may resume a run that read
+// standard input.
 func (r RunSettings) Diff(resume RunSettings, given func(flag string) bool) []SettingDiff {
 	var out []SettingDiff
 	theirs := resume.Settings()
 	for i, s := range r.Settings() {
+		// A run that read standard input recorded no file: the resume may
+		// give the same rows again from a file, and the line-by-line check
+		// of the resume is what tells another input.
+		if s.Flag == "input" && s.Value == "-" {
+			continue
+		}
 		if given(s.Flag) && theirs[i].Value != s.Value {
 			out = append(out, SettingDiff{Flag: s.Flag, Run: s.Value, Resume: theirs[i].Value})
 		}
