@@ -162,6 +162,19 @@ func TestRunSettingsGuards(t *testing.T) {
 		t.Errorf("a settings file without --resume: exit %d, stderr %q; want %d saying %q", res.code, res.stderr, exitUsage, want)
 	}
 
+	// AZURE_TENANT_ID fills --tenant: another tenant there is a difference;
+	// --tenant with the run's value beats it.
+	os.WriteFile(out, []byte(strings.Join(report.ResultsHeader, ",")+"\n"), 0o600)
+	other := tn.getenv(map[string]string{"AZURE_TENANT_ID": "contoso.example"})
+	res = runCLI(t, t.Context(), other, "reset", "--resume", "-o", out, "--yes", "--auth", "client-secret")
+	if want := "AZURE_TENANT_ID (give --tenant " + testTenant + " to resume the run): this run used " + testTenant + ", the resume says contoso.example"; res.code != exitUsage || !strings.Contains(res.stderr, want) {
+		t.Errorf("another AZURE_TENANT_ID: exit %d, stderr %q; want %d saying %q", res.code, res.stderr, exitUsage, want)
+	}
+	res = runCLI(t, t.Context(), other, "reset", "--resume", "-o", out, "--yes", "--auth", "client-secret", "--tenant", testTenant)
+	if res.code != exitOK {
+		t.Errorf("--tenant with the run's value over another AZURE_TENANT_ID: exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+
 	// The same size, another user: the content is what counts.
 	writeFile(t, dir, "users.csv", "UserPrincipalName\n"+users[1].UPN+"\n"+users[0].UPN+"\n")
 	before := tn.sim.Stats()
@@ -175,6 +188,7 @@ func TestRunSettingsGuards(t *testing.T) {
 
 	// No settings file: resumed as before, with a warning.
 	os.Remove(report.RunSettingsPath(out))
+	writeFile(t, dir, "users.csv", "UserPrincipalName\n"+users[0].UPN+"\n"+users[1].UPN+"\n")
 	res = runCLI(t, t.Context(), tn.getenv(nil), append(args, "--resume")...)
 	if res.code != exitOK || !strings.Contains(res.stderr, "the results file has no settings beside it") {
 		t.Errorf("resume without a settings file: exit %d, want 0 and a warning; stderr:\n%s", res.code, res.stderr)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -170,10 +169,11 @@ func (id InputIdentity) SameContent(now InputIdentity) bool {
 	return id.SHA256 == "" || id.Size == now.Size && id.SHA256 == now.SHA256
 }
 
-// WriteRunSettings records s at path, which must not exist: it is written
-// to a temporary file (mode 0600, owner-only on Windows), synced, then
-// linked into place, which fails when path exists, and the directory is
-// synced. A crash leaves either no file or the whole one.
+// WriteRunSettings records s at path, which must not exist (an error that
+// Is ErrConflict otherwise): it is written to a temporary file (mode 0600,
+// owner-only on Windows), synced, renamed into place, and the directory is
+// synced. A crash leaves either no file or the whole one. The caller holds
+// the lock of the results file path belongs to (see OpenOutputs).
 func WriteRunSettings(path string, s RunSettings) (err error) {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
@@ -197,11 +197,13 @@ func WriteRunSettings(path string, s RunSettings) (err error) {
 	if err != nil {
 		return fmt.Errorf("run settings %s: %w", path, err)
 	}
-	// A link, unlike a rename, never replaces an existing file.
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return conflict(fmt.Errorf("%s already exists; bulkreset never overwrites its outputs (choose another name)", path))
-		}
+	// The caller holds the lock of the results file, which every run
+	// writing this settings file takes first: nothing can create it
+	// between this check and the rename.
+	if err := CheckNew(path); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("run settings: %w", err)
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
