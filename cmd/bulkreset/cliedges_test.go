@@ -220,3 +220,26 @@ func TestNotesInTheRightNumber(t *testing.T) {
 		t.Errorf("a count of 1 with a plural noun:\n%s", res.stderr)
 	}
 }
+
+// upnCSV is an input of users' UPNs, one a row.
+func upnCSV(users []graphsim.User) string {
+	var b strings.Builder
+	b.WriteString("UserPrincipalName\n")
+	for _, u := range users {
+		b.WriteString(u.UPN + "\n")
+	}
+	return b.String()
+}
+
+// passwordsPerUser returns, by UPN, the distinct passwords the tenant was
+// ever given: one per user when a resume sent the recorded password again.
+func passwordsPerUser(tn *tenant) map[string]map[string]bool {
+	perUser := map[string]map[string]bool{}
+	for _, c := range tn.sim.Changes() {
+		if perUser[c.UPN] == nil {
+			perUser[c.UPN] = map[string]bool{}
+		}
+		perUser[c.UPN][c.Password] = true
+	}
+	return perUser
+}

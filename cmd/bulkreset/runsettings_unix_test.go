@@ -46,12 +46,7 @@ func TestResumeBoundToItsRun(t *testing.T) {
 	users := graphsim.GenerateUsers(1500, testDomain)
 	tn := startTenant(t, graphsim.Options{Latency: 30 * time.Millisecond}, users)
 	dir := t.TempDir()
-	var csv strings.Builder
-	csv.WriteString("UserPrincipalName\n")
-	for _, u := range users {
-		csv.WriteString(u.UPN + "\n")
-	}
-	in := writeFile(t, dir, "users.csv", csv.String())
+	in := writeFile(t, dir, "users.csv", upnCSV(users))
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
 	stderr := interruptMidRun(t, tn, dir, 1, "reset", "-i", in, "-o", results, "--secrets", secrets, "--yes",
 		"--revoke-sessions", "--force-change=false", "--password-length", "24")
@@ -114,13 +109,7 @@ func TestResumeBoundToItsRun(t *testing.T) {
 	if len(rows) != len(users) {
 		t.Errorf("%d result rows, want %d", len(rows), len(users))
 	}
-	passwords := map[string]map[string]bool{}
-	for _, c := range tn.sim.Changes() {
-		if passwords[c.UPN] == nil {
-			passwords[c.UPN] = map[string]bool{}
-		}
-		passwords[c.UPN][c.Password] = true
-	}
+	passwords := passwordsPerUser(tn)
 	for i, u := range users {
 		got, _ := tn.sim.User(u.UPN)
 		switch r := rows[i+2]; {

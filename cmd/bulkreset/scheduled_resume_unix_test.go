@@ -23,27 +23,16 @@ import (
 // out directory holds that one run's files. A file with more users than
 // BULKRESET_MAX_USERS is refused and goes to failed/ with nothing sent.
 func TestScheduledRunResumes(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Fatal("no sh: the wrapper is a POSIX shell script")
-	}
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "unix", "bulkreset-run.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sh, script := wrapperScript(t)
 	bin := buildBinary(t)
 	users := graphsim.GenerateUsers(1500, testDomain)
 	tn := startTenant(t, graphsim.Options{Latency: 30 * time.Millisecond}, users)
 	dir := t.TempDir()
-	var b strings.Builder
-	b.WriteString("UserPrincipalName\n")
-	for _, u := range users {
-		b.WriteString(u.UPN + "\n")
-	}
+	csv := upnCSV(users)
 	if err := os.MkdirAll(filepath.Join(dir, "inbox"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "inbox"), "leavers.csv", b.String())
+	writeFile(t, filepath.Join(dir, "inbox"), "leavers.csv", csv)
 	env := append(childEnv(tn), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"), "BULKRESET_MAX_USERS=2000")
 	script1 := func() (*exec.Cmd, *syncbuf.Buffer) {
 		cmd := exec.Command(sh, append([]string{script, dir}, tn.authArgs()...)...)
@@ -98,13 +87,7 @@ func TestScheduledRunResumes(t *testing.T) {
 	if len(rows) != len(users) {
 		t.Errorf("%d result rows, want %d", len(rows), len(users))
 	}
-	passwords := map[string]map[string]bool{}
-	for _, c := range tn.sim.Changes() {
-		if passwords[c.UPN] == nil {
-			passwords[c.UPN] = map[string]bool{}
-		}
-		passwords[c.UPN][c.Password] = true
-	}
+	passwords := passwordsPerUser(tn)
 	for _, u := range users {
 		got, _ := tn.sim.User(u.UPN)
 		if len(passwords[u.UPN]) != 1 || got.Password != pws[strings.ToLower(u.UPN)] {
@@ -120,7 +103,7 @@ func TestScheduledRunResumes(t *testing.T) {
 	}
 
 	// The guard: more users than BULKRESET_MAX_USERS.
-	writeFile(t, filepath.Join(dir, "inbox"), "whole company.csv", b.String())
+	writeFile(t, filepath.Join(dir, "inbox"), "whole company.csv", csv)
 	before := tn.sim.Stats().Batches
 	env = append(env, "BULKRESET_MAX_USERS=1000")
 	third, out3 := script1()

@@ -21,14 +21,7 @@ import (
 // after the other, moved to done/ or failed/ by exit code, and their
 // results, secrets (0600) and JSON log land in the run directory.
 func TestScheduledRunScript(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Fatal("no sh: the wrapper is a POSIX shell script")
-	}
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "unix", "bulkreset-run.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sh, script := wrapperScript(t)
 	bin := buildBinary(t)
 	users := graphsim.GenerateUsers(20, testDomain)
 	tn := startTenant(t, graphsim.Options{}, users)
@@ -167,4 +160,19 @@ func TestScheduledRunScript(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last["msg"] != "summary" || last["rows"] != 1.0 {
 		t.Errorf("the log's last record is not late.csv's summary: %s", lines[len(lines)-1])
 	}
+}
+
+// wrapperScript returns sh and the absolute path of the scheduled wrapper,
+// scripts/unix/bulkreset-run.sh.
+func wrapperScript(t *testing.T) (sh, script string) {
+	t.Helper()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal("no sh: the wrapper is a POSIX shell script")
+	}
+	script, err = filepath.Abs(filepath.Join("..", "..", "scripts", "unix", "bulkreset-run.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh, script
 }
