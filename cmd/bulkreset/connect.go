@@ -55,7 +55,7 @@ func confirm(ctx context.Context, e *env, o *resetOptions, t *target, lg *runLog
 func confirmation(o *resetOptions, tenant string) string {
 	var b strings.Builder
 	who := "every user"
-	if o.inputRows >= 0 {
+	if o.inputCounted {
 		who = plural.N(o.inputRows, "user")
 	}
 	if o.resume {

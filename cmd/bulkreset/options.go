@@ -76,8 +76,10 @@ type resetOptions struct {
 	// toRecord are the settings a new run records before its first write.
 	toRecord *report.RunSettings
 	// inputRows is the number of data rows in the input, once counted
-	// (--max-users, the confirmation, an interrupted summary); -1 before.
-	inputRows int64
+	// (inputCounted): for --max-users, the confirmation, a stopped run's
+	// summary.
+	inputRows    int64
+	inputCounted bool
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -116,9 +118,13 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
   # Only require a new password at next sign-in (no new password set):
   bulkreset reset -i users.csv --password-mode none --yes
 
-  # Scheduled task: certificate auth, no prompt, JSON logs appended to a file:
+  # Scheduled task: certificate auth, no prompt, JSON logs appended to a file,
+  # and no more than 500 users (a guard against the wrong file):
   bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes \
-    --log-format json --log-file bulkreset.log
+    --log-format json --log-file bulkreset.log --max-users 500
+
+  # Finish an interrupted run, with the settings it recorded beside results.csv:
+  bulkreset reset --resume -o results.csv
 
   # Azure VM or Arc-enabled server with a managed identity (no secret anywhere):
   bulkreset reset -i users.csv --auth managed-identity --secrets s.csv --yes
@@ -140,7 +146,7 @@ error, 2 usage error, 3 some rows failed or were invalid, 130 interrupted.`,
 func runResetE(e *env, o *resetOptions) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		o.cloudSet = cmd.Flags().Changed("cloud")
-		o.flags, o.inputRows = cmd.Flags(), -1
+		o.flags = cmd.Flags()
 		return typed(runReset(cmd.Context(), e, o))
 	}
 }
@@ -221,7 +227,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.StringVar(&o.logFile, "log-file", "", "write logs to this file as well")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only warnings, errors and the summary")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log each retry and throttled request on standard error too (--log-file always has them)")
-	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results (-o) and secrets files: finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded")
+	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results file (-o) with the settings it recorded (input, secrets file, password mode, actions, tenant): finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded; a setting given with another value is refused")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried, 1s-1h")
 	registerResetCompletions(cmd)
 }

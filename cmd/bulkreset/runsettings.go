@@ -110,6 +110,9 @@ func (o *resetOptions) useRecordedSettings(e *env) error {
 	if err != nil {
 		return usagef("--resume: %w", err)
 	}
+	if rec.Input.SHA256 != "" && now.SHA256 == "" {
+		return usagef("--resume: the input file %s the run began with is gone or is no longer a regular file", rec.Input.Path)
+	}
 	if !rec.Input.SameContent(now) {
 		return usagef("--resume: the input file changed since the run began (%s: %d bytes then, %d now, or other content): "+
 			"resume with the file the run began with, or start a new run with another -o", rec.Input.Path, rec.Input.Size, now.Size)
@@ -170,7 +173,7 @@ func (o *resetOptions) beforeSignIn(ctx context.Context, logger *slog.Logger) er
 			return err
 		}
 	}
-	if o.maxUsers > 0 && o.inputRows < 0 {
+	if o.maxUsers > 0 && !o.inputCounted {
 		return usagef("--max-users needs an input file that can be read twice to count its users, not standard input or a pipe")
 	}
 	if o.maxUsers > 0 && o.inputRows > int64(o.maxUsers) {
@@ -194,7 +197,7 @@ func (o *resetOptions) beforeSignIn(ctx context.Context, logger *slog.Logger) er
 // included: each is a row of the results) into o.inputRows, once. Only a
 // regular file can be read twice: standard input or a pipe stays uncounted.
 func (o *resetOptions) countInput(ctx context.Context) error {
-	if o.inputRows >= 0 || o.input == "-" {
+	if o.inputCounted || o.input == "-" {
 		return nil
 	}
 	if fi, err := os.Stat(o.input); err != nil || !fi.Mode().IsRegular() {
@@ -204,7 +207,7 @@ func (o *resetOptions) countInput(ctx context.Context) error {
 	if err != nil {
 		return usagef("input %s: %w", o.input, err)
 	}
-	o.inputRows = n
+	o.inputRows, o.inputCounted = n, true
 	return nil
 }
 
@@ -212,7 +215,7 @@ func (o *resetOptions) countInput(ctx context.Context) error {
 // that stopped: counted now when not yet (the run's context is done), 0
 // when the input cannot be counted.
 func (o *resetOptions) countedRows() int {
-	if o.countInput(context.Background()) != nil || o.inputRows < 0 {
+	if o.countInput(context.Background()) != nil || !o.inputCounted {
 		return 0
 	}
 	return int(o.inputRows)
