@@ -114,6 +114,9 @@ func openTarget(ctx context.Context, e *env, o *resetOptions, lg *runLog) (*targ
 // turns its errors into usage or fatal errors. A plan has no secrets file:
 // it sets no password.
 func openOutputs(e *env, o *resetOptions, summary *report.Summary) (*report.Outputs, error) {
+	if o.toRecord != nil {
+		o.toRecord.Started = summary.Started.UTC()
+	}
 	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: o.columns, Settings: o.toRecord}
 	if o.plan {
 		opts.Secrets, summary.SecretsPath = "", ""

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -188,7 +187,6 @@ func (o *resetOptions) beforeSignIn(ctx context.Context, logger *slog.Logger) er
 		return fatalError{err}
 	}
 	s := o.runSettings(id)
-	s.Started = time.Now().UTC()
 	o.toRecord = &s
 	return nil
 }
