@@ -243,3 +243,23 @@ func passwordsPerUser(tn *tenant) map[string]map[string]bool {
 	}
 	return perUser
 }
+
+// TestSandboxFileArgs: only "--sandbox" followed by an existing .json file
+// is joined into one argument; nothing after "--" is touched.
+func TestSandboxFileArgs(t *testing.T) {
+	dir := t.TempDir()
+	tenant := writeFile(t, dir, "t.JSON", "{}")
+	csv := writeFile(t, dir, "u.csv", "x")
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"reset", "--sandbox", tenant, "-i", csv}, []string{"reset", "--sandbox=" + tenant, "-i", csv}},
+		{[]string{"reset", "--sandbox", "-i", csv}, []string{"reset", "--sandbox", "-i", csv}},
+		{[]string{"reset", "--sandbox", csv}, []string{"reset", "--sandbox", csv}},
+		{[]string{"reset", "--sandbox", filepath.Join(dir, "none.json")}, []string{"reset", "--sandbox", filepath.Join(dir, "none.json")}},
+		{[]string{"reset", "--sandbox"}, []string{"reset", "--sandbox"}},
+		{[]string{"reset", "--", "--sandbox", tenant}, []string{"reset", "--", "--sandbox", tenant}},
+	} {
+		if got := sandboxFileArgs(c.in); strings.Join(got, "\x00") != strings.Join(c.want, "\x00") {
+			t.Errorf("sandboxFileArgs(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
