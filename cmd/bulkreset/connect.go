@@ -65,7 +65,8 @@ func confirmation(o *resetOptions, tenant string) string {
 	for _, action := range o.actions() {
 		b.WriteString("\n  - " + action)
 	}
-	if o.discardPasswords && (o.passwordMode == "random" || o.passwordMode == "column") && o.secrets == "" {
+	// Column passwords are in the input: only random ones can be lost.
+	if o.discardPasswords && o.passwordMode == "random" && o.secrets == "" {
 		b.WriteString("\nPasswords are discarded: nobody will know them (users must use self-service password reset).")
 	}
 	return b.String()
