@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bulkreset/bulkreset/internal/plural"
 	"github.com/bulkreset/bulkreset/pkg/csvin"
 	"github.com/bulkreset/bulkreset/pkg/report"
 	"github.com/bulkreset/bulkreset/pkg/worker"
@@ -210,13 +211,13 @@ func (c *checker) write(w io.Writer, o *checkOptions, info csvin.Info, mode work
 	fmt.Fprintln(ew)
 	switch {
 	case !complete:
-		fmt.Fprintf(ew, "Stopped: the file could not be read to the end; the counts above are of the %s read.\n", plural(rows, "row", "rows"))
+		fmt.Fprintf(ew, "Stopped: the file could not be read to the end; the counts above are of the %s read.\n", plural.Of(rows, "row", "rows"))
 	case nInvalid > 0:
-		fmt.Fprintf(ew, "%s invalid: reset would not send %s (exit code 3).\n", plural(nInvalid, "row is", "rows are"), pick(nInvalid, "it", "them"))
+		fmt.Fprintf(ew, "%s invalid: reset would not send %s (exit code 3).\n", plural.Of(nInvalid, "row is", "rows are"), plural.Word(nInvalid, "it", "them"))
 	case rows == 0:
 		fmt.Fprintln(ew, "No users: the file has a header but no rows.")
 	default:
-		fmt.Fprintf(ew, "Every row can be sent: %s.\n", plural(c.valid, "user to reset", "users to reset"))
+		fmt.Fprintf(ew, "Every row can be sent: %s.\n", plural.Of(c.valid, "user to reset", "users to reset"))
 	}
 	return ew.Flush()
 }
@@ -381,18 +382,4 @@ func shownOf(shown, total int) string {
 		return ""
 	}
 	return fmt.Sprintf(" (first %d of %d; --max-problems 0 lists all)", shown, total)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-func pick(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -34,4 +34,7 @@ func registerResetCompletions(cmd *cobra.Command) {
 		// Only fails for an unknown flag or a second registration.
 		_ = cmd.RegisterFlagCompletionFunc(name, fn)
 	}
+	if cmd.Flags().Lookup("sandbox-tenant") != nil {
+		_ = cmd.RegisterFlagCompletionFunc("sandbox-tenant", files("json"))
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,26 +17,21 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/bulkreset/bulkreset/internal/plural"
 	"github.com/bulkreset/bulkreset/pkg/graph"
 )
 
-// confirm asks the person at the terminal before anything is changed.
-func confirm(e *env, o *resetOptions, t *target, lg *runLog) error {
+// confirm asks the person at the terminal before anything is changed,
+// saying what will happen: the tenant, the number of users and each action.
+func confirm(ctx context.Context, e *env, o *resetOptions, t *target, lg *runLog) error {
 	if !isTerminal(e.stdin) {
 		return usagef("standard input is not a terminal: pass --yes to confirm the reset without a prompt")
 	}
-	what := "set a new random password for"
-	switch o.passwordMode {
-	case "column":
-		what = "set the passwords from the Password column for"
-	case "none":
-		what = "require a password change at next sign-in for"
-	}
-	question := fmt.Sprintf("This will %s every user in %s, in tenant %s (%s).", what, o.input, t.tenant, t.graphURL)
+	question := confirmation(o, t.describe(ctx, lg.Logger))
 	if lg.json {
 		// Every line of standard error stays a JSON object: the question is
 		// a record, and the answer is typed on the next line.
-		lg.Warn(question+" Type yes to continue.", "input", o.input, "tenant", t.tenant)
+		lg.Warn(question+"\nType yes to continue.", "input", o.input, "tenant", t.tenant)
 	} else {
 		fmt.Fprintf(e.stderr, "%s\nType yes to continue: ", question)
 	}
@@ -52,6 +48,81 @@ func confirm(e *env, o *resetOptions, t *target, lg *runLog) error {
 		return exitError{exitUsage}
 	}
 	return nil
+}
+
+// confirmation is the question confirm asks: who, where, and each action,
+// one a line.
+func confirmation(o *resetOptions, tenant string) string {
+	var b strings.Builder
+	who := "every user"
+	if o.inputCounted {
+		who = plural.N(o.inputRows, "user")
+	}
+	if o.resume {
+		who = "the users not finished yet among the " + who
+	}
+	fmt.Fprintf(&b, "This will change %s of %s in %s:", who, o.input, tenant)
+	for _, action := range o.actions() {
+		b.WriteString("\n  - " + action)
+	}
+	// Column passwords are in the input: only random ones can be lost.
+	if o.discardPasswords && o.passwordMode == "random" && o.secrets == "" {
+		b.WriteString("\nPasswords are discarded: nobody will know them (users must use self-service password reset).")
+	}
+	return b.String()
+}
+
+// actions describes, for a person, what the run does to each user.
+func (o *resetOptions) actions() []string {
+	var out []string
+	next := ""
+	if o.forceChange {
+		next = ", to change at next sign-in"
+		if o.requireMFA {
+			next = ", to change at next sign-in after MFA"
+		}
+	}
+	switch o.passwordMode {
+	case "random":
+		out = append(out, "set a new random password for each user"+next)
+	case "column":
+		out = append(out, "set the password of the Password column for each user"+next)
+	case "none":
+		out = append(out, "require a password change at next sign-in (no new password is set)")
+	case "keep":
+		out = append(out, "change no password")
+	}
+	switch {
+	case o.revokeSessions && o.revokeOnlyIfReset:
+		out = append(out, "revoke the sign-in sessions of every user whose password is reset")
+	case o.revokeSessions && o.passwordMode == "keep":
+		out = append(out, "revoke the sign-in sessions of every user found")
+	case o.revokeSessions:
+		out = append(out, "revoke the sign-in sessions of every user found, whatever happens to its reset")
+	}
+	if o.blockSignIn {
+		out = append(out, "block sign-in (accountEnabled false) for every user found")
+	}
+	return out
+}
+
+// describe names the tenant for the confirmation: its display name and id
+// from GET /organization, or the id alone when the app may not read it
+// (Organization.Read.All) or for many tenants.
+func (t *target) describe(ctx context.Context, logger *slog.Logger) string {
+	if t.client == nil {
+		return "the tenants of the TenantId column"
+	}
+	org, err := t.client.GetOrganization(ctx)
+	if err != nil {
+		logger.Debug("reading the tenant's name for the confirmation", "error", err)
+		name := "tenant " + t.tenant
+		if t.tenant == "" {
+			name = "the tenant signed in to"
+		}
+		return name + " (its name is not shown: the app may not read the organization)"
+	}
+	return fmt.Sprintf("tenant %s (%s)", org.DisplayName, org.ID)
 }
 
 // newHTTPClient is the client for Graph and the token endpoint. It trusts

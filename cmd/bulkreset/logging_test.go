@@ -285,16 +285,26 @@ func TestInterruptedSummary(t *testing.T) {
 				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, exitInterrupted, stderr.String())
 			}
 			got := stderr.String()
+			var sum map[string]any
+			if format == "json" {
+				_, sum = summaryOf(t, jsonLines(t, "stderr", got))
+			}
 			if format == "text" {
 				if !strings.Contains(got, "Interrupted: not every row was processed.") || !strings.Contains(got, "Results: "+out) {
 					t.Errorf("text summary does not say the run was interrupted:\n%s", got)
 				}
-				if !strings.Contains(got, "To finish the run: bulkreset reset -i "+in) {
-					t.Errorf("no resume command shown:\n%s", got)
+				// The run's settings are recorded: the short form resumes it.
+				if !strings.Contains(got, "To finish the run: bulkreset reset --resume -o "+out+" --auth client-secret --yes\n") {
+					t.Errorf("no short resume command shown:\n%s", got)
+				}
+				if !strings.Contains(got, "The input has 200 rows: 200 remain to be done.") {
+					t.Errorf("the summary does not say how many rows remain:\n%s", got)
 				}
 				return
 			}
-			_, sum := summaryOf(t, jsonLines(t, "stderr", got))
+			if sum["input_rows"] != float64(200) || sum["remaining"] != float64(200) {
+				t.Errorf("JSON summary input_rows %v, remaining %v; want 200 and 200", sum["input_rows"], sum["remaining"])
+			}
 			if sum["interrupted"] != true || sum["exit_code"] != float64(exitInterrupted) {
 				t.Errorf("JSON summary %v, want interrupted and exit code 130", sum)
 			}

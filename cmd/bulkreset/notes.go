@@ -3,7 +3,15 @@ package main
 import (
 	"fmt"
 	"log/slog"
+
+	"github.com/bulkreset/bulkreset/internal/plural"
 )
+
+// syncedNote is the end-of-run note on the synced users skipped.
+func syncedNote(n int64) string {
+	return fmt.Sprintf("%s synced from on-premises AD %s skipped: reset them on-premises (see error_message)",
+		plural.N(n, "user"), plural.Word(n, "was", "were"))
+}
 
 // logUnresettableNotes says, after a run, how many users the preflight
 // found whose password this tool cannot set the usual way: external
@@ -14,33 +22,22 @@ func logUnresettableNotes(logger *slog.Logger, o *resetOptions, externalGuests, 
 		return
 	}
 	were := func(n int64) string {
-		switch {
-		case o.plan:
+		if o.plan {
 			return "would be"
-		case n == 1:
-			return "was"
 		}
-		return "were"
+		return plural.Word(n, "was", "were")
 	}
 	if n := externalGuests; n > 0 {
-		guests := "external guests"
-		if n == 1 {
-			guests = "external guest"
-		}
 		if o.includeGuests {
-			logger.Info(fmt.Sprintf("%d %s (#EXT#) %s reset too (--include-guests): they sign in at their home organisation, where this password does not apply", n, guests, were(n)),
+			logger.Info(fmt.Sprintf("%s (#EXT#) %s reset too (--include-guests): they sign in at their home organisation, where this password does not apply", plural.N(n, "external guest"), were(n)),
 				"external_guests", n)
 		} else {
-			logger.Info(fmt.Sprintf("%d %s (#EXT#) %s skipped: they sign in at their home organisation; revoking sessions and blocking sign-in contain them (see error_message)", n, guests, were(n)),
+			logger.Info(fmt.Sprintf("%s (#EXT#) %s skipped: they sign in at their home organisation; revoking sessions and blocking sign-in contain them (see error_message)", plural.N(n, "external guest"), were(n)),
 				"external_guests", n)
 		}
 	}
 	if n := federated; n > 0 {
-		users := "users"
-		if n == 1 {
-			users = "user"
-		}
-		logger.Warn(fmt.Sprintf("%d %s of a federated domain %s skipped: their passwords live with the identity provider; reset them there (see error_message)", n, users, were(n)),
+		logger.Warn(fmt.Sprintf("%s of a federated domain %s skipped: their passwords live with the identity provider; reset them there (see error_message)", plural.N(n, "user"), were(n)),
 			"federated", n)
 	}
 }

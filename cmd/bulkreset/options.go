@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/password"
@@ -53,6 +54,7 @@ type resetOptions struct {
 	graphURL       string
 	authorityHost  string
 	sandbox        string
+	sandboxTenant  string // --sandbox-tenant FILE: --sandbox with a tenant file
 	logFormat      string
 	logFile        string
 	quiet          bool
@@ -63,6 +65,21 @@ type resetOptions struct {
 	// columns are the optional columns of the results, plan and secrets
 	// files: the tenant column for an input with a TenantId column.
 	columns report.Columns
+	// flags are the command's flags: which were given, for --resume.
+	flags *pflag.FlagSet
+	// recorded are the settings of the run a --resume continues; nil for a
+	// new run, and for a resume of a run without a settings file.
+	recorded *report.RunSettings
+	// legacyResume is a --resume of a results file without a settings
+	// file (an older version made it): it goes on with the flags given.
+	legacyResume bool
+	// toRecord are the settings a new run records before its first write.
+	toRecord *report.RunSettings
+	// inputRows is the number of data rows in the input, once counted
+	// (inputCounted): for --max-users, the confirmation, a stopped run's
+	// summary.
+	inputRows    int64
+	inputCounted bool
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -115,9 +132,13 @@ action failed (revoked=false or blocked=false), 130 interrupted.`,
   # Only require a new password at next sign-in (no new password set):
   bulkreset reset -i users.csv --password-mode none --yes
 
-  # Scheduled task: certificate auth, no prompt, JSON logs appended to a file:
+  # Scheduled task: certificate auth, no prompt, JSON logs appended to a file,
+  # and no more than 500 users (a guard against the wrong file):
   bulkreset reset -i users.csv --auth certificate --certificate app.pem --secrets s.csv --yes \
-    --log-format json --log-file bulkreset.log
+    --log-format json --log-file bulkreset.log --max-users 500
+
+  # Finish an interrupted run, with the settings it recorded beside results.csv:
+  bulkreset reset --resume -o results.csv
 
   # Azure VM or Arc-enabled server with a managed identity (no secret anywhere):
   bulkreset reset -i users.csv --auth managed-identity --secrets s.csv --yes
@@ -140,6 +161,7 @@ action failed (revoked=false or blocked=false), 130 interrupted.`,
 func runResetE(e *env, o *resetOptions) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		o.cloudSet = cmd.Flags().Changed("cloud")
+		o.flags = cmd.Flags()
 		return typed(runReset(cmd.Context(), e, o))
 	}
 }
@@ -222,11 +244,12 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.StringVar(&o.authorityHost, "authority-host", "", "Entra sign-in host (default: from --cloud, or $AZURE_AUTHORITY_HOST)")
 	f.StringVar(&o.sandbox, "sandbox", "", "run against the built-in Graph emulator instead of a real tenant; optionally a TENANT.json")
 	f.Lookup("sandbox").NoOptDefVal = sandboxBuiltin
+	f.StringVar(&o.sandboxTenant, "sandbox-tenant", "", "run against the Graph emulator with the tenant in this JSON file (the README describes it); --sandbox FILE is the same")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json; logs go to standard error")
 	f.StringVar(&o.logFile, "log-file", "", "write logs to this file as well")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, only warnings, errors and the summary")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log each retry and throttled request on standard error too (--log-file always has them)")
-	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results (-o) and secrets files: finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded")
+	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results file (-o) with the settings it recorded (input, secrets file, password mode, actions, tenant): finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded; a setting given with another value is refused")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried, 1s-1h")
 	registerResetCompletions(cmd)
 }
@@ -241,6 +264,9 @@ const (
 
 // validate checks the flags and fills defaults from the environment.
 func (o *resetOptions) validate(e *env, now time.Time) error {
+	if err := o.useRecordedSettings(e); err != nil {
+		return err
+	}
 	if o.input == "" {
 		return usagef("--input is required")
 	}
@@ -264,6 +290,16 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	}
 	if o.maxUsers < 0 {
 		return usagef("--max-users must be 0 (no limit) or more, not %d", o.maxUsers)
+	}
+	if o.maxUsers > 0 && o.input == "-" {
+		return usagef("--max-users needs an input file that can be read twice to count its users, not standard input")
+	}
+	// Checked with --sandbox too, which ignores it: a typo is a typo.
+	if _, err := graph.LookupCloud(o.cloud); err != nil {
+		return usagef("--cloud: %w", err)
+	}
+	if err := o.useSandboxTenant(); err != nil {
+		return err
 	}
 	if o.passwordLength < password.MinLength || o.passwordLength > password.MaxLength {
 		return usagef("--password-length must be %d to %d", password.MinLength, password.MaxLength)
@@ -290,7 +326,8 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	default:
 		return usagef("--priority must be low, normal or high, not %q", o.priority)
 	}
-	if o.passwordMode == "random" && o.secrets == "" && !o.discardPasswords {
+	// A plan makes no password, so it needs no file to record them in.
+	if o.passwordMode == "random" && o.secrets == "" && !o.discardPasswords && !o.plan {
 		return usagef("random passwords need --secrets FILE to record them (or --discard-passwords to set passwords nobody will know)")
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
@@ -353,7 +390,11 @@ func (o *resetOptions) validateFiles(now time.Time) error {
 		return usagef("--secrets cannot be standard output: passwords belong in a file only you can read")
 	}
 	if !o.resume {
-		if err := report.CheckNew(o.secrets, o.output); err != nil {
+		settings := "" // a plan and -o - record no settings: neither is resumed
+		if !o.plan && o.output != "-" {
+			settings = report.RunSettingsPath(o.output)
+		}
+		if err := report.CheckNew(o.secrets, o.output, settings); err != nil {
 			return usagef("%w", err)
 		}
 	}
@@ -375,7 +416,8 @@ func (o *resetOptions) fromEnv(e *env) {
 	if o.certificate == "" {
 		o.certificate = e.getenv("AZURE_CLIENT_CERTIFICATE_PATH")
 	}
-	if o.authorityHost == "" && o.sandbox == "" && !o.cloudSet {
+	// A resume signs in where the run it resumes did.
+	if o.authorityHost == "" && o.sandbox == "" && !o.cloudSet && o.recorded == nil {
 		o.authorityHost = e.getenv("AZURE_AUTHORITY_HOST")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/bulkreset/bulkreset/internal/plural"
 	"github.com/bulkreset/bulkreset/pkg/csvin"
 	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/pipeline"
@@ -42,13 +43,16 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	if err := o.checkInput(e, in.Info(), lg.Logger); err != nil {
 		return err
 	}
+	if err := o.beforeSignIn(ctx, lg.Logger); err != nil {
+		return err
+	}
 	target, err := openTarget(ctx, e, o, lg)
 	if err != nil {
 		return err
 	}
 	defer target.Close() // also closed before the summary; Close is idempotent
 	if !o.yes && !o.plan {
-		if err := confirm(e, o, target, lg); err != nil {
+		if err := confirm(ctx, e, o, target, lg); err != nil {
 			return err
 		}
 	}
@@ -111,9 +115,12 @@ func openTarget(ctx context.Context, e *env, o *resetOptions, lg *runLog) (*targ
 // turns its errors into usage or fatal errors. A plan has no secrets file:
 // it sets no password.
 func openOutputs(e *env, o *resetOptions, summary *report.Summary) (*report.Outputs, error) {
+	if o.toRecord != nil {
+		o.toRecord.Started = summary.Started.UTC()
+	}
 	cols := o.columns
 	cols.Blocked = o.blockSignIn // the blocked column, only in a run that blocks
-	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: cols}
+	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: cols, Settings: o.toRecord}
 	if o.plan {
 		opts.Secrets, summary.SecretsPath = "", ""
 	}
@@ -193,7 +200,14 @@ func finish(e *env, o *resetOptions, lg *runLog, summary *report.Summary, res pi
 		logger.Warn("interrupted: no new batch was sent; the rows without a result were not finished", "unfinished", res.Unfinished)
 	}
 	if (res.Interrupted || res.Fatal != nil) && o.output != "-" && !o.plan { // a plan is run again, not resumed
-		summary.ResumeCommand = "bulkreset " + quoteArgs(resumeArgs(e.args, o.output), runtime.GOOS == "windows")
+		args := resumeArgs(e.args, o.output) // a run without recorded settings is resumed with its flags
+		if o.toRecord != nil || o.recorded != nil {
+			args = o.shortResumeArgs()
+		}
+		summary.ResumeCommand = "bulkreset " + quoteArgs(args, runtime.GOOS == "windows")
+	}
+	if res.Interrupted || res.Fatal != nil {
+		summary.InputRows = o.countedRows()
 	}
 	code := summary.ExitCode()
 	if ice := (*pipeline.InputChangedError)(nil); errors.As(res.Fatal, &ice) {
@@ -357,21 +371,21 @@ func preflightOptions(o *resetOptions, logger *slog.Logger) worker.PreflightOpti
 // logNotes says, after the run, what the stages found that the rows do
 // not make obvious, and how the actions went.
 func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool *worker.Pool) {
-	verb := "were reset"
+	verb1, verb := "was reset", "were reset"
 	if o.plan {
-		verb = "would be reset"
+		verb1, verb = "would be reset", "would be reset"
 	}
 	if pre != nil {
 		ps := pre.Stats()
 		resets := o.passwordMode != "keep"
 		if n := ps.Disabled.Load(); n > 0 && !o.skipDisabled && resets {
-			logger.Info(fmt.Sprintf("%d disabled accounts %s too (--skip-disabled leaves them alone)", n, verb), "disabled", n)
+			logger.Info(fmt.Sprintf("%s %s too (--skip-disabled leaves them alone)", plural.N(n, "disabled account"), plural.Word(n, verb1, verb)), "disabled", n)
 		}
 		if n := ps.Guests.Load(); n > 0 && !o.skipGuests && resets {
-			logger.Info(fmt.Sprintf("%d guests %s too (--skip-guests leaves them alone)", n, verb), "guests", n)
+			logger.Info(fmt.Sprintf("%s %s too (--skip-guests leaves them alone)", plural.N(n, "guest"), plural.Word(n, verb1, verb)), "guests", n)
 		}
 		if n := ps.Synced.Load(); n > 0 && o.synced == string(worker.SyncedSkip) {
-			logger.Warn(fmt.Sprintf("%d users synced from on-premises AD were skipped: reset them on-premises (see error_message)", n), "synced", n)
+			logger.Warn(syncedNote(n), "synced", n)
 		}
 		logUnresettableNotes(logger, o, ps.ExternalGuests.Load(), ps.Federated.Load())
 		logger.Info("preflight lookups", "reads", ps.Reads.Load(), "not_found", ps.NotFound.Load(), "throttled", ps.Throttled.Load())
@@ -388,12 +402,12 @@ func logActionNotes(logger *slog.Logger, o *resetOptions, st *worker.Stats) {
 		if !requested {
 			return
 		}
-		msg := fmt.Sprintf("%s for %s", what, plural(int(done), "user", "users"))
+		msg := fmt.Sprintf("%s for %s", what, plural.N(done, "user"))
 		if failed == 0 {
 			logger.Info(msg, column, done, "not_"+column, failed)
 			return
 		}
-		msg = fmt.Sprintf("%s; not for %s: see the rows with %s=false", msg, plural(int(failed), "user", "users"), column)
+		msg = fmt.Sprintf("%s; not for %s: see the rows with %s=false", msg, plural.N(failed, "user"), column)
 		logger.Warn(msg, column, done, "not_"+column, failed)
 	}
 	note(o.blockSignIn, st.Blocked.Load(), st.NotBlocked.Load(), "sign-in blocked", "blocked")

@@ -214,13 +214,7 @@ func TestSyncedResetPasswordInterruptedWhilePolling(t *testing.T) {
 		t.Fatalf("--resume: exit code %d, want %d; stderr:\n%s", res.code, exitOK, res.stderr)
 	}
 	rows, pws := readResults(t, results), readSecrets(t, secrets)
-	perUser := map[string]map[string]bool{}
-	for _, c := range tn.sim.Changes() {
-		if perUser[c.UPN] == nil {
-			perUser[c.UPN] = map[string]bool{}
-		}
-		perUser[c.UPN][c.Password] = true
-	}
+	perUser := passwordsPerUser(tn)
 	for _, u := range users {
 		got, _ := tn.sim.User(u.UPN)
 		if len(perUser[u.UPN]) != 1 || pws[strings.ToLower(u.UPN)] != got.Password {

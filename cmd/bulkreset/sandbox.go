@@ -18,6 +18,9 @@ func connectSandbox(o *resetOptions, logger *slog.Logger) (*target, error) {
 	if o.sandbox != sandboxBuiltin {
 		f, err := os.Open(o.sandbox)
 		if err != nil {
+			if o.sandboxTenant != "" {
+				return nil, usagef("--sandbox-tenant: %w", err)
+			}
 			return nil, usagef("--sandbox: %w", err)
 		}
 		tenant, err = graphsim.LoadTenantFile(f)

@@ -21,14 +21,7 @@ import (
 // after the other, moved to done/ or failed/ by exit code, and their
 // results, secrets (0600) and JSON log land in the run directory.
 func TestScheduledRunScript(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Fatal("no sh: the wrapper is a POSIX shell script")
-	}
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "unix", "bulkreset-run.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sh, script := wrapperScript(t)
 	bin := buildBinary(t)
 	users := graphsim.GenerateUsers(20, testDomain)
 	tn := startTenant(t, graphsim.Options{}, users)
@@ -95,6 +88,8 @@ func TestScheduledRunScript(t *testing.T) {
 			results = p
 		case strings.HasPrefix(n, "HR offboarding Jan-") && strings.HasSuffix(n, "-secrets.csv"):
 			secrets = p
+		case strings.HasPrefix(n, "HR offboarding Jan-") && strings.HasSuffix(n, "-results.csv.run.json"):
+			// the run's settings, for a resume
 		default:
 			t.Errorf("unexpected file out/%s", n)
 		}
@@ -134,7 +129,7 @@ func TestScheduledRunScript(t *testing.T) {
 	checkNoSecrets(t, tn, secrets, map[string]string{"script output": out, "log file": readFile(t, logFile)})
 
 	// Nothing waiting: nothing done, exit 0.
-	if code, out := runScript(); code != exitOK || len(names("out")) != 2 {
+	if code, out := runScript(); code != exitOK || len(names("out")) != 3 {
 		t.Errorf("second run with an empty inbox: exit %d, out/ %q; output:\n%s", code, names("out"), out)
 	}
 
@@ -165,4 +160,19 @@ func TestScheduledRunScript(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last["msg"] != "summary" || last["rows"] != 1.0 {
 		t.Errorf("the log's last record is not late.csv's summary: %s", lines[len(lines)-1])
 	}
+}
+
+// wrapperScript returns sh and the absolute path of the scheduled wrapper,
+// scripts/unix/bulkreset-run.sh.
+func wrapperScript(t *testing.T) (sh, script string) {
+	t.Helper()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal("no sh: the wrapper is a POSIX shell script")
+	}
+	script, err = filepath.Abs(filepath.Join("..", "..", "scripts", "unix", "bulkreset-run.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh, script
 }

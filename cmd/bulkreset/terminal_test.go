@@ -37,6 +37,13 @@ type ptyRun struct {
 // when redirect is set.
 func runInPty(t *testing.T, bin string, env []string, redirect bool, args ...string) ptyRun {
 	t.Helper()
+	return runInPtyTyping(t, bin, env, redirect, "", args...)
+}
+
+// runInPtyTyping is runInPty with typed typed at the terminal once the
+// process has started (the terminal keeps it until the process reads).
+func runInPtyTyping(t *testing.T, bin string, env []string, redirect bool, typed string, args ...string) ptyRun {
+	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatalf("opening a pseudo-terminal: %v", err)
@@ -61,6 +68,11 @@ func runInPty(t *testing.T, bin string, env []string, redirect bool, args ...str
 		t.Fatalf("starting bulkreset: %v", err)
 	}
 	tty.Close() // the child has its own; the master then reads EOF (EIO) when it exits
+	if typed != "" {
+		if _, err := ptmx.Write([]byte(typed)); err != nil {
+			t.Fatalf("typing at the terminal: %v", err)
+		}
+	}
 	var term bytes.Buffer
 	copied := make(chan error, 1)
 	go func() {

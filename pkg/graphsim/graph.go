@@ -590,6 +590,9 @@ func (s *Sim) opLocked(o op, c opCtx) (int, any, *apiError) {
 	if o.body != nil && !(o.inBatch && bytes.HasPrefix(bytes.TrimSpace(o.body), []byte("{"))) && !isJSONObject(o.body) {
 		return 0, nil, badRequest(msgUnreadableJSON)
 	}
+	if isOrganizationURL(o.url) {
+		return s.organizationLocked(o, c)
+	}
 	if ok, query, aerr := isDomainsURL(o.url); ok {
 		if aerr == nil && o.method != http.MethodGet {
 			aerr = newAPIError(http.StatusMethodNotAllowed, codeRequestBad, msgMethod)

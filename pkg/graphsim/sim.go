@@ -294,6 +294,12 @@ type Options struct {
 	// Now is the clock for token expiry, the quota and timestamps; default
 	// time.Now. It is called from many goroutines.
 	Now func() time.Time
+	// OrganizationName is the tenant's display name in GET /organization;
+	// default SandboxOrganizationName.
+	OrganizationName string
+	// OrganizationDenied refuses GET /organization with 403, as for an
+	// application without Organization.Read.All.
+	OrganizationDenied bool
 }
 
 // String describes the options without the client secret.

@@ -19,6 +19,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/bulkreset/bulkreset/internal/plural"
 	"github.com/bulkreset/bulkreset/pkg/csvin"
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
@@ -170,9 +171,9 @@ func eta(done, total int64, rate float64) time.Duration {
 // counts is "523/1000 rows", or "523 rows" while the total is unknown.
 func (s progressSnapshot) counts() string {
 	if s.Total < 0 {
-		return fmt.Sprintf("%d rows", s.Done)
+		return plural.N(s.Done, "row")
 	}
-	return fmt.Sprintf("%d/%d rows", s.Done, s.Total)
+	return fmt.Sprintf("%d/%d %s", s.Done, s.Total, plural.Word(s.Total, "row", "rows"))
 }
 
 // details is the rate, the ETA, and the throttled and failed counts.
@@ -299,6 +300,13 @@ func (d *barDisplay) finish(complete bool) {
 		d.bar.Abort(false)
 	}
 	d.p.Wait()
+}
+
+// CountRows counts the data rows of the input file at path (sheet for an
+// .xlsx), read with the run's reader, so that it counts exactly the rows
+// the results file will have: invalid and duplicate rows included.
+func CountRows(ctx context.Context, path, sheet string) (int64, error) {
+	return countRows(ctx, path, csvin.Options{Name: path, Sheet: sheet})
 }
 
 // countRows counts the rows of the input file, for the progress total, by

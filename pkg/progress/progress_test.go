@@ -258,3 +258,20 @@ func TestBarDisplay(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsPlural: one row is "1 row", not "1 rows".
+func TestCountsPlural(t *testing.T) {
+	for _, c := range []struct {
+		s    progressSnapshot
+		want string
+	}{
+		{progressSnapshot{Done: 1, Total: -1}, "1 row"},
+		{progressSnapshot{Done: 2, Total: -1}, "2 rows"},
+		{progressSnapshot{Done: 0, Total: 1}, "0/1 row"},
+		{progressSnapshot{Done: 1, Total: 3}, "1/3 rows"},
+	} {
+		if got := c.s.counts(); got != c.want {
+			t.Errorf("counts(%+v) = %q, want %q", c.s, got, c.want)
+		}
+	}
+}

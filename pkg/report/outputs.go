@@ -36,6 +36,10 @@ type OutputOptions struct {
 	Resume bool
 	// Columns are the optional columns of both files.
 	Columns Columns
+	// Settings, when not nil, are recorded in RunSettingsPath(Results) by a
+	// new run, before the other files are created (never with Resume, nor
+	// for results on Stdout).
+	Settings *RunSettings
 }
 
 // Outputs are the files a run writes, locked against other runs.
@@ -93,8 +97,24 @@ func OpenOutputs(o OutputOptions, summary *Summary) (_ *Outputs, err error) {
 	if o.Resume {
 		return out, out.openForResume(summary)
 	}
-	if err := CheckNew(o.Secrets, o.Results); err != nil {
+	settings := ""
+	if o.Settings != nil && o.Results != "-" {
+		settings = RunSettingsPath(o.Results)
+	}
+	if err := CheckNew(o.Secrets, o.Results, settings); err != nil {
 		return nil, err
+	}
+	if settings != "" {
+		// Recorded first: a run killed before its other files exist is
+		// resumed with its settings.
+		if err := WriteRunSettings(settings, *o.Settings); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				os.Remove(settings) // nothing was done under these settings
+			}
+		}()
 	}
 	return out, out.create()
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"text/tabwriter"
 	"time"
+
+	"github.com/bulkreset/bulkreset/internal/plural"
 )
 
 // Exit codes decided by the rows of a run (docs/exit-codes.md). The
@@ -35,6 +37,9 @@ type Summary struct {
 	// outcome was known.
 	Unfinished    int
 	ResumeCommand string // shown when Interrupted: the command that finishes the run
+	// InputRows is the number of rows of the input, when it was counted
+	// (0 when not): a run that stopped says how many remain.
+	InputRows int
 	// Now gives the end of the run while Finished is zero; nil means time.Now.
 	Now func() time.Time
 
@@ -153,6 +158,11 @@ func (s *Summary) WritesPerSecond() float64 {
 	return float64(s.Writes) / sec
 }
 
+// Remaining returns the rows of the input without a result yet: InputRows
+// less the rows with a result (an earlier run's included), 0 when the input
+// was not counted.
+func (s *Summary) Remaining() int { return max(s.InputRows-s.rows, 0) }
+
 // ExitCode returns the exit code the rows call for: ExitInterrupted when
 // the run was interrupted, ExitRowsFailed when any row failed or was
 // invalid or any requested action failed (revoked=false or blocked=false
@@ -177,11 +187,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	w = ew
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	rows := "rows"
-	if s.rows == 1 {
-		rows = "row"
-	}
-	fmt.Fprintf(tw, "Summary: %d %s\n", s.rows, rows)
+	fmt.Fprintf(tw, "Summary: %s\n", plural.N(s.rows, "row"))
 	reasons := s.Reasons()
 	for _, o := range outcomes {
 		if s.counts[o] == 0 {
@@ -211,7 +217,11 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "Secrets: %s\n", s.SecretsPath)
 	}
 	if s.Unfinished > 0 {
-		fmt.Fprintf(w, "Unfinished: %d rows read have no result yet (their outcome is unknown or they were not sent)\n", s.Unfinished)
+		fmt.Fprintf(w, "Unfinished: %s read %s no result yet (their outcome is unknown or they were not sent)\n",
+			plural.N(s.Unfinished, "row"), plural.Word(s.Unfinished, "has", "have"))
+	}
+	if s.InputRows > 0 && (s.Interrupted || s.Unfinished > 0) {
+		fmt.Fprintf(w, "The input has %s: %d remain to be done.\n", plural.N(s.InputRows, "row"), s.Remaining())
 	}
 	if s.Interrupted {
 		fmt.Fprintln(w, "Interrupted: not every row was processed.")
@@ -266,6 +276,8 @@ type summaryJSON struct {
 	Interrupted     bool            `json:"interrupted"`
 	Unfinished      int             `json:"unfinished,omitempty"`
 	ResumeCommand   string          `json:"resume_command,omitempty"`
+	InputRows       int             `json:"input_rows,omitempty"`
+	Remaining       *int            `json:"remaining,omitempty"`
 	ExitCode        int             `json:"exit_code"`
 }
 
@@ -288,7 +300,12 @@ func (s *Summary) MarshalJSON() ([]byte, error) {
 		Interrupted:     s.Interrupted,
 		Unfinished:      s.Unfinished,
 		ResumeCommand:   s.ResumeCommand,
+		InputRows:       s.InputRows,
 		ExitCode:        s.ExitCode(),
+	}
+	if s.InputRows > 0 {
+		n := s.Remaining()
+		j.Remaining = &n
 	}
 	for _, o := range outcomes {
 		j.Outcomes[o] = 0

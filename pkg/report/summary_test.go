@@ -246,3 +246,23 @@ func TestSummaryCounts(t *testing.T) {
 		t.Errorf("Elapsed() with Finished before Started = %v, want 0", got)
 	}
 }
+
+// TestSummaryStoppedText: a run that stopped says, in the right number,
+// how many rows have no result and how many of the input's remain.
+func TestSummaryStoppedText(t *testing.T) {
+	s := &Summary{Interrupted: true, Unfinished: 1, InputRows: 3}
+	s.Add(Result{Line: 2, Outcome: Succeeded})
+	var b strings.Builder
+	if err := s.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Summary: 1 row\n", "Unfinished: 1 row read has no result yet", "The input has 3 rows: 2 remain to be done.\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary does not say %q:\n%s", want, b.String())
+		}
+	}
+	j, err := s.MarshalJSON()
+	if err != nil || !strings.Contains(string(j), `"input_rows":3,"remaining":2`) {
+		t.Errorf("JSON summary %s (%v), want input_rows 3 and remaining 2", j, err)
+	}
+}

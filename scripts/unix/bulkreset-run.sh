@@ -16,9 +16,20 @@
 #   exit 1 or 130 (sign-in failed, an output not writable, stopped)
 #                                           -> left in DIR/inbox for the next run
 #
-# A file left in the inbox is sent again by the next run, with new
-# passwords in a new secrets file: every user always has a password that is
-# in the newest secrets file that names them.
+# A file left in the inbox after an interrupted or stopped run is resumed
+# by the next run (bulkreset reset --resume -o on the same results file,
+# with the settings the run recorded beside it): users already done are not
+# sent again, and a user whose outcome is unknown gets the password already
+# in the secrets file, so each user has one password, the one in the file.
+# The pending run is remembered in DIR/inbox/.NAME.resume. A run that
+# stopped before recording its settings (sign-in failed) is started anew.
+# Should the file or the flags have changed meanwhile, the resume refuses
+# them (exit 2) and the file goes to DIR/failed.
+#
+# Every run passes --max-users (BULKRESET_MAX_USERS, default 1000): a file
+# with more users (an HR export of the whole company) is refused (exit 2,
+# nothing sent) and goes to DIR/failed. Give --max-users N among the flags,
+# or set BULKRESET_MAX_USERS, for a larger limit.
 #
 # The exit code is the highest of bulkreset's, so the scheduler reports a
 # run with failed rows (3) or a fatal error (1). Sign-in comes from the
@@ -33,6 +44,7 @@ if [ $# -lt 1 ] || [ ! -d "$1" ]; then
 fi
 dir=$1
 shift
+max_users=${BULKRESET_MAX_USERS:-1000}
 umask 077 # results, secrets and log files: this account only
 mkdir -p "$dir/inbox" "$dir/out" "$dir/done" "$dir/failed" || exit 1
 
@@ -61,14 +73,26 @@ while IFS= read -r name; do
 	in="$dir/inbox/$name"
 	[ -f "$in" ] || continue
 	stamp=$(date -u +%Y%m%dT%H%M%SZ)
-	out="$dir/out/${name%.*}-$stamp"
-	bulkreset reset -i "$in" -o "$out-results.csv" --secrets "$out-secrets.csv" --yes --quiet \
-		--log-format json --log-file "$dir/bulkreset.log" "$@" </dev/null
-	rc=$?
+	pending="$dir/inbox/.$name.resume" # the out prefix of a run to finish
+	out=
+	[ -f "$pending" ] && out=$(cat "$pending")
+	if [ -n "$out" ] && [ -f "$out-results.csv.run.json" ]; then
+		echo "bulkreset-run.sh: $name: resuming the unfinished run of $out-results.csv" >&2
+		bulkreset reset --resume -o "$out-results.csv" --yes --quiet \
+			--log-format json --log-file "$dir/bulkreset.log" --max-users "$max_users" "$@" </dev/null
+		rc=$?
+	else
+		out="$dir/out/${name%.*}-$stamp"
+		# Written first: the run may be stopped at any time (shutdown).
+		printf '%s\n' "$out" >"$pending" || exit 1
+		bulkreset reset -i "$in" -o "$out-results.csv" --secrets "$out-secrets.csv" --yes --quiet \
+			--log-format json --log-file "$dir/bulkreset.log" --max-users "$max_users" "$@" </dev/null
+		rc=$?
+	fi
 	case $rc in
-	0 | 3) mv "$in" "$dir/done/$stamp-$name" ;;
-	2) mv "$in" "$dir/failed/$stamp-$name" ;;
-	*) ;; # 1, 130: nothing more can be done now; the next run tries again
+	0 | 3) mv "$in" "$dir/done/$stamp-$name" && rm -f "$pending" ;;
+	2) mv "$in" "$dir/failed/$stamp-$name" && rm -f "$pending" ;;
+	*) ;; # 1, 130: nothing more can be done now; the next run resumes it
 	esac
 	echo "bulkreset-run.sh: $name: exit $rc" >&2
 	[ "$rc" -gt "$status" ] && status=$rc

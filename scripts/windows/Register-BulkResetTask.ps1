@@ -16,6 +16,9 @@
     It also restricts <Directory> to the task's account and Administrators,
     because the secrets files written there hold the new passwords.
 
+    -MaxUsers (default 1000) is passed to every run as --max-users: a file
+    with more users is refused, with nothing sent.
+
 .EXAMPLE
     # Certificate auth, group managed service account, every night at 02:00:
     .\Register-BulkResetTask.ps1 -Directory D:\bulkreset -Bulkreset 'C:\Program Files\bulkreset\bulkreset.exe' `
@@ -43,6 +46,7 @@ param(
     [Parameter(Mandatory)] [string] $RunAs,
     [string] $At = '02:00',
     [string] $TaskName = 'bulkreset',
+    [ValidateRange(1, [int]::MaxValue)] [int] $MaxUsers = 1000,
     [string[]] $ExtraArgs = @()
 )
 $ErrorActionPreference = 'Stop'
@@ -73,6 +77,7 @@ function Quote([string] $s) { "'" + $s.Replace("'", "''") + "'" }
 $command = "& $(Quote $runner) -Directory $(Quote $Directory) -Bulkreset $(Quote $Bulkreset) -TenantId $(Quote $TenantId) -Auth $Auth"
 if ($ClientId) { $command += " -ClientId $(Quote $ClientId)" }
 if ($Certificate) { $command += " -Certificate $(Quote $Certificate)" }
+$command += " -MaxUsers $MaxUsers"
 if ($ExtraArgs) { $command += " -ExtraArgs @(" + (($ExtraArgs | ForEach-Object { Quote $_ }) -join ',') + ")" }
 $command += "; exit `$LASTEXITCODE"
 $action = New-ScheduledTaskAction -Execute 'powershell.exe' -WorkingDirectory $Directory `
