@@ -316,3 +316,59 @@ func TestPlanPredictsActions(t *testing.T) {
 		t.Errorf("plan sent %d writes", st.Writes)
 	}
 }
+
+// TestRevokeReachesSkippedUsers is acceptance 2 for the users whose reset
+// the preflight skips: under --revoke-sessions a user synced from
+// on-premises AD (--synced skip), an external guest and a disabled account
+// (--skip-disabled) keep their skip as the row's outcome and reason, get
+// no password (none is set, none is in the secrets file), and are revoked:
+// revoked=true, and the emulator shows their sessions revoked.
+func TestRevokeReachesSkippedUsers(t *testing.T) {
+	users := graphsim.GenerateUsers(5, testDomain)
+	synced := graphsim.User{UPN: "sync.user@" + testDomain, Kind: graphsim.KindSynced}
+	guest := graphsim.User{UPN: "alex_fabrikam.com#EXT#@" + testDomain, Kind: graphsim.KindGuest}
+	disabled := graphsim.User{UPN: "gone.user@" + testDomain, Kind: graphsim.KindDisabled}
+	users = append(users, synced, guest, disabled)
+	tn := startTenant(t, graphsim.Options{}, users)
+	in := writeUsers(t, t.TempDir(), users)
+	dir := t.TempDir()
+	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
+	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes", "--quiet",
+		"--revoke-sessions", "--skip-disabled"}, tn.authArgs()...)...)
+	if res.code != exitOK {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitOK, res.stderr)
+	}
+	rows := byUser(readResults(t, results))
+	kept := readSecrets(t, secrets)
+	skips := map[string]report.Reason{
+		strings.ToLower(synced.UPN):   report.ReasonSynced,
+		strings.ToLower(guest.UPN):    report.ReasonExternalGuest,
+		strings.ToLower(disabled.UPN): report.ReasonDisabled,
+	}
+	for _, u := range tn.sim.Users() {
+		key := strings.ToLower(u.UPN)
+		r := rows[key]
+		reason, skipped := skips[key]
+		wantOutcome := report.Succeeded
+		if skipped {
+			wantOutcome = report.Skipped
+		}
+		if r.Outcome != wantOutcome || r.Reason != reason || cellOf(r.Revoked) != "true" {
+			t.Errorf("%s: %s/%s revoked %q, want %s/%s revoked true", u.UPN, r.Outcome, r.Reason, cellOf(r.Revoked), wantOutcome, reason)
+		}
+		if u.SessionsRevoked != 1 || u.SessionsRevokedAt.IsZero() {
+			t.Errorf("%s: sessions revoked %d times (at %v), want once", u.UPN, u.SessionsRevoked, u.SessionsRevokedAt)
+		}
+		_, inSecrets := kept[key]
+		if skipped && (u.PasswordSets != 0 || inSecrets) {
+			t.Errorf("%s: skipped, yet %d password sets, in the secrets file: %v", u.UPN, u.PasswordSets, inSecrets)
+		}
+		if !skipped && (u.PasswordSets != 1 || kept[key] != u.Password) {
+			t.Errorf("%s: %d password sets, the secrets file's is the one in force: %v", u.UPN, u.PasswordSets, kept[key] == u.Password)
+		}
+	}
+	if !strings.Contains(res.stderr, "Sessions revoked: 8") || strings.Contains(res.stderr, "not revoked: 1") {
+		t.Errorf("the summary does not count the revokes:\n%s", res.stderr)
+	}
+	checkNoSecrets(t, tn, secrets, map[string]string{"stdout": res.stdout, "stderr": res.stderr, "results file": readFile(t, results)})
+}

@@ -36,12 +36,12 @@ func resumeCommandOf(t *testing.T, stderr string) []string {
 }
 
 // TestResumeBoundToItsRun is acceptance test 1 of issue 14: a run with
-// --revoke-sessions (and a password length and force-change of its own)
+// --revoke-sessions --block-sign-in (and a password length and force-change of its own)
 // is interrupted; a resume that names another value for any of its
 // settings is exit 2 naming each difference, and sends nothing; the short
 // resume command the run printed (-o and sign-in flags only) finishes it
 // with the recorded settings: every user reset once with the password in
-// the secrets file, revoked, and without force-change.
+// the secrets file, revoked, blocked, and without force-change.
 func TestResumeBoundToItsRun(t *testing.T) {
 	users := graphsim.GenerateUsers(1500, testDomain)
 	tn := startTenant(t, graphsim.Options{Latency: 30 * time.Millisecond}, users)
@@ -49,7 +49,7 @@ func TestResumeBoundToItsRun(t *testing.T) {
 	in := writeFile(t, dir, "users.csv", upnCSV(users))
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
 	stderr := interruptMidRun(t, tn, dir, 1, "reset", "-i", in, "-o", results, "--secrets", secrets, "--yes",
-		"--revoke-sessions", "--force-change=false", "--password-length", "24")
+		"--revoke-sessions", "--block-sign-in", "--force-change=false", "--password-length", "24")
 
 	settingsPath := results + ".run.json"
 	fi, err := os.Stat(settingsPath)
@@ -77,7 +77,7 @@ func TestResumeBoundToItsRun(t *testing.T) {
 		{[]string{"--force-change", "--password-length", "16"}, []string{
 			"--force-change: this run used false, the resume says true",
 			"--password-length: this run used 24, the resume says 16"}},
-		{[]string{"--block-sign-in", "-i", in}, []string{"--block-sign-in: this run used false, the resume says true"}},
+		{[]string{"--block-sign-in=false", "-i", in}, []string{"--block-sign-in: this run used true, the resume says false"}},
 		{[]string{"--tenant", "contoso.example"}, []string{"--tenant: this run used " + testTenant + ", the resume says contoso.example"}},
 	} {
 		before := requestCounts(tn)
@@ -113,8 +113,10 @@ func TestResumeBoundToItsRun(t *testing.T) {
 	for i, u := range users {
 		got, _ := tn.sim.User(u.UPN)
 		switch r := rows[i+2]; {
-		case r.Outcome != report.Succeeded || r.Revoked == nil || !*r.Revoked:
-			t.Errorf("line %d: %s/%s revoked %v, want succeeded and revoked", i+2, r.Outcome, r.Reason, r.Revoked)
+		case r.Outcome != report.Succeeded || r.Revoked == nil || !*r.Revoked || r.Blocked == nil || !*r.Blocked:
+			t.Errorf("line %d: %s/%s revoked %q blocked %q, want succeeded, revoked and blocked", i+2, r.Outcome, r.Reason, cellOf(r.Revoked), cellOf(r.Blocked))
+		case got.AccountEnabled():
+			t.Errorf("%s: sign-in not blocked (accountEnabled true)", u.UPN)
 		case len(passwords[u.UPN]) != 1 || pws[strings.ToLower(u.UPN)] != got.Password || len(got.Password) != 24:
 			t.Errorf("%s: %d passwords set, the one in force is the recorded one: %v (24 characters: %v)",
 				u.UPN, len(passwords[u.UPN]), pws[strings.ToLower(u.UPN)] == got.Password, len(got.Password) == 24)
