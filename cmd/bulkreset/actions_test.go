@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -207,8 +208,12 @@ func TestLockdown(t *testing.T) {
 		}
 	}
 	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) != 2 {
-		t.Errorf("the run left %d files (%v), want the input and the results only: no secrets file", len(entries), err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"lockdown.csv", "lockdown.csv.run.json", "users.csv"}; err != nil || !slices.Equal(names, want) {
+		t.Errorf("the run left %q (%v), want %q: the input, the results and its settings, no secrets file", names, err, want)
 	}
 	if !strings.Contains(res.stderr, "Sign-in blocked: 32, not blocked: 0") || !strings.Contains(res.stderr, "Sessions revoked: 32, not revoked: 0") {
 		t.Errorf("the summary does not count the actions:\n%s", res.stderr)

@@ -57,7 +57,7 @@ func TestConfirmationSaysWhatWillHappen(t *testing.T) {
 
 	// An app that may not read the organization: the id alone.
 	bin, tn, in = termSetup(t, 1, graphsim.Options{OrganizationDenied: true})
-	args = append([]string{"reset", "-i", in, "-o", filepath.Join(dir, "r3.csv"), "--secrets", filepath.Join(dir, "s3.csv"),
+	args = append([]string{"reset", "-i", in, "-o", filepath.Join(dir, "r3.csv"),
 		"--password-mode", "keep", "--revoke-sessions", "--block-sign-in"}, tn.authArgs()...)
 	res = runInPtyTyping(t, bin, childEnv(tn, "TERM=xterm-256color"), false, "\n", args...)
 	term = strings.ReplaceAll(res.terminal, "\r\n", "\n")

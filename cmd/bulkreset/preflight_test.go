@@ -110,9 +110,10 @@ func incident2000(t *testing.T) (users []graphsim.User, csv string, rows []incid
 // The plan's outcomes match the reset's row by row (an administrator the
 // app may not reset is the one thing only the write tells), and it
 // predicts the revokes; plan sends no write and writes no secrets; reset
-// revokes the sessions of every user it reset or was refused for (an
-// administrator), once, and spends no write on a missing, synced or
-// skipped user (the preflight passes none on in this branch).
+// revokes the sessions of every user found in the tenant, once, whatever
+// happened to its reset (reset, refused: an administrator, or skipped: a
+// synced user, a disabled account, an external guest), sends no reset to a
+// skipped user, and spends no write on a missing user.
 func TestPlanThenResetWithRevoke(t *testing.T) {
 	users, csv, rows := incident2000(t)
 	tn := startTenant(t, graphsim.Options{}, users)
@@ -153,7 +154,7 @@ func TestPlanThenResetWithRevoke(t *testing.T) {
 		t.Errorf("plan %d rows, results %d rows, want %d each", len(plan), len(results), len(rows))
 	}
 
-	resetUsers := 0
+	resetUsers, skipped := 0, 0
 	for _, e := range rows {
 		p, r := plan[e.line], results[e.line]
 		if p.Outcome != e.planOutcome || p.Reason != e.planReason || p.User != e.user {
@@ -168,16 +169,23 @@ func TestPlanThenResetWithRevoke(t *testing.T) {
 				t.Errorf("line %d: object_id plan %q reset %q, want %q from the lookup", e.line, p.ObjectID, r.ObjectID, u.ID)
 			}
 		}
-		// The plan predicts the revoke of every row it would send (true:
-		// would be sent).
+		// The plan predicts the revoke of every user found (true: would be
+		// sent), skipped ones included.
 		wantPlan := ""
-		if p.Outcome == report.Succeeded {
+		if p.Outcome == report.Succeeded || p.Outcome == report.Skipped {
 			wantPlan = "true"
 		}
 		if cellOf(p.Revoked) != wantPlan {
-			t.Errorf("plan line %d: %s revoked %q, want %q: true only for a row reset would send", e.line, p.Outcome, cellOf(p.Revoked), wantPlan)
+			t.Errorf("plan line %d: %s revoked %q, want %q: true for every user found", e.line, p.Outcome, cellOf(p.Revoked), wantPlan)
 		}
 		switch {
+		case r.Outcome == report.Skipped:
+			skipped++
+			u, _ := tn.sim.User(e.upn)
+			if r.Revoked == nil || !*r.Revoked || u.SessionsRevoked != 1 || u.PasswordSets != 0 {
+				t.Errorf("line %d: %s/%s revoked %q, sessions revoked %d times, %d password sets; want revoked once, no reset",
+					e.line, r.Outcome, r.Reason, cellOf(r.Revoked), u.SessionsRevoked, u.PasswordSets)
+			}
 		case r.Outcome == report.Succeeded || r.Reason == report.ReasonInsufficientPrivileges:
 			// Every user found is revoked, whatever happened to its
 			// reset: an administrator the app may not reset too.
@@ -203,16 +211,13 @@ func TestPlanThenResetWithRevoke(t *testing.T) {
 		if u.Kind != graphsim.KindMember && u.Kind != graphsim.KindGuest && u.PasswordSets != 0 {
 			t.Errorf("%s (%s) was changed: %d password sets", u.UPN, u.Kind, u.PasswordSets)
 		}
-		if u.Kind != graphsim.KindMember && u.Kind != graphsim.KindGuest && u.Kind != graphsim.KindAdmin && u.SessionsRevoked != 0 {
-			t.Errorf("%s (%s) was revoked %d times: the preflight passed on no skipped user", u.UPN, u.Kind, u.SessionsRevoked)
-		}
 	}
 	// Every write is accounted for: a reset and a revoke per user reset,
-	// and the refused reset and the revoke of each administrator. Nothing
-	// for a missing, synced, disabled or duplicate user.
+	// the refused reset and the revoke of each administrator, the revoke
+	// of each skipped user. Nothing for a missing or duplicate user.
 	admins := 10
-	if got, want := tn.sim.Stats().Writes, 2*resetUsers+2*admins; got != want {
-		t.Errorf("reset sent %d writes, want %d (2 for each of %d users reset, 2 for each of %d admins)", got, want, resetUsers, admins)
+	if got, want := tn.sim.Stats().Writes, 2*resetUsers+2*admins+skipped; got != want {
+		t.Errorf("reset sent %d writes, want %d (2 for each of %d users reset, 2 for each of %d admins, 1 for each of %d skipped)", got, want, resetUsers, admins, skipped)
 	}
 	checkNoSecrets(t, tn, secretsPath, map[string]string{"stdout": res.stdout, "stderr": res.stderr, "results file": readFile(t, resultsPath)})
 }

@@ -363,6 +363,7 @@ func preflightOptions(o *resetOptions, logger *slog.Logger) worker.PreflightOpti
 		SkipDisabled:  o.skipDisabled,
 		SkipGuests:    o.skipGuests,
 		IncludeGuests: o.includeGuests,
+		KeepPasswords: o.passwordMode == "keep",
 		Actions:       o.revokeSessions && !o.revokeOnlyIfReset || o.blockSignIn,
 		Logger:        logger,
 	}

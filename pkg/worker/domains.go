@@ -34,6 +34,9 @@ const domainsPermission = "Domain.Read.All (application permission, or a role th
 // when ctx ends it returns no domains and no error.
 func (p *Preflight) loadDomains(ctx context.Context) (map[string]bool, error) {
 	federated := map[string]bool{}
+	if p.opts.KeepPasswords {
+		return federated, nil // no password is set: federation does not matter
+	}
 	next := graph.DomainsRequest("domains").URL
 	pages := 0
 	for next != "" {

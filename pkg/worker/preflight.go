@@ -60,6 +60,13 @@ type PreflightOptions struct {
 	// they sign in at their home organisation, so a password set here is
 	// not theirs); otherwise their reset is skipped (external_guest).
 	IncludeGuests bool
+	// KeepPasswords says the run resets no password (--password-mode
+	// keep, a lockdown): the rules about how a password can be set (a
+	// synced user, an external guest, a federated user) do not apply, so
+	// those users are passed on for the actions like any other, and the
+	// tenant's domains are not read. The rules the administrator chose
+	// (SkipDisabled, SkipGuests) still apply.
+	KeepPasswords bool
 	// Actions says the run revokes or blocks every user found: a user
 	// whose reset the preflight skips is passed on all the same, with
 	// Item.Skipped set, so that the pool sends it the actions.
@@ -552,10 +559,11 @@ func (p *Preflight) decide(l *lookup) (r *report.Result, skip bool) {
 func (p *Preflight) skipReason(u graph.UserInfo, it *Item) (report.Reason, string) {
 	if u.Synced() {
 		p.stats.Synced.Add(1)
-		switch p.opts.Synced {
-		case SyncedSkip:
+		switch {
+		case p.opts.KeepPasswords:
+		case p.opts.Synced == SyncedSkip:
 			return report.ReasonSynced, SyncedAdvice
-		case SyncedResetPassword:
+		case p.opts.Synced == SyncedResetPassword:
 			it.ResetPassword = true
 		}
 	}
@@ -574,6 +582,9 @@ func (p *Preflight) skipReason(u graph.UserInfo, it *Item) (report.Reason, strin
 	}
 	if u.Guest() && p.opts.SkipGuests {
 		return report.ReasonGuest, "the user is a guest (--skip-guests)"
+	}
+	if p.opts.KeepPasswords {
+		return "", ""
 	}
 	if external && !p.opts.IncludeGuests {
 		return report.ReasonExternalGuest, ExternalGuestAdvice
