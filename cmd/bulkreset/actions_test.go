@@ -29,13 +29,21 @@ func actionsTenant(t *testing.T, n int) (tn *tenant, in string, admin, failing g
 		t.Fatal(err)
 	}
 	missing = "nobody.here@" + testDomain
+	return tn, writeUsers(t, t.TempDir(), users, missing), admin, failing, missing
+}
+
+// writeUsers writes an input of the users' UPNs, then of extra, to dir.
+func writeUsers(t *testing.T, dir string, users []graphsim.User, extra ...string) string {
+	t.Helper()
 	var b strings.Builder
 	b.WriteString("UserPrincipalName\n")
 	for _, u := range users {
 		b.WriteString(u.UPN + "\n")
 	}
-	b.WriteString(missing + "\n")
-	return tn, writeFile(t, t.TempDir(), "users.csv", b.String()), admin, failing, missing
+	for _, upn := range extra {
+		b.WriteString(upn + "\n")
+	}
+	return writeFile(t, dir, "users.csv", b.String())
 }
 
 // cellOf is an action column: true, false or empty.
@@ -151,12 +159,7 @@ func TestLockdown(t *testing.T) {
 		graphsim.User{UPN: "left.company@" + testDomain, Kind: graphsim.KindDisabled})
 	tn := startTenant(t, graphsim.Options{}, users)
 	dir := t.TempDir()
-	var b strings.Builder
-	b.WriteString("UserPrincipalName\n")
-	for _, u := range users {
-		b.WriteString(u.UPN + "\n")
-	}
-	in := writeFile(t, dir, "users.csv", b.String())
+	in := writeUsers(t, dir, users)
 	before := tn.sim.Users()
 	results := filepath.Join(dir, "lockdown.csv")
 	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--yes", "--quiet",
@@ -196,6 +199,10 @@ func TestLockdown(t *testing.T) {
 	if !strings.Contains(res.stderr, "Sign-in blocked: 32, not blocked: 0") || !strings.Contains(res.stderr, "Sessions revoked: 32, not revoked: 0") {
 		t.Errorf("the summary does not count the actions:\n%s", res.stderr)
 	}
+	// check takes the lockdown's command line too.
+	if res := runCLI(t, t.Context(), tn.getenv(nil), "check", "-i", in, "--password-mode", "keep"); res.code != exitOK {
+		t.Errorf("check --password-mode keep: exit %d, stderr %q", res.code, res.stderr)
+	}
 	// --secrets with keep is a usage error: there is nothing to write.
 	res = runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", filepath.Join(dir, "again.csv"), "--secrets", filepath.Join(dir, "s.csv"), "--yes",
 		"--password-mode", "keep", "--block-sign-in"}, tn.authArgs()...)...)
@@ -217,12 +224,7 @@ func TestBlockSignInWithReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	var b strings.Builder
-	b.WriteString("UserPrincipalName\n")
-	for _, u := range users {
-		b.WriteString(u.UPN + "\n")
-	}
-	in := writeFile(t, dir, "users.csv", b.String())
+	in := writeUsers(t, dir, users)
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
 	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes",
 		"--block-sign-in"}, tn.authArgs()...)...)

@@ -28,7 +28,7 @@ type checkOptions struct {
 func newCheckCmd(e *env) *cobra.Command {
 	o := &checkOptions{}
 	cmd := &cobra.Command{
-		Use:   "check -i users.csv [--sheet NAME] [--password-mode random|column|none]",
+		Use:   "check -i users.csv [--sheet NAME] [--password-mode random|column|none|keep]",
 		Short: "Check an input file offline: what was detected, and which rows would not be sent",
 		Long: `check reads the input exactly as reset would, without signing in or sending
 anything: no network, no credentials. It prints what it detected (file type,
@@ -66,7 +66,7 @@ no user column, unknown sheet), 1 the file could not be read to the end.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.input, "input", "i", "", "input file: .csv, .txt, .tsv or .xlsx; - is standard input (CSV)")
 	f.StringVar(&o.sheet, "sheet", "", "worksheet of an .xlsx input (default: the first visible sheet)")
-	f.StringVar(&o.passwordMode, "password-mode", "random", "as for reset: column also checks the Password column; random and none ignore it")
+	f.StringVar(&o.passwordMode, "password-mode", "random", "as for reset: column also checks the Password column; random, none and keep ignore it")
 	f.IntVar(&o.maxProblems, "max-problems", 20, "problems to list; 0 lists them all")
 	return cmd
 }
@@ -78,9 +78,9 @@ func runCheck(e *env, o *checkOptions) error {
 	}
 	mode := worker.Mode(o.passwordMode)
 	switch mode {
-	case worker.ModeRandom, worker.ModeColumn, worker.ModeNone:
+	case worker.ModeRandom, worker.ModeColumn, worker.ModeNone, worker.ModeKeep:
 	default:
-		return usagef("--password-mode must be random, column or none, not %q", o.passwordMode)
+		return usagef("--password-mode must be random, column, none or keep, not %q", o.passwordMode)
 	}
 	if o.maxProblems < 0 {
 		return usagef("--max-problems must not be negative")
