@@ -226,8 +226,9 @@ func TestBlockSignInWithReset(t *testing.T) {
 	dir := t.TempDir()
 	in := writeUsers(t, dir, users)
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
+	logFile := filepath.Join(dir, "run.log")
 	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets, "--yes",
-		"--block-sign-in"}, tn.authArgs()...)...)
+		"--block-sign-in", "--log-file", logFile}, tn.authArgs()...)...)
 	if res.code != exitRowsFailed {
 		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
 	}
@@ -255,7 +256,11 @@ func TestBlockSignInWithReset(t *testing.T) {
 	if !strings.Contains(res.stderr, "sign-in blocked for 11 users; not for 1 user: see the rows with blocked=false") {
 		t.Errorf("the log does not say how many were not blocked:\n%s", res.stderr)
 	}
-	checkNoSecrets(t, tn, secrets, map[string]string{"stdout": res.stdout, "stderr": res.stderr, "results file": readFile(t, results)})
+	// The log file has the row whose action failed, though it succeeded.
+	if log := readFile(t, logFile); !strings.Contains(log, "an action failed for this row") || !strings.Contains(log, "user="+refused.UPN) || !strings.Contains(log, "blocked=false") {
+		t.Errorf("the log file does not name the row whose block failed:\n%s", log)
+	}
+	checkNoSecrets(t, tn, secrets, map[string]string{"stdout": res.stdout, "stderr": res.stderr, "results file": readFile(t, results), "log file": readFile(t, logFile)})
 }
 
 // TestPlanPredictsActions: plan's file has the blocked column when the

@@ -282,12 +282,23 @@ func resumeArgs(args []string, output string) []string {
 // has every row, and the log file keeps the rows that need a look with
 // Graph's request-id.
 func logRow(logger *slog.Logger, r report.Result) {
-	if r.Outcome != report.Failed && r.Outcome != report.Invalid || !logger.Enabled(context.Background(), slog.LevelDebug) {
+	actionFailed := r.Revoked != nil && !*r.Revoked || r.Blocked != nil && !*r.Blocked
+	if r.Outcome != report.Failed && r.Outcome != report.Invalid && !actionFailed || !logger.Enabled(context.Background(), slog.LevelDebug) {
 		return // a run of a million failing rows without a log file allocates nothing here
 	}
 	attrs := []any{"line", r.Line, "user", r.User, "outcome", r.Outcome, "reason", r.Reason}
 	if r.HTTPStatus != 0 {
 		attrs = append(attrs, "status", r.HTTPStatus, "code", r.ErrorCode, "request_id", r.RequestID, "attempts", r.Attempts)
 	}
-	logger.Debug("row not reset", attrs...)
+	msg := "row not reset"
+	if r.Outcome != report.Failed && r.Outcome != report.Invalid {
+		msg = "an action failed for this row"
+		if r.Revoked != nil {
+			attrs = append(attrs, "revoked", *r.Revoked)
+		}
+		if r.Blocked != nil {
+			attrs = append(attrs, "blocked", *r.Blocked)
+		}
+	}
+	logger.Debug(msg, attrs...)
 }
