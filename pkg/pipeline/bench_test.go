@@ -26,7 +26,7 @@ func BenchmarkPipeline(b *testing.B) {
 		out := pipeline.Run(b.Context(), pipeline.Config{
 			Source:  &source{rows: input},
 			Prepare: worker.NewPreparer(worker.PrepareOptions{Mode: worker.ModeNone}),
-			Send:    pipeline.Plan,
+			Send:    pipeline.Plan(worker.Options{}),
 			Results: discard{},
 		})
 		if out.Fatal != nil || out.Written != rows {

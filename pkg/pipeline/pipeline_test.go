@@ -161,7 +161,7 @@ func TestEveryRowReadGetsOneResult(t *testing.T) {
 		Source:    &source{rows: rows},
 		Prepare:   worker.NewPreparer(worker.PrepareOptions{Mode: worker.ModeNone}),
 		Preflight: skipPrefixed,
-		Send:      pipeline.Plan, // finishes every item it receives
+		Send:      pipeline.Plan(worker.Options{}), // finishes every item it receives
 		Results:   file,
 		Observe:   func(r report.Result) { observed = append(observed, r) },
 	})
@@ -256,7 +256,7 @@ func TestResultsFileFails(t *testing.T) {
 		emitted []report.Result
 	)
 	send := func(ctx context.Context, in <-chan worker.Item, emit func(report.Result)) error {
-		return pipeline.Plan(ctx, in, func(r report.Result) {
+		return pipeline.Plan(worker.Options{})(ctx, in, func(r report.Result) {
 			mu.Lock()
 			emitted = append(emitted, r)
 			mu.Unlock()

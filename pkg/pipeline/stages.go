@@ -10,21 +10,51 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/worker"
 )
 
-// Plan is the Sender of `bulkreset plan`: every item that reaches it is a
-// user reset would send, and its row says so. It sends nothing.
-func Plan(ctx context.Context, items <-chan worker.Item, emit func(report.Result)) error {
-	for {
-		select {
-		case it, ok := <-items:
-			if !ok {
+// Plan returns the Sender of `bulkreset plan` for a run with the pool
+// options o: every item that reaches it is a user reset would send
+// something to, and its row says so. It sends nothing. A row predicts
+// each action reset would send (revoked and blocked true: "would be
+// sent"); its outcome is succeeded, with reason would_reset, or
+// would_apply in a run that keeps passwords; an item the preflight skipped
+// and passed on for the actions keeps its skip's outcome and reason.
+func Plan(o worker.Options) Sender {
+	return func(ctx context.Context, items <-chan worker.Item, emit func(report.Result)) error {
+		for {
+			select {
+			case it, ok := <-items:
+				if !ok {
+					return nil
+				}
+				emit(planRow(o, it))
+			case <-ctx.Done():
 				return nil
 			}
-			emit(report.Result{Line: it.Line, User: it.User, ObjectID: it.ObjectID,
-				Outcome: report.Succeeded, Reason: report.ReasonWouldReset, FinishedAt: time.Now()})
-		case <-ctx.Done():
-			return nil
 		}
 	}
+}
+
+// planRow is the plan's row for it.
+func planRow(o worker.Options, it worker.Item) report.Result {
+	r := report.Result{Outcome: report.Succeeded, Reason: report.ReasonWouldReset}
+	switch {
+	case it.Skipped != nil:
+		r = *it.Skipped
+	case o.KeepPasswords:
+		r.Reason = report.ReasonWouldApply
+	}
+	r.Line, r.User, r.ObjectID, r.FinishedAt = it.Line, it.User, it.ObjectID, time.Now()
+	block, revoke := o.Actions(it)
+	r.Blocked, r.Revoked = sent(block), sent(revoke)
+	return r
+}
+
+// sent is a plan's action cell: true when the action would be sent, empty
+// when not.
+func sent(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
 }
 
 // InputChangedError stops a resumed run: the row of Line has a password

@@ -20,12 +20,28 @@ type Columns struct {
 // TenantColumn is the name of the optional trailing tenant column.
 const TenantColumn = "tenant"
 
+// BlockedColumn is the name of the optional blocked column of the results
+// and plan files: after finished_at, before the tenant column.
+const BlockedColumn = "blocked"
+
+// resultsOptional are the optional columns of a results file, in the
+// order they follow the fixed header; a file has any of them, in this
+// order.
+var resultsOptional = []string{BlockedColumn, TenantColumn}
+
 // resultsHeader returns the header of a results file with these columns.
 func (c Columns) resultsHeader() []string {
-	if c.Tenant {
-		return append(slices.Clone(ResultsHeader), TenantColumn)
+	if !c.Blocked && !c.Tenant {
+		return ResultsHeader
 	}
-	return ResultsHeader
+	h := slices.Clone(ResultsHeader)
+	if c.Blocked {
+		h = append(h, BlockedColumn)
+	}
+	if c.Tenant {
+		h = append(h, TenantColumn)
+	}
+	return h
 }
 
 // secretsHeader returns the header of a secrets file with these columns.

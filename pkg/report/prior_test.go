@@ -20,9 +20,17 @@ func TestRefusedForGood(t *testing.T) {
 		{"throttled to the end", Result{Outcome: Failed, HTTPStatus: 429, Attempts: 5}, false},
 		{"server error", Result{Outcome: Failed, HTTPStatus: 503, Attempts: 5}, false},
 		{"succeeded", Result{Outcome: Succeeded, HTTPStatus: 204, Attempts: 1}, false},
+		// The actions after a reset never decide: the reset's answer does.
+		{"succeeded, then the revoke refused", Result{Outcome: Succeeded, HTTPStatus: 204, ErrorCode: "Authorization_RequestDenied", Attempts: 1,
+			Revoked: new(bool), ErrorMessage: "the password was reset, but revoking the sign-in sessions failed: Forbidden"}, false},
+		{"succeeded, then the block refused", Result{Outcome: Succeeded, HTTPStatus: 204, Attempts: 1, Blocked: new(bool)}, false},
+		{"refused, then revoked", Result{Outcome: Failed, HTTPStatus: 403, Attempts: 1, Revoked: ptrTrue()}, true},
+		{"failed on 5xx, then revoked", Result{Outcome: Failed, HTTPStatus: 503, Attempts: 8, MaybeSet: true, Revoked: ptrTrue()}, false},
 	} {
 		if got := RefusedForGood(tc.r); got != tc.want {
 			t.Errorf("%s: RefusedForGood = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
+
+func ptrTrue() *bool { v := true; return &v }

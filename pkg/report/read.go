@@ -60,7 +60,8 @@ type record struct {
 	fields []string
 	line   int
 	err    error
-	io     bool // err comes from the underlying reader, not from the data
+	io     bool    // err comes from the underlying reader, not from the data
+	cols   Columns // the optional columns of the file, after its fixed ones
 }
 
 // recordReader reads the records of a file written by this package: it
@@ -72,7 +73,7 @@ type recordReader struct {
 	tail     *tailReader
 	csv      *csv.Reader
 	header   []string
-	optional []string // trailing columns a file may have after header, all or none
+	optional []string // trailing columns a file may have after header: any of them, in this order
 	cols     Columns  // the optional columns found, once started
 	started  bool
 	next     *record // the record read ahead, nil at EOF
@@ -80,7 +81,7 @@ type recordReader struct {
 }
 
 // newRecordReader returns a reader of a file whose header is header,
-// optionally followed by the optional columns (all of them or none).
+// followed by any of the optional columns, in their order.
 func newRecordReader(r io.Reader, header []string, optional ...string) *recordReader {
 	tail := &tailReader{r: r}
 	cr := csv.NewReader(tail)
@@ -143,16 +144,39 @@ func (rr *recordReader) start() error {
 		rr.done = true
 		return &ParseError{Line: h.line, Err: ErrTruncated}
 	}
-	full := append(slices.Clone(rr.header), rr.optional...)
-	if h.err == nil && len(rr.optional) > 0 && slices.Equal(h.fields, full) {
-		rr.cols.Tenant = slices.Contains(rr.optional, TenantColumn)
-	} else if h.err != nil || !slices.Equal(h.fields, rr.header) {
+	cols, ok := optionalColumns(h.fields, rr.header, rr.optional)
+	if h.err != nil || !ok {
 		// The header found is not quoted back: in a secrets file a
 		// malformed first line could be a password.
 		rr.done = true
 		return &ParseError{Line: h.line, Err: fmt.Errorf("%w %q", ErrHeader, strings.Join(rr.header, ","))}
 	}
+	rr.cols = cols
 	return nil
+}
+
+// optionalColumns reports whether fields is header followed by some of
+// optional, each at most once and in their order, and which.
+func optionalColumns(fields, header, optional []string) (Columns, bool) {
+	if len(fields) < len(header) || !slices.Equal(fields[:len(header)], header) {
+		return Columns{}, false
+	}
+	var c Columns
+	rest := optional
+	for _, f := range fields[len(header):] {
+		i := slices.Index(rest, f)
+		if i < 0 {
+			return Columns{}, false
+		}
+		rest = rest[i+1:]
+		switch f {
+		case TenantColumn:
+			c.Tenant = true
+		case BlockedColumn:
+			c.Blocked = true
+		}
+	}
+	return c, true
 }
 
 // read returns the next data record. At the end it returns io.EOF, or a
@@ -180,20 +204,22 @@ func (rr *recordReader) read() (*record, error) {
 	if cur.err != nil {
 		return nil, &ParseError{Line: cur.line, Err: cur.err}
 	}
+	cur.cols = rr.cols
 	return cur, nil
 }
 
 // RowReader reads the rows of a results or secrets file one by one, in
 // bounded memory, as values of T. ResultsReader and SecretsReader are the
-// two; both read a file with or without the optional tenant column.
+// two; both read a file with or without its optional columns.
 type RowReader[T any] struct {
 	rr    *recordReader
 	parse func(*record) (T, error)
 }
 
-// newRowReader reads the file r whose header is header, with parse.
-func newRowReader[T any](r io.Reader, header []string, parse func(*record) (T, error)) *RowReader[T] {
-	return &RowReader[T]{rr: newRecordReader(r, header, TenantColumn), parse: parse}
+// newRowReader reads the file r whose header is header, followed by any of
+// the optional columns in their order, with parse.
+func newRowReader[T any](r io.Reader, header []string, parse func(*record) (T, error), optional ...string) *RowReader[T] {
+	return &RowReader[T]{rr: newRecordReader(r, header, optional...), parse: parse}
 }
 
 // Columns reads the header, if not read yet, and returns the optional

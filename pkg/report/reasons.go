@@ -97,6 +97,23 @@ const ReasonAuthenticationFailed Reason = "authentication_failed"
 // (outcome succeeded).
 const ReasonWouldReset Reason = "would_reset"
 
+// Reasons of the actions a run takes besides the reset (block sign-in,
+// revoke sessions). They make the outcome only in a run that keeps
+// passwords (--password-mode keep, a lockdown); in a run that resets, the
+// outcome stays the reset's and the revoked and blocked columns say how
+// the actions went.
+const (
+	// ReasonRevokeFailed: revoking the user's sign-in sessions failed
+	// (outcome failed, lockdown runs only).
+	ReasonRevokeFailed Reason = "revoke_failed"
+	// ReasonBlockFailed: blocking the user's sign-in failed (outcome
+	// failed, lockdown runs only).
+	ReasonBlockFailed Reason = "block_failed"
+	// ReasonWouldApply is the reason of a plan row of a lockdown run
+	// whose actions would be sent (outcome succeeded).
+	ReasonWouldApply Reason = "would_apply"
+)
+
 // HTTPReason is the reason of a Graph answer with a status no other reason
 // names: "http_" and the status.
 func HTTPReason(status int) Reason {

@@ -33,6 +33,9 @@ func TestReasonsKeepTheirWords(t *testing.T) {
 		ReasonOperationUnknown:       "reset_operation_unknown",
 		ReasonAuthenticationFailed:   "authentication_failed",
 		ReasonWouldReset:             "would_reset",
+		ReasonRevokeFailed:           "revoke_failed",
+		ReasonBlockFailed:            "block_failed",
+		ReasonWouldApply:             "would_apply",
 		HTTPReason(409):              "http_409",
 	}
 	for r, w := range words {

@@ -77,12 +77,13 @@ const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 // Results writes the results CSV. It is not safe for concurrent use: one
 // goroutine, the reporter, owns it: one writer per file.
 type Results struct {
-	w   io.Writer
-	buf bytes.Buffer // whole rows not yet written to w
-	csv *csv.Writer  // encodes into buf
-	err error        // the first error of w, sticky
-	rec [13]string   // reused by Write
-	n   int          // cells written per row: 12, or 13 with the tenant
+	w    io.Writer
+	buf  bytes.Buffer // whole rows not yet written to w
+	csv  *csv.Writer  // encodes into buf
+	err  error        // the first error of w, sticky
+	rec  [14]string   // reused by Write
+	n    int          // cells written per row: 12, and one per optional column
+	cols Columns      // the optional columns
 	// flushes counts the successful flushes, so that a caller can tell
 	// when the rows it wrote have reached w (see Flushes).
 	flushes int64
@@ -119,7 +120,7 @@ func AppendResults(w io.Writer) *Results {
 // AppendResultsColumns is AppendResults for a file with the optional
 // columns c.
 func AppendResultsColumns(w io.Writer, c Columns) *Results {
-	r := &Results{w: w, n: len(c.resultsHeader())}
+	r := &Results{w: w, n: len(c.resultsHeader()), cols: c}
 	r.csv = csv.NewWriter(&r.buf)
 	return r
 }
@@ -143,17 +144,19 @@ func (r *Results) Write(res Result) error {
 	rec[6] = res.ErrorCode
 	rec[7] = res.ErrorMessage
 	rec[8] = strconv.Itoa(res.Attempts)
-	rec[9] = ""
-	if res.Revoked != nil {
-		rec[9] = strconv.FormatBool(*res.Revoked)
-	}
+	rec[9] = boolCell(res.Revoked)
 	rec[10] = res.RequestID
 	rec[11] = ""
 	if !res.FinishedAt.IsZero() {
 		rec[11] = res.FinishedAt.UTC().Format(timeLayout)
 	}
-	if len(rec) > len(ResultsHeader) {
-		rec[12] = res.Tenant
+	i := len(ResultsHeader)
+	if r.cols.Blocked {
+		rec[i] = boolCell(res.Blocked)
+		i++
+	}
+	if r.cols.Tenant {
+		rec[i] = res.Tenant
 	}
 	// Every cell, numbers included: a number never begins with a formula
 	// character unless it is negative, and then the quote is still right.
@@ -172,6 +175,15 @@ func (r *Results) Write(res Result) error {
 		return r.Flush()
 	}
 	return nil
+}
+
+// boolCell is the cell of an action column: true or false when the action
+// was sent, empty when not.
+func boolCell(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
 }
 
 // Flush writes the buffered rows to the underlying writer. The owner calls
@@ -247,9 +259,10 @@ func OpenResultsAppendColumns(path string, c Columns) (*os.File, error) {
 type ResultsReader = RowReader[Result]
 
 // NewResultsReader returns a reader of the results file r. It reads a file
-// with or without the optional trailing tenant column.
+// with or without the optional columns: blocked, tenant, both in that
+// order, or neither.
 func NewResultsReader(r io.Reader) *ResultsReader {
-	return newRowReader(r, ResultsHeader, parseResult)
+	return newRowReader(r, ResultsHeader, parseResult, resultsOptional...)
 }
 
 // ReadResults reads a whole results file, undoing the formula escaping. On
@@ -278,10 +291,17 @@ func parseResult(rec *record) (Result, error) {
 		// The one place that reads the note: the file says it in words.
 		MaybeSet: strings.HasPrefix(f[7], MaybeSetNote),
 	}
-	if len(f) > len(ResultsHeader) {
-		res.Tenant = f[12]
-	}
 	var err error
+	i := len(ResultsHeader)
+	if rec.cols.Blocked {
+		if res.Blocked, err = parseBoolCell(f[i]); err != nil {
+			return Result{}, &ParseError{Line: rec.line, Column: BlockedColumn, Err: err}
+		}
+		i++
+	}
+	if rec.cols.Tenant {
+		res.Tenant = f[i]
+	}
 	if res.Line, err = strconv.Atoi(f[0]); err != nil || res.Line < 0 {
 		return bad(0, fmt.Errorf("%q is not a line number", f[0]))
 	}
@@ -296,13 +316,8 @@ func parseResult(rec *record) (Result, error) {
 	if res.Attempts, err = strconv.Atoi(f[8]); err != nil || res.Attempts < 0 {
 		return bad(8, fmt.Errorf("%q is not a number of attempts", f[8]))
 	}
-	switch f[9] {
-	case "":
-	case "true", "false":
-		v := f[9] == "true"
-		res.Revoked = &v
-	default:
-		return bad(9, fmt.Errorf("%q is not true, false or empty", f[9]))
+	if res.Revoked, err = parseBoolCell(f[9]); err != nil {
+		return bad(9, err)
 	}
 	if f[11] != "" {
 		res.FinishedAt, err = time.Parse(time.RFC3339Nano, f[11])
@@ -313,4 +328,16 @@ func parseResult(rec *record) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// parseBoolCell reads an action column: true, false or empty (nil).
+func parseBoolCell(s string) (*bool, error) {
+	switch s {
+	case "":
+		return nil, nil
+	case "true", "false":
+		v := s == "true"
+		return &v, nil
+	}
+	return nil, fmt.Errorf("%q is not true, false or empty", s)
 }

@@ -322,7 +322,7 @@ type SecretsReader = RowReader[SecretRow]
 
 // NewSecretsReader returns a reader of the secrets file r.
 func NewSecretsReader(r io.Reader) *SecretsReader {
-	return newRowReader(r, SecretsHeader, parseSecret)
+	return newRowReader(r, SecretsHeader, parseSecret, TenantColumn)
 }
 
 // ReadSecrets reads a whole secrets file, undoing the escaping of the user

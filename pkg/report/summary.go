@@ -16,7 +16,7 @@ import (
 // command owns the others: 1 fatal, 2 usage.
 const (
 	ExitOK          = 0   // every row succeeded, was skipped by a chosen rule, or was a duplicate
-	ExitRowsFailed  = 3   // the run finished, and some rows failed or were invalid
+	ExitRowsFailed  = 3   // the run finished, and some rows failed or were invalid, or a requested action failed
 	ExitInterrupted = 130 // the run was interrupted
 )
 
@@ -41,6 +41,28 @@ type Summary struct {
 	rows    int
 	counts  map[Outcome]int
 	reasons map[reasonKey]int
+	actions ActionCounts
+}
+
+// ActionCounts counts, per action, the rows for which it was done and
+// those for which it failed (the revoked and blocked columns, true and
+// false; an empty cell counts in neither).
+type ActionCounts struct {
+	Revoked    int `json:"revoked"`
+	NotRevoked int `json:"not_revoked"`
+	Blocked    int `json:"blocked"`
+	NotBlocked int `json:"not_blocked"`
+}
+
+// count adds the action cell b to done or failed.
+func count(b *bool, done, failed *int) {
+	switch {
+	case b == nil:
+	case *b:
+		*done++
+	default:
+		*failed++
+	}
 }
 
 type reasonKey struct {
@@ -63,6 +85,8 @@ func (s *Summary) Add(r Result) {
 	}
 	s.rows++
 	s.counts[r.Outcome]++
+	count(r.Revoked, &s.actions.Revoked, &s.actions.NotRevoked)
+	count(r.Blocked, &s.actions.Blocked, &s.actions.NotBlocked)
 	if r.Reason != "" {
 		s.reasons[reasonKey{r.Outcome, r.Reason}]++
 	}
@@ -73,6 +97,9 @@ func (s *Summary) Rows() int { return s.rows }
 
 // Count returns the number of results with outcome o.
 func (s *Summary) Count(o Outcome) int { return s.counts[o] }
+
+// Actions returns the counts per action.
+func (s *Summary) Actions() ActionCounts { return s.actions }
 
 // Reasons returns the counts per outcome and reason, in the order of the
 // outcomes, then by decreasing count, then by reason. Results without a
@@ -128,12 +155,16 @@ func (s *Summary) WritesPerSecond() float64 {
 
 // ExitCode returns the exit code the rows call for: ExitInterrupted when
 // the run was interrupted, ExitRowsFailed when any row failed or was
-// invalid, else ExitOK (succeeded, skipped and duplicate rows are fine).
+// invalid or any requested action failed (revoked=false or blocked=false
+// on any row, a skipped one included), else ExitOK (succeeded, skipped and
+// duplicate rows are fine).
 func (s *Summary) ExitCode() int {
 	switch {
 	case s.Interrupted:
 		return ExitInterrupted
 	case s.counts[Failed] > 0 || s.counts[Invalid] > 0:
+		return ExitRowsFailed
+	case s.actions.NotRevoked > 0 || s.actions.NotBlocked > 0:
 		return ExitRowsFailed
 	}
 	return ExitOK
@@ -164,6 +195,13 @@ func (s *Summary) WriteText(w io.Writer) error {
 		}
 	}
 	tw.Flush() // its error is ew's
+	a := s.actions
+	if a.Blocked+a.NotBlocked > 0 {
+		fmt.Fprintf(w, "Sign-in blocked: %d, not blocked: %d\n", a.Blocked, a.NotBlocked)
+	}
+	if a.Revoked+a.NotRevoked > 0 {
+		fmt.Fprintf(w, "Sessions revoked: %d, not revoked: %d\n", a.Revoked, a.NotRevoked)
+	}
 	fmt.Fprintf(w, "Elapsed: %v\n", roundElapsed(s.Elapsed()))
 	fmt.Fprintf(w, "Writes: %d (%.1f/s), throttled (429): %d\n", s.Writes, s.WritesPerSecond(), s.Throttled)
 	if s.ResultsPath != "" {
@@ -216,6 +254,7 @@ type summaryJSON struct {
 	Rows            int             `json:"rows"`
 	Outcomes        map[Outcome]int `json:"outcomes"`
 	Reasons         []ReasonCount   `json:"reasons"`
+	Actions         ActionCounts    `json:"actions"`
 	Started         time.Time       `json:"started,omitzero"`
 	Finished        time.Time       `json:"finished,omitzero"`
 	ElapsedSeconds  float64         `json:"elapsed_seconds"`
@@ -237,6 +276,7 @@ func (s *Summary) MarshalJSON() ([]byte, error) {
 		Rows:            s.rows,
 		Outcomes:        make(map[Outcome]int, len(outcomes)),
 		Reasons:         s.Reasons(),
+		Actions:         s.actions,
 		Started:         s.Started.UTC(),
 		Finished:        s.Finished.UTC(),
 		ElapsedSeconds:  math.Round(s.Elapsed().Seconds()*1000) / 1000,

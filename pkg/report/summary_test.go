@@ -127,6 +127,7 @@ func TestSummaryJSON(t *testing.T) {
 			map[string]any{"outcome": "invalid", "reason": "invalid_upn", "count": 1.0},
 			map[string]any{"outcome": "duplicate", "reason": "duplicate", "count": 1.0},
 		},
+		"actions":           map[string]any{"revoked": 0.0, "not_revoked": 0.0, "blocked": 0.0, "not_blocked": 0.0},
 		"started":           "2025-06-01T12:00:00Z",
 		"finished":          "2025-06-01T12:02:05Z",
 		"elapsed_seconds":   125.0,
@@ -148,7 +149,7 @@ func TestSummaryJSONEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"rows":0,"outcomes":{"duplicate":0,"failed":0,"invalid":0,"skipped":0,"succeeded":0},"reasons":[],"elapsed_seconds":0,"writes":0,"writes_per_second":0,"throttled":0,"interrupted":false,"exit_code":0}`
+	want := `{"rows":0,"outcomes":{"duplicate":0,"failed":0,"invalid":0,"skipped":0,"succeeded":0},"reasons":[],"actions":{"revoked":0,"not_revoked":0,"blocked":0,"not_blocked":0},"elapsed_seconds":0,"writes":0,"writes_per_second":0,"throttled":0,"interrupted":false,"exit_code":0}`
 	if string(data) != want {
 		t.Errorf("JSON() of an empty summary =\n%s\nwant\n%s", data, want)
 	}
@@ -179,6 +180,54 @@ func TestSummaryExitCode(t *testing.T) {
 				t.Errorf("ExitCode() for %v (interrupted %v) = %d, want %d", tt.outcomes, tt.interrupted, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSummaryActions: the summary counts each action's true and false
+// cells (text and JSON), and a requested action that failed anywhere,
+// on a skipped row too, makes the exit code 3.
+func TestSummaryActions(t *testing.T) {
+	yes, no := true, false
+	s := &Summary{Started: t0, Finished: t0.Add(time.Second), Writes: 6}
+	s.Add(Result{Outcome: Succeeded, Revoked: &yes, Blocked: &yes})
+	s.Add(Result{Outcome: Skipped, Reason: ReasonSynced, Revoked: &yes, Blocked: &no})
+	s.Add(Result{Outcome: Succeeded, Revoked: &no})
+	if got := s.ExitCode(); got != ExitRowsFailed {
+		t.Errorf("ExitCode() = %d, want %d: two requested actions failed", got, ExitRowsFailed)
+	}
+	var b strings.Builder
+	if err := s.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := `Summary: 3 rows
+  succeeded      2
+  skipped        1
+    synced_user  1
+Sign-in blocked: 1, not blocked: 1
+Sessions revoked: 2, not revoked: 1
+Elapsed: 1s
+Writes: 6 (6.0/s), throttled (429): 0
+`
+	if got := b.String(); got != want {
+		t.Errorf("WriteText wrote\n%s\nwant\n%s", got, want)
+	}
+	data, err := s.JSON()
+	if err != nil || !strings.Contains(string(data), `"actions":{"revoked":2,"not_revoked":1,"blocked":1,"not_blocked":1}`) {
+		t.Errorf("JSON() = %s (%v), want the counts per action", data, err)
+	}
+	for _, r := range []Result{{Outcome: Skipped, Blocked: &no}, {Outcome: Duplicate, Revoked: &no}} {
+		one := &Summary{}
+		one.Add(Result{Outcome: Succeeded, Revoked: &yes})
+		one.Add(r)
+		if got := one.ExitCode(); got != ExitRowsFailed {
+			t.Errorf("a %s row with a failed action: exit code %d, want %d", r.Outcome, got, ExitRowsFailed)
+		}
+	}
+	ok := &Summary{}
+	ok.Add(Result{Outcome: Skipped, Revoked: &yes, Blocked: &yes})
+	ok.Add(Result{Outcome: Succeeded})
+	if got := ok.ExitCode(); got != ExitOK {
+		t.Errorf("every action done: exit code %d, want 0", got)
 	}
 }
 

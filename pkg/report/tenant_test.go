@@ -109,6 +109,92 @@ func TestTenantColumnResultsAppend(t *testing.T) {
 	}
 }
 
+// TestBlockedColumn: the blocked column follows finished_at and comes
+// before the tenant column; a results file may have blocked, tenant, both
+// in that order, or neither, and reads back its cells (true, false,
+// empty); a secrets file never has it.
+func TestBlockedColumn(t *testing.T) {
+	yes, no := true, false
+	fixed := strings.TrimSuffix(resultsHeaderLine, "\n")
+	for _, c := range []struct {
+		cols   Columns
+		header string
+	}{
+		{Columns{}, fixed},
+		{Columns{Blocked: true}, fixed + ",blocked"},
+		{Columns{Tenant: true}, fixed + ",tenant"},
+		{Columns{Blocked: true, Tenant: true}, fixed + ",blocked,tenant"},
+	} {
+		var b bytes.Buffer
+		w, err := NewResultsColumns(&b, c.cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := []Result{
+			{Line: 2, User: "a@contoso.com", Outcome: Succeeded, HTTPStatus: 204, Attempts: 1, Revoked: &yes, Blocked: &yes, Tenant: "t1"},
+			{Line: 3, User: "b@contoso.com", Outcome: Skipped, Reason: ReasonSynced, Revoked: &yes, Blocked: &no, Tenant: "t2"},
+			{Line: 4, User: "c@contoso.com", Outcome: Failed, Reason: ReasonNotFound, HTTPStatus: 404, Attempts: 1, Tenant: "t3"},
+		}
+		for _, r := range in {
+			if err := w.Write(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := strings.Cut(b.String(), "\n"); got != c.header {
+			t.Errorf("%+v: header %q, want %q", c.cols, got, c.header)
+		}
+		rd := NewResultsReader(bytes.NewReader(b.Bytes()))
+		if cols, err := rd.Columns(); err != nil || cols != c.cols {
+			t.Errorf("%+v: Columns() = %+v, %v", c.cols, cols, err)
+		}
+		got, err := ReadResults(bytes.NewReader(b.Bytes()))
+		if err != nil || len(got) != len(in) {
+			t.Fatalf("%+v: read back %d rows, %v", c.cols, len(got), err)
+		}
+		for i, r := range got {
+			wantBlocked, wantTenant := "", ""
+			if c.cols.Blocked {
+				wantBlocked = cellOf(in[i].Blocked)
+			}
+			if c.cols.Tenant {
+				wantTenant = in[i].Tenant
+			}
+			if cellOf(r.Blocked) != wantBlocked || r.Tenant != wantTenant || cellOf(r.Revoked) != cellOf(in[i].Revoked) {
+				t.Errorf("%+v, row %d: blocked %q tenant %q revoked %q; want %q, %q, %q", c.cols, i,
+					cellOf(r.Blocked), r.Tenant, cellOf(r.Revoked), wantBlocked, wantTenant, cellOf(in[i].Revoked))
+			}
+		}
+	}
+	for _, h := range []string{fixed + ",tenant,blocked", fixed + ",blocked,blocked", fixed + ",blocked,other"} {
+		if _, err := ReadResults(strings.NewReader(h + "\n")); !errors.Is(err, ErrHeader) {
+			t.Errorf("header %q: err = %v, want ErrHeader", h, err)
+		}
+	}
+	if _, err := ReadResults(strings.NewReader(fixed + ",blocked\n2,a,,succeeded,,204,,,1,,,,yes\n")); err == nil || !strings.Contains(err.Error(), "column blocked") {
+		t.Errorf("a blocked cell that is not true, false or empty: err = %v", err)
+	}
+	if _, err := ReadSecrets(strings.NewReader(strings.Join(SecretsHeader, ",") + ",blocked\n")); !errors.Is(err, ErrHeader) {
+		t.Errorf("a secrets file with a blocked column: err = %v, want ErrHeader", err)
+	}
+	if got := strings.Join(SecretsHeaderFor(Columns{Blocked: true, Tenant: true}), ","); got != strings.Join(SecretsHeader, ",")+",tenant" {
+		t.Errorf("secrets header with blocked and tenant = %q: the blocked column is the results file's only", got)
+	}
+}
+
+// cellOf is an action cell: true, false or empty.
+func cellOf(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	if *b {
+		return "true"
+	}
+	return "false"
+}
+
 func TestTenantColumnSecrets(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "secrets.csv")

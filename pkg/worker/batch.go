@@ -75,9 +75,9 @@ func (p *Pool) answered(emit func(report.Result), retry []*Item, it *Item, res *
 		// same password again is harmless.
 		it.lastNet = "no response for this request in the $batch answer"
 		it.lastErr = nil
-		it.unknown = true
+		it.unknown = it.unknown || it.phase.resets()
 		it.requestID = res.RequestID
-		return p.again(retry, it, retryDelay(it.attempts, 0, false, p.opts.Jitter()), now, emit)
+		return p.again(retry, it, retryDelay(it.phaseAttempts(), 0, false, p.opts.Jitter()), now, emit)
 	}
 	it.requestID = firstNonEmpty(resp.Header("request-id"), res.RequestID)
 	gerr := resp.Err(now)
@@ -86,13 +86,13 @@ func (p *Pool) answered(emit func(report.Result), retry []*Item, it *Item, res *
 	}
 	it.requestID = firstNonEmpty(gerr.RequestID, it.requestID)
 	it.lastErr, it.lastNet = gerr, ""
-	if gerr.Status >= 500 {
-		it.unknown = true // a server error does not say whether the change was made
+	if gerr.Status >= 500 && it.phase.resets() {
+		it.unknown = true // a server error does not say whether the password was set
 	}
 	if !retryable(gerr.Status) {
 		return p.refused(emit, retry, it, gerr, "following the password reset operation failed: "+gerr.Message, now)
 	}
-	delay := retryDelay(it.attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
+	delay := retryDelay(it.phaseAttempts(), gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
 	if gerr.Status == http.StatusTooManyRequests {
 		p.stats.Throttled.Add(1)
 		if it.phase.write() && p.pacer.Accepting() {
@@ -104,7 +104,7 @@ func (p *Pool) answered(emit func(report.Result), retry []*Item, it *Item, res *
 		}
 	}
 	p.opts.Logger.Debug("retrying row", "line", it.Line, "status", gerr.Status, "code", gerr.Code,
-		"retry_after", gerr.RetryAfter, "request_id", it.requestID, "attempt", it.attempts)
+		"retry_after", gerr.RetryAfter, "request_id", it.requestID, "phase", it.phase, "attempt", it.phaseAttempts())
 	return p.again(retry, it, delay, now, emit)
 }
 
@@ -115,16 +115,15 @@ func (p *Pool) succeeded(emit func(report.Result), retry []*Item, it *Item, resp
 		return p.polled(emit, retry, it, resp, now)
 	case phaseResetPassword:
 		return p.accepted(emit, retry, it, resp, now)
-	case phaseRevoke, phaseRevokeFailed:
+	case phaseBlock, phaseRevoke:
 		it.lastErr, it.lastNet = nil, ""
-		p.finishRevoke(emit, it, nil, now)
-		return retry
+		return p.endAction(emit, retry, it, resp.Status, nil, now)
 	case phaseReset:
 		// The password is in force. With RevokeSessions the user is signed
 		// out everywhere next, in a later batch (it is a write too, paced
 		// like the resets).
 		it.resetStatus, it.resetRequestID = resp.Status, it.requestID
-		return p.advance(emit, retry, it, evDone, report.Result{Outcome: report.Succeeded, HTTPStatus: resp.Status}, now)
+		return p.endReset(emit, retry, it, evDone, report.Result{Outcome: report.Succeeded, HTTPStatus: resp.Status}, now)
 	}
 	panic(fmt.Sprintf("worker: an answer in phase %v", it.phase))
 }
@@ -139,9 +138,8 @@ func (p *Pool) refused(emit func(report.Result), retry []*Item, it *Item, gerr *
 		r := failedResult(gerr)
 		r.Reason, r.ErrorMessage = report.ReasonOperationUnknown, pollMsg
 		return p.failReset(emit, retry, it, r, now)
-	case phaseRevoke, phaseRevokeFailed:
-		p.finishRevoke(emit, it, gerr, now)
-		return retry
+	case phaseBlock, phaseRevoke:
+		return p.endAction(emit, retry, it, gerr.Status, gerr, now)
 	case phaseReset, phaseResetPassword:
 		return p.failReset(emit, retry, it, failedResult(gerr), now)
 	}
@@ -195,9 +193,9 @@ func (p *Pool) batchFailed(ctx context.Context, b []*Item, err error, now time.T
 func (p *Pool) retryBatch(b []*Item, err error, gerr *graph.Error, now time.Time, emit func(report.Result)) []*Item {
 	var delay time.Duration
 	if gerr != nil {
-		delay = retryDelay(b[0].attempts, gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
+		delay = retryDelay(b[0].phaseAttempts(), gerr.RetryAfter, gerr.HasRetryAfter, p.opts.Jitter())
 	} else {
-		delay = retryDelay(b[0].attempts, 0, false, p.opts.Jitter())
+		delay = retryDelay(b[0].phaseAttempts(), 0, false, p.opts.Jitter())
 	}
 	var retry []*Item
 	for _, it := range b {
@@ -208,7 +206,7 @@ func (p *Pool) retryBatch(b []*Item, err error, gerr *graph.Error, now time.Time
 		}
 		// A network failure or a server error does not say whether the
 		// batch was applied; a 429 or a 401 says it was not.
-		if gerr == nil || gerr.Status >= 500 {
+		if (gerr == nil || gerr.Status >= 500) && it.phase.resets() {
 			it.unknown = true
 		}
 		retry = p.again(retry, it, delay, now, emit)
@@ -227,10 +225,13 @@ func (p *Pool) again(retry []*Item, it *Item, delay time.Duration, now time.Time
 		}
 		it.notBefore = now.Add(max(delay, pollDelay(it.polls, 0)))
 		return append(retry, it)
-	case phaseRevoke, phaseRevokeFailed:
-		if it.revokeAttempts-it.paced >= p.opts.MaxAttempts {
-			p.finishRevoke(emit, it, it.lastErr, now)
-			return retry
+	case phaseBlock, phaseRevoke:
+		if it.phaseAttempts()-it.paced >= p.opts.MaxAttempts {
+			status := 0
+			if it.lastErr != nil {
+				status = it.lastErr.Status
+			}
+			return p.endAction(emit, retry, it, status, it.lastErr, now)
 		}
 	case phaseReset, phaseResetPassword:
 		if it.attempts-it.paced >= p.opts.MaxAttempts {

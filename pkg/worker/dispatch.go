@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"context"
 	"time"
+
+	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 // dispatcher is the state of the single goroutine that assembles batches
@@ -19,13 +21,15 @@ type dispatcher struct {
 	inputDone bool
 	lingerEnd time.Time // when a partial batch may go while input is idle
 	timer     *time.Timer
+	// emit ends an item that has nothing to send (see take).
+	emit func(report.Result)
 }
 
 // dispatch is the single goroutine that assembles batches: rows due for a
 // retry first, then fresh rows, up to BatchSize; a partial batch goes out
 // only when no input is waiting and a worker is idle.
-func (p *Pool) dispatch(ctx, gctx context.Context, items <-chan Item, batches chan<- []*Item, back <-chan batchDone) {
-	d := &dispatcher{p: p, items: items, batches: batches, back: back, timer: time.NewTimer(time.Hour)}
+func (p *Pool) dispatch(ctx, gctx context.Context, items <-chan Item, batches chan<- []*Item, back <-chan batchDone, emit func(report.Result)) {
+	d := &dispatcher{p: p, items: items, batches: batches, back: back, timer: time.NewTimer(time.Hour), emit: emit}
 	d.timer.Stop()
 	defer d.timer.Stop()
 	for {
@@ -68,10 +72,17 @@ func (d *dispatcher) fill(now time.Time) (inputIdle bool) {
 	return false
 }
 
-// take adds an item received from the input to the batch.
+// take adds an item received from the input to the batch. An item with
+// nothing to send (a skip passed on to a run whose actions do not reach
+// it) ends at once with its result.
 func (d *dispatcher) take(it Item) {
 	d.p.stats.Received.Add(1)
-	d.next = append(d.next, received(it))
+	item := d.p.received(it)
+	if item.phase == phaseDone {
+		d.p.finish(d.emit, item, d.p.opts.Now())
+		return
+	}
+	d.next = append(d.next, item)
 }
 
 // plan returns the channel to hand the batch on (nil: not yet) and when to

@@ -32,7 +32,7 @@ func (p *Pool) accepted(emit func(report.Result), retry []*Item, it *Item, resp 
 			ErrorMessage: "Graph accepted the password reset but named no operation to follow (" + err.Error() + ")"}, now)
 	}
 	retryAfter, _ := graph.ParseRetryAfter(resp.Header("Retry-After"), now)
-	it.advance(evAccepted, report.Result{}, p.opts.RevokeSessions, now) // phasePoll
+	it.advance(evAccepted, now) // phasePoll
 	it.opPath, it.polls = path, 0
 	it.notBefore = now.Add(pollDelay(0, retryAfter))
 	return append(retry, it)
@@ -46,7 +46,7 @@ func (p *Pool) polled(emit func(report.Result), retry []*Item, it *Item, resp gr
 		it.lastNet = err.Error()
 		return p.again(retry, it, 0, now, emit)
 	case op.Status == graph.OperationSucceeded:
-		return p.advance(emit, retry, it, evDone, report.Result{Outcome: report.Succeeded, HTTPStatus: it.resetStatus, RequestID: it.resetRequestID}, now)
+		return p.endReset(emit, retry, it, evDone, report.Result{Outcome: report.Succeeded, HTTPStatus: it.resetStatus, RequestID: it.resetRequestID}, now)
 	case op.Status == graph.OperationFailed:
 		msg := "the password reset operation failed"
 		if op.Detail != "" {

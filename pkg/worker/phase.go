@@ -5,20 +5,24 @@ import (
 	"time"
 
 	"github.com/bulkreset/bulkreset/pkg/graph"
-	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
 // phase is the stage an item is in: which request it sends next, and what
-// an answer to that request means. An item starts in phaseReset or
-// phaseResetPassword (see received) and moves on only through advance, by
-// the table in next; every decision of the pool about an item is a switch
-// on its phase.
+// an answer to that request means. An item starts in the phase first gives
+// it (see received) and moves on only through advance, by the table in
+// next; every decision of the pool about an item is a switch on its phase.
+// The phases run in the order block, reset, revoke (docs/outcomes.md); each
+// one an item does not need is left out.
 type phase uint8
 
 // The phases of an item.
 const (
+	// phaseBlock blocks the user's sign-in: a PATCH of accountEnabled
+	// false (Options.BlockSignIn). It goes first, so that the account is
+	// closed before its password changes and its sessions end.
+	phaseBlock phase = iota
 	// phaseReset sends a passwordProfile PATCH.
-	phaseReset phase = iota
+	phaseReset
 	// phaseResetPassword sends the authentication-methods resetPassword
 	// action (Item.ResetPassword), which Graph answers with an operation
 	// to follow.
@@ -26,18 +30,16 @@ const (
 	// phasePoll reads the resetPassword operation until it ends. A poll
 	// is a read: the pacer does not count it.
 	phasePoll
-	// phaseRevoke revokes the sign-in sessions of a user whose password
-	// was reset (Options.RevokeSessions).
+	// phaseRevoke revokes the user's sign-in sessions
+	// (Options.RevokeSessions): of every user found, whatever happened to
+	// its reset, or with Options.RevokeOnlyIfReset of a user whose
+	// password was reset or may be in force.
 	phaseRevoke
-	// phaseRevokeFailed revokes the sign-in sessions of a user whose
-	// reset failed while an earlier attempt may have set the password;
-	// Item.failed is the reset's result, emitted once the revoke ends.
-	phaseRevokeFailed
 	// phaseDone: the item's result is final.
 	phaseDone
 )
 
-var phaseNames = [...]string{"reset", "resetPassword", "poll", "revoke", "revokeFailed", "done"}
+var phaseNames = [...]string{"block", "reset", "resetPassword", "poll", "revoke", "done"}
 
 // String names the phase, for tests and panics.
 func (p phase) String() string {
@@ -53,7 +55,7 @@ type event uint8
 // The events that end a phase.
 const (
 	// evDone: the request did what it asked (the password is set, the
-	// operation succeeded, the sessions are revoked).
+	// operation succeeded, sign-in is blocked, the sessions are revoked).
 	evDone event = iota
 	// evAccepted: Graph accepted a resetPassword, whose operation is now
 	// to be followed.
@@ -61,9 +63,12 @@ const (
 	// evFailed: the request failed for good (refused, attempts spent, the
 	// operation failed or cannot be followed).
 	evFailed
+	// evNotFound: Graph answered a write 404: the user does not exist, and
+	// nothing more is sent for it.
+	evNotFound
 )
 
-var eventNames = [...]string{"done", "accepted", "failed"}
+var eventNames = [...]string{"done", "accepted", "failed", "not found"}
 
 // String names the event, for tests and panics.
 func (e event) String() string {
@@ -73,29 +78,79 @@ func (e event) String() string {
 	return fmt.Sprintf("event(%d)", uint8(e))
 }
 
-// next is the phase that follows p when its request ends with e. revoke is
-// Options.RevokeSessions; maybeSet says the item's password may be in
-// force although the reset failed (see Item.maybeSet): then, with revoke,
-// the user's sessions are revoked before the failure is emitted, so that
-// an incident run never leaves an attacker signed in behind a password it
-// may have changed. It panics on an event a phase cannot have.
-func next(p phase, e event, revoke, maybeSet bool) phase {
+// route is what decides an item's way through the phases: what the run
+// does (Options) and what is known of the item.
+type route struct {
+	// block: Options.BlockSignIn.
+	block bool
+	// reset: a reset is sent; false in a run that keeps passwords
+	// (Options.KeepPasswords) and for a user whose reset the preflight
+	// skipped (Item.Skipped).
+	reset bool
+	// resetPassword: the reset is the resetPassword action.
+	resetPassword bool
+	// revoke: Options.RevokeSessions; onlyIfReset: Options.RevokeOnlyIfReset.
+	revoke, onlyIfReset bool
+	// maybeSet: the item's password may be in force although its reset
+	// failed (see Item.maybeSet).
+	maybeSet bool
+}
+
+// first is the phase an item starts in.
+func first(r route) phase {
+	if r.block {
+		return phaseBlock
+	}
+	return afterBlock(r)
+}
+
+// afterBlock is the phase that follows the block (sent or not): the
+// reset, else the revoke of a user whose reset is not sent, else the end.
+func afterBlock(r route) phase {
+	switch {
+	case r.reset && r.resetPassword:
+		return phaseResetPassword
+	case r.reset:
+		return phaseReset
+	case r.revoke && !r.onlyIfReset:
+		return phaseRevoke
+	}
+	return phaseDone
+}
+
+// next is the phase that follows p when its request ends with e, on route
+// r. A failing action does not stop the next one: a failed block still
+// resets and revokes. A failed reset is followed by the revoke, since the
+// user is found all the same (a refused administrator, attempts spent);
+// with onlyIfReset, only when the password may be in force, so that an
+// incident run never leaves an attacker signed in behind a password it may
+// have changed. A 404 ends the item: the user does not exist. It panics on
+// an event a phase cannot have.
+func next(p phase, e event, r route) phase {
 	switch p {
+	case phaseBlock:
+		switch e {
+		case evDone, evFailed:
+			return afterBlock(r)
+		case evNotFound:
+			return phaseDone
+		}
 	case phaseReset, phaseResetPassword, phasePoll:
 		switch {
 		case e == evAccepted && p == phaseResetPassword:
 			return phasePoll
-		case e == evDone && revoke:
-			return phaseRevoke
-		case e == evDone:
+		case e == evNotFound && p != phasePoll:
 			return phaseDone
-		case e == evFailed && revoke && maybeSet:
-			return phaseRevokeFailed
-		case e == evFailed:
+		case e == evDone && r.revoke:
+			return phaseRevoke
+		case e == evFailed && r.revoke && (!r.onlyIfReset || r.maybeSet):
+			return phaseRevoke
+		case e == evDone, e == evFailed:
 			return phaseDone
 		}
-	case phaseRevoke, phaseRevokeFailed:
-		if e == evDone || e == evFailed {
+	case phaseRevoke:
+		switch e {
+		case evDone, evFailed, evNotFound:
 			return phaseDone
 		}
 	}
@@ -103,17 +158,13 @@ func next(p phase, e event, revoke, maybeSet bool) phase {
 }
 
 // advance moves it to the phase that follows its own when its request ends
-// with e, and returns that phase. r is the item's result as of now: the
-// failure phaseRevokeFailed carries to its end, or the final result when
-// the phase entered is phaseDone (the caller emits it). A new phase starts
-// due now, with no error yet and no throttled attempt of its own.
-func (it *Item) advance(e event, r report.Result, revoke bool, now time.Time) phase {
-	n := next(it.phase, e, revoke, it.maybeSet())
+// with e, and returns that phase. A new phase starts due now, with no error
+// yet and no throttled attempt of its own.
+func (it *Item) advance(e event, now time.Time) phase {
+	r := it.route
+	r.maybeSet = it.maybeSet()
+	n := next(it.phase, e, r)
 	it.phase = n
-	it.failed = report.Result{}
-	if n == phaseRevokeFailed {
-		it.failed = r
-	}
 	it.paced, it.lastErr, it.lastNet, it.notBefore = 0, nil, "", now
 	return n
 }
@@ -125,11 +176,17 @@ func (it *Item) maybeSet() bool {
 	return !it.Password.Empty() && (it.unknown || it.Resumed)
 }
 
+// resets reports whether the phase is part of the reset: an answer lost
+// there leaves the password possibly in force (Item.unknown).
+func (p phase) resets() bool {
+	return p == phaseReset || p == phaseResetPassword || p == phasePoll
+}
+
 // write reports whether the phase's request is a write, which the pacer
 // counts and learns from.
 func (p phase) write() bool {
 	switch p {
-	case phaseReset, phaseResetPassword, phaseRevoke, phaseRevokeFailed:
+	case phaseBlock, phaseReset, phaseResetPassword, phaseRevoke:
 		return true
 	case phasePoll, phaseDone:
 		return false
@@ -144,8 +201,11 @@ func (it *Item) request(id string) graph.Request {
 	case phasePoll:
 		it.polls++
 		return graph.OperationRequest(id, it.opPath)
-	case phaseRevoke, phaseRevokeFailed:
-		it.revokeAttempts++
+	case phaseBlock:
+		it.block.attempts++
+		return graph.BlockSignInRequest(id, it.target())
+	case phaseRevoke:
+		it.revoke.attempts++
 		return graph.RevokeSessionsRequest(id, it.target())
 	case phaseResetPassword:
 		it.attempts++
@@ -159,4 +219,41 @@ func (it *Item) request(id string) graph.Request {
 		})
 	}
 	panic(fmt.Sprintf("worker: no request in phase %v", it.phase))
+}
+
+// phaseAttempts is the number of requests sent for the item's current
+// phase: each action has its own budget of Options.MaxAttempts, like the
+// reset.
+func (it *Item) phaseAttempts() int {
+	switch it.phase {
+	case phaseBlock:
+		return it.block.attempts
+	case phaseRevoke:
+		return it.revoke.attempts
+	}
+	return it.attempts
+}
+
+// route is the route of it in a run with these options.
+func (o Options) route(it *Item) route {
+	return route{
+		block:         o.BlockSignIn,
+		reset:         !o.KeepPasswords && it.Skipped == nil,
+		resetPassword: it.ResetPassword,
+		revoke:        o.RevokeSessions,
+		onlyIfReset:   o.RevokeOnlyIfReset,
+	}
+}
+
+// Actions reports which actions a run with these options sends to the user
+// of it, found in the tenant, when each request succeeds: what `bulkreset
+// plan` predicts for the revoked and blocked columns. It follows the table
+// of next, so that the plan cannot disagree with the run.
+func (o Options) Actions(it Item) (block, revoke bool) {
+	r := o.route(&it)
+	for p := first(r); p != phaseDone; p = next(p, evDone, r) {
+		block = block || p == phaseBlock
+		revoke = revoke || p == phaseRevoke
+	}
+	return block, revoke
 }

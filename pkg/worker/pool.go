@@ -69,22 +69,28 @@ type Item struct {
 	// actions' columns.
 	Skipped *report.Result
 
-	// phase is the item's stage; it changes only through advance.
+	// phase is the item's stage; it changes only through advance, along
+	// route.
 	phase phase
-	// failed is the result of a reset that failed while an earlier
-	// attempt may have set the password, carried by phaseRevokeFailed to
-	// its end; the zero Result in every other phase.
-	failed   report.Result
+	route route
+	// base is the row's result before the actions' columns: the reset's
+	// once it ended, the preflight's skip (Skipped), or the not_found of a
+	// user a write found missing; the zero Result until then, and in a
+	// run that keeps passwords, where the actions make the outcome.
+	base report.Result
+	// found says a write for this user was answered 2xx, or the preflight
+	// found it: a 404 afterwards is the failure of that write, not a user
+	// that does not exist.
+	found    bool
 	attempts int
 	// paced counts the attempts of the current phase's request throttled
 	// while the tenant accepted writes: the pacer's, not faults, they do
 	// not count against MaxAttempts.
 	paced   int
-	unknown bool // an attempt's outcome is unknown: the password may be set
-	// revokeAttempts counts the revoke requests (phaseRevoke,
-	// phaseRevokeFailed); resetStatus and resetRequestID keep the reset's
-	// answer for the result.
-	revokeAttempts int
+	unknown bool // an attempt of the reset had an unknown outcome: the password may be set
+	// block and revoke are the two actions' states; resetStatus and
+	// resetRequestID keep the reset's answer for the result.
+	block, revoke  action
 	resetStatus    int
 	resetRequestID string
 	// opPath is the resetPassword operation to poll (phasePoll), polls
@@ -110,9 +116,10 @@ type Options struct {
 	// App, when set, is the application's write limit across tenants,
 	// shared with the pools of the other tenants.
 	App *AppLimit
-	// RevokeSessions revokes each user's sign-in sessions after its
-	// password is reset (POST /users/{id}/revokeSignInSessions), so that
-	// an attacker holding a refresh token is signed out too. A revoke that
+	// RevokeSessions revokes the sign-in sessions of every user found
+	// (POST /users/{id}/revokeSignInSessions), after its reset whatever
+	// happened to it (succeeded, refused, failed, skipped), so that an
+	// attacker holding a refresh token is signed out too. A revoke that
 	// fails does not undo the reset: the row stays succeeded, with
 	// revoked=false and the error.
 	RevokeSessions bool
@@ -152,10 +159,12 @@ type Stats struct {
 	Retries    atomic.Int64 // rows queued for another attempt
 	Received   atomic.Int64 // items taken from the input
 	Finished   atomic.Int64 // items given a final result
-	Succeeded  atomic.Int64 // items reset
+	Succeeded  atomic.Int64 // items succeeded: reset, or in a run that keeps passwords every action done
 	Unfinished atomic.Int64 // items left without a result when the run stopped
 	Revoked    atomic.Int64 // users whose sessions were revoked
-	NotRevoked atomic.Int64 // users reset whose sessions could not be revoked
+	NotRevoked atomic.Int64 // users whose sessions could not be revoked
+	Blocked    atomic.Int64 // users whose sign-in was blocked
+	NotBlocked atomic.Int64 // users whose sign-in could not be blocked
 }
 
 // Pool sends items to Graph.
@@ -252,7 +261,7 @@ func (p *Pool) Run(ctx context.Context, items <-chan Item, emit func(report.Resu
 			return nil
 		})
 	}
-	p.dispatch(ctx, gctx, items, batches, back)
+	p.dispatch(ctx, gctx, items, batches, back, emit)
 	return g.Wait()
 }
 
@@ -271,7 +280,7 @@ func (p *Pool) record(ctx context.Context, b []*Item) error {
 	}
 	var rows []report.SecretRow
 	for _, it := range b {
-		if !it.Password.Empty() && !it.Recorded {
+		if it.phase.resets() && !it.Password.Empty() && !it.Recorded {
 			rows = append(rows, report.SecretRow{Line: it.Line, User: it.User, Password: it.Password})
 		}
 	}
@@ -282,21 +291,24 @@ func (p *Pool) record(ctx context.Context, b []*Item) error {
 		return err
 	}
 	for _, it := range b {
-		it.Recorded = true
+		if it.phase.resets() {
+			it.Recorded = true
+		}
 	}
 	return nil
 }
 
-// received prepares an item taken from the input: its first phase is the
-// reset it asks for.
-func received(it Item) *Item {
+// received prepares an item taken from the input: its route, from the
+// run's options and the item, and the first phase of that route.
+func (p *Pool) received(it Item) *Item {
 	if it.Resumed {
 		it.attempts, it.unknown = 1, true
 	}
-	it.phase = phaseReset
-	if it.ResetPassword {
-		it.phase = phaseResetPassword
+	it.route = p.opts.route(&it)
+	if it.Skipped != nil {
+		it.base, it.found = *it.Skipped, true
 	}
+	it.phase = first(it.route)
 	return &it
 }
 

@@ -31,6 +31,23 @@ type fakeGraph struct {
 	batches  int
 	maxSize  int
 	pw       map[string]string // last password sent per user
+	sent     []string          // every sub-request's key, in the order sent
+}
+
+// blockKey ends the key of a block-sign-in request (a PATCH of
+// accountEnabled), which shares its URL with the passwordProfile PATCH.
+const blockKey = "#block"
+
+// requestKey is the URL of r, with blockKey for a block.
+func requestKey(t *testing.T, r graph.Request) string {
+	b, err := r.BodyJSON()
+	if err != nil {
+		t.Fatalf("encode body: %v", err)
+	}
+	if r.Method == "PATCH" && strings.Contains(string(b), `"accountEnabled":false`) {
+		return r.URL + blockKey
+	}
+	return r.URL
 }
 
 func newFakeGraph(t *testing.T, rec *fakeRecorder, answer func(string, int) (int, string)) *fakeGraph {
@@ -62,7 +79,7 @@ func (f *fakeGraph) Batch(ctx context.Context, reqs []graph.Request) (*graph.Bat
 	if f.outer != nil {
 		if err := f.outer(f.batches); err != nil {
 			for _, r := range reqs {
-				f.attempts[r.URL]++
+				f.attempts[requestKey(f.t, r)]++
 			}
 			return nil, err
 		}
@@ -70,16 +87,18 @@ func (f *fakeGraph) Batch(ctx context.Context, reqs []graph.Request) (*graph.Bat
 	res := &graph.BatchResult{Responses: map[string]graph.Response{}, RequestID: fmt.Sprintf("outer-%d", f.batches)}
 	for _, r := range reqs {
 		pw := passwordOf(f.t, r)
+		key := requestKey(f.t, r)
 		if f.rec != nil && pw != "" && !f.rec.has(pw) {
 			f.t.Errorf("password for %s sent before it was recorded", r.URL)
 		}
-		if old, ok := f.pw[r.URL]; ok && old != pw {
-			f.t.Errorf("%s: a retry sent a different password", r.URL)
+		if old, ok := f.pw[key]; ok && old != pw {
+			f.t.Errorf("%s: a retry sent a different password", key)
 		}
-		f.pw[r.URL] = pw
-		f.attempts[r.URL]++
-		f.sentAt[r.URL] = append(f.sentAt[r.URL], time.Now())
-		status, ra := f.answer(r.URL, f.attempts[r.URL])
+		f.pw[key] = pw
+		f.attempts[key]++
+		f.sent = append(f.sent, key)
+		f.sentAt[key] = append(f.sentAt[key], time.Now())
+		status, ra := f.answer(key, f.attempts[key])
 		resp := graph.Response{ID: r.ID, Status: status, Headers: map[string]string{}}
 		if ra != "" {
 			resp.Headers["Retry-After"] = ra
@@ -529,43 +548,48 @@ func TestPoolStrayUnauthorizedIsRetried(t *testing.T) {
 	})
 }
 
-// TestPoolRevokesWhenAFailedResetMayBeInForce: with --revoke-sessions, a row
-// whose first answer was lost and whose retry is refused has its sessions
-// revoked (the first attempt may have set the password an attacker does
-// not know, but the attacker's sessions would live on); a row refused at
-// once is not revoked.
+// TestPoolRevokesWhenAFailedResetMayBeInForce: with --revoke-sessions
+// --revoke-only-if-reset, a row whose first answer was lost and whose retry
+// is refused has its sessions revoked (the first attempt may have set the
+// password an attacker does not know, but the attacker's sessions would
+// live on); a row refused at once is not revoked. Without
+// --revoke-only-if-reset both are revoked: every user found is.
 func TestPoolRevokesWhenAFailedResetMayBeInForce(t *testing.T) {
-	for _, lost := range []bool{true, false} {
-		synctest.Test(t, func(t *testing.T) {
-			g := newFakeGraph(t, nil, func(url string, _ int) (int, string) {
-				if strings.HasSuffix(url, "/revokeSignInSessions") {
-					return 200, ""
+	for _, only := range []bool{true, false} {
+		for _, lost := range []bool{true, false} {
+			synctest.Test(t, func(t *testing.T) {
+				g := newFakeGraph(t, nil, func(url string, _ int) (int, string) {
+					if strings.HasSuffix(url, "/revokeSignInSessions") {
+						return 200, ""
+					}
+					return 403, ""
+				})
+				g.outer = func(batch int) error {
+					if lost && batch == 1 {
+						return errors.New("read: connection reset by peer")
+					}
+					return nil
 				}
-				return 404, ""
+				p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 5, RevokeSessions: true, RevokeOnlyIfReset: only})
+				got, err := runPool(t.Context(), t, p, items(1))
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+				r := got[2]
+				if r.Outcome != report.Failed || r.Reason != report.ReasonInsufficientPrivileges {
+					t.Fatalf("only %v, lost %v: got %s/%s, want failed/insufficient_privileges", only, lost, r.Outcome, r.Reason)
+				}
+				revokes := g.attempts["/users/user0000@contoso.com/revokeSignInSessions"]
+				switch {
+				case lost && (r.Revoked == nil || !*r.Revoked || revokes != 1 || report.RefusedForGood(r)):
+					t.Errorf("only %v, answer lost: revoked %v after %d revokes, refused for good %v; want revoked once, password kept", only, r.Revoked, revokes, report.RefusedForGood(r))
+				case !lost && only && (r.Revoked != nil || revokes != 0):
+					t.Errorf("only if reset, refused at once: revoked %v after %d revokes; want no revoke", r.Revoked, revokes)
+				case !lost && !only && (r.Revoked == nil || !*r.Revoked || revokes != 1 || !report.RefusedForGood(r)):
+					t.Errorf("refused at once: revoked %v after %d revokes, refused for good %v; want revoked once, the password dropped", r.Revoked, revokes, report.RefusedForGood(r))
+				}
 			})
-			g.outer = func(batch int) error {
-				if lost && batch == 1 {
-					return errors.New("read: connection reset by peer")
-				}
-				return nil
-			}
-			p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 5, RevokeSessions: true})
-			got, err := runPool(t.Context(), t, p, items(1))
-			if err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			r := got[2]
-			if r.Outcome != report.Failed || r.Reason != "not_found" {
-				t.Fatalf("lost %v: got %s/%s, want failed/not_found", lost, r.Outcome, r.Reason)
-			}
-			revokes := g.attempts["/users/user0000@contoso.com/revokeSignInSessions"]
-			switch {
-			case lost && (r.Revoked == nil || !*r.Revoked || revokes != 1 || report.RefusedForGood(r)):
-				t.Errorf("answer lost: revoked %v after %d revokes, refused for good %v; want revoked once, password kept", r.Revoked, revokes, report.RefusedForGood(r))
-			case !lost && (r.Revoked != nil || revokes != 0):
-				t.Errorf("refused at once: revoked %v after %d revokes; want no revoke", r.Revoked, revokes)
-			}
-		})
+		}
 	}
 }
 

@@ -21,6 +21,9 @@ const (
 	ModeColumn Mode = "column"
 	// ModeNone sets no password, only the force-change flags.
 	ModeNone Mode = "none"
+	// ModeKeep changes no password at all: the run only blocks sign-in
+	// and/or revokes sessions (a lockdown, Options.KeepPasswords).
+	ModeKeep Mode = "keep"
 )
 
 // PrepareOptions configure a Preparer.
@@ -119,7 +122,7 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 			return it, r, err
 		}
 		it.Password = row.Password
-	case ModeNone:
+	case ModeNone, ModeKeep:
 	default:
 		if p.opts.Plan {
 			break

@@ -82,7 +82,8 @@ func ptr[T any](v T) *T { return &v }
 // TestRevokeBudgetIsItsOwn: the throttles the pacer made a reset wait out
 // do not lengthen the revoke that follows it: a revoke that keeps failing
 // is given up after MaxAttempts requests, however often the reset before
-// it was throttled.
+// it was throttled. (The reset ends refused, 403: a 404 would say the
+// user does not exist, and nothing would follow it.)
 func TestRevokeBudgetIsItsOwn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const revokeURL = "/users/user0001@contoso.com/revokeSignInSessions"
@@ -97,7 +98,7 @@ func TestRevokeBudgetIsItsOwn(t *testing.T) {
 			case attempt <= 3:
 				return 429, "1"
 			}
-			return 404, ""
+			return 403, ""
 		})
 		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 3, RevokeSessions: true})
 		got, err := runPool(t.Context(), t, p, items(2))
@@ -105,8 +106,8 @@ func TestRevokeBudgetIsItsOwn(t *testing.T) {
 			t.Fatalf("Run: %v", err)
 		}
 		r := got[3]
-		if r.Outcome != report.Failed || r.Reason != report.ReasonNotFound || r.Attempts != 4 || !r.MaybeSet {
-			t.Fatalf("got %s/%s after %d attempts (may be set %v), want failed/not_found after 4, may be set", r.Outcome, r.Reason, r.Attempts, r.MaybeSet)
+		if r.Outcome != report.Failed || r.Reason != report.ReasonInsufficientPrivileges || r.Attempts != 4 || !r.MaybeSet {
+			t.Fatalf("got %s/%s after %d attempts (may be set %v), want failed/insufficient_privileges after 4, may be set", r.Outcome, r.Reason, r.Attempts, r.MaybeSet)
 		}
 		if n := g.attempts[revokeURL]; n != 3 || r.Revoked == nil || *r.Revoked {
 			t.Errorf("revoke sent %d times, revoked %s; want 3 (MaxAttempts) and false", n, revokedCell(r.Revoked))
