@@ -112,6 +112,8 @@ func openTarget(ctx context.Context, e *env, o *resetOptions, lg *runLog) (*targ
 func openOutputs(e *env, o *resetOptions, summary *report.Summary) (*report.Outputs, error) {
 	cols := o.columns
 	cols.Blocked = o.blockSignIn // the blocked column, only in a run that blocks
+	// Every reset run records the client-request-id (bulkreset verify).
+	cols.ClientRequestID = !o.plan
 	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: cols}
 	if o.plan {
 		opts.Secrets, summary.SecretsPath = "", ""
