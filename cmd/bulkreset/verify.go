@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"strings"
 	"time"
@@ -102,10 +103,11 @@ func runVerify(ctx context.Context, e *env, v *verifyOptions) (err error) {
 			lg.logFileOnly("bulkreset verify stopped", err)
 		}
 	}()
-	results, withCRID, err := readVerifyInput(e, v.input)
+	rd, in, withCRID, err := openVerifyInput(e, v.input)
 	if err != nil {
 		return err
 	}
+	defer in.Close()
 	out, err := createVerifyFile(v.output)
 	if err != nil {
 		return err
@@ -119,33 +121,40 @@ func runVerify(ctx context.Context, e *env, v *verifyOptions) (err error) {
 	defer t.Close()
 	started := time.Now()
 	lg.Info("verify started", "input", v.input, "tenant", t.tenant, "graph", t.graphURL, "output", v.output, "wait", v.wait.String())
-	rows, st, err := verify.Run(ctx, t.client, results, withCRID, verify.Options{
+	w, err := report.NewVerifyWriter(out)
+	if err != nil {
+		return fatalError{fmt.Errorf("verify file %s: %w", v.output, err)}
+	}
+	var writeErr error
+	st, err := verify.Run(ctx, t.client, verifyRows(rd, v.input), withCRID, verify.Options{
 		Skew: v.skew, Wait: v.wait, PollInterval: v.pollInterval, Logger: lg.Logger,
 		Lookups: worker.PreflightOptions{BatchSize: o.batchSize, Concurrency: o.concurrency, MaxAttempts: o.maxAttempts, Logger: lg.Logger},
+	}, func(r report.VerifyRow) error {
+		writeErr = w.Write(r)
+		return writeErr
 	})
-	if err != nil {
-		os.Remove(v.output) // the header only: a file that says nothing
-		if ctx.Err() != nil {
-			return exitError{exitInterrupted}
-		}
-		return fatalError{err}
-	}
-	w, err := report.NewVerifyWriter(out)
-	if err == nil {
-		for _, r := range rows {
-			if err = w.Write(r); err != nil {
-				break
-			}
-		}
-	}
 	if err == nil {
 		err = w.Flush()
+		writeErr = err
 	}
 	if err == nil {
 		err = out.Close()
+		writeErr = err
 	}
-	if err != nil {
+	switch {
+	case err == nil:
+	case writeErr != nil:
 		return fatalError{fmt.Errorf("verify file %s: %w", v.output, err)}
+	default:
+		out.Close()
+		os.Remove(v.output) // nothing verified: a file that says nothing
+		if ctx.Err() != nil {
+			return exitError{exitInterrupted}
+		}
+		if errors.As(err, new(usageError)) {
+			return err
+		}
+		return fatalError{err}
 	}
 	elapsed := time.Since(started)
 	lg.Info("verify finished", "rows", st.Rows, "checked", st.Checked, "confirmed", st.Confirmed, "not_confirmed", st.NotConfirmed,
@@ -189,44 +198,58 @@ func (v *verifyOptions) validate(e *env, now time.Time) error {
 	return nil
 }
 
-// readVerifyInput reads the whole results file (its rows, and whether it
-// has the client_request_id column). A results file of several tenants is
-// refused: verify signs in to one.
-func readVerifyInput(e *env, path string) ([]report.Result, bool, error) {
+// errManyTenants reports a results file of several tenants: verify signs
+// in to one.
+var errManyTenants = errors.New("it holds rows of more than one tenant: verify signs in to one tenant; split the file by its tenant column")
+
+// openVerifyInput opens the results file and reads its header: whether it
+// has the client_request_id column. Its rows are read as verify goes (see
+// verifyRows).
+func openVerifyInput(e *env, path string) (*report.ResultsReader, io.Closer, bool, error) {
 	var rd *report.ResultsReader
+	closer := io.NopCloser(nil)
 	if path == "-" {
 		rd = report.NewResultsReader(e.stdin)
 	} else {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, false, usagef("--input: %w", err)
+			return nil, nil, false, usagef("--input: %w", err)
 		}
-		defer f.Close()
-		rd = report.NewResultsReader(f)
+		rd, closer = report.NewResultsReader(f), f
 	}
 	cols, err := rd.Columns()
 	if err != nil {
-		return nil, false, usagef("--input %s is not a results file: %w", path, err)
+		closer.Close()
+		return nil, nil, false, usagef("--input %s is not a results file: %w", path, err)
 	}
-	var rows []report.Result
-	tenants := map[string]bool{}
-	for {
-		r, err := rd.Read()
-		if err != nil {
+	return rd, closer, cols.ClientRequestID, nil
+}
+
+// verifyRows yields the rows of rd; an unreadable row, or a second
+// tenant, ends it with a usage error.
+func verifyRows(rd *report.ResultsReader, path string) iter.Seq2[report.Result, error] {
+	return func(yield func(report.Result, error) bool) {
+		tenant := ""
+		for {
+			r, err := rd.Read()
 			if err == io.EOF {
-				break
+				return
 			}
-			return nil, false, usagef("--input %s: %w", path, err)
+			if err == nil && r.Tenant != "" {
+				if tenant != "" && !strings.EqualFold(tenant, r.Tenant) {
+					err = errManyTenants
+				}
+				tenant = r.Tenant
+			}
+			if err != nil {
+				yield(report.Result{}, usagef("--input %s: %w", path, err))
+				return
+			}
+			if !yield(r, nil) {
+				return
+			}
 		}
-		if r.Tenant != "" {
-			tenants[strings.ToLower(r.Tenant)] = true
-		}
-		rows = append(rows, r)
 	}
-	if len(tenants) > 1 {
-		return nil, false, usagef("--input %s holds rows of %d tenants: verify signs in to one tenant; split the file by its tenant column", path, len(tenants))
-	}
-	return rows, cols.ClientRequestID, nil
 }
 
 // createVerifyFile creates the verify file, refusing to overwrite one.

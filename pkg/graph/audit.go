@@ -17,8 +17,10 @@ import (
 // (https://learn.microsoft.com/graph/api/resources/directoryaudit), $top
 // and paging by @odata.nextLink.
 
-// MaxAuditPage is the $top the audit list is asked for: its largest page.
-const MaxAuditPage = 1000
+// MaxAuditPage is the $top the audit list is asked for: 200 records of a
+// kilobyte or two each keep a page well under the bound on one answer
+// (maxResponseBytes, 512 KiB), which is kept for every request.
+const MaxAuditPage = 200
 
 // DirectoryAudit is one directory audit record, as far as verify reads it.
 type DirectoryAudit struct {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -92,24 +93,33 @@ type Stats struct {
 	Throttled     int64 // 429 answers
 }
 
-// row is one checked results row.
+// row is one checked results row: what verify needs of it, kept small
+// (a hundred thousand rows are held at once).
 type row struct {
-	res                  report.Result
+	line                 int
+	user, objectID, crid string
+	finished             time.Time
 	reset, block, revoke bool
 	info                 *graph.UserInfo
-	out                  report.VerifyRow
 	diffs                []string
-	audit                *graph.DirectoryAudit
+	audit                *auditHit
 }
 
-// Run verifies results (the rows of one results file, in its order;
-// withCRID says the file has the client_request_id column) against the
-// tenant of c, and returns one VerifyRow per checked row, in the file's
-// order. A row is checked when it records a password reset (outcome
-// succeeded; in a file with the client_request_id column, a succeeded row
-// without one changed no password: a lockdown), a revoke (revoked=true) or
-// a block (blocked=true).
-func Run(ctx context.Context, c Client, results []report.Result, withCRID bool, opts Options) ([]report.VerifyRow, Stats, error) {
+// auditHit is what verify keeps of an audit record.
+type auditHit struct {
+	id, correlationID, activity, initiator string
+	at                                     time.Time
+}
+
+// Run verifies results (the rows of one results file, in its order, read
+// as Run goes; withCRID says the file has the client_request_id column)
+// against the tenant of c, and passes one VerifyRow per checked row, in the
+// file's order, to emit; an error from emit or from results ends it. A row
+// is checked when it records a password reset (outcome succeeded; in a
+// file with the client_request_id column, a succeeded row without one
+// changed no password: a lockdown), a revoke (revoked=true) or a block
+// (blocked=true).
+func Run(ctx context.Context, c Client, results iter.Seq2[report.Result, error], withCRID bool, opts Options, emit func(report.VerifyRow) error) (Stats, error) {
 	if opts.Skew <= 0 {
 		opts.Skew = DefaultSkew
 	}
@@ -122,14 +132,17 @@ func Run(ctx context.Context, c Client, results []report.Result, withCRID bool, 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	st := Stats{Rows: len(results)}
-	rows := checkedRows(results, withCRID)
+	var st Stats
+	rows, err := checkedRows(results, withCRID, &st)
+	if err != nil {
+		return st, err
+	}
 	st.Checked = len(rows)
 	if len(rows) == 0 {
-		return nil, st, nil
+		return st, nil
 	}
 	if err := readUsers(ctx, c, rows, opts, &st); err != nil {
-		return nil, st, err
+		return st, err
 	}
 	for _, r := range rows {
 		r.compare(opts.Skew)
@@ -140,7 +153,7 @@ func Run(ctx context.Context, c Client, results []report.Result, withCRID bool, 
 	for {
 		st.Polls++
 		if err := searchAudit(ctx, c, rows, opts, &st, &throttled); err != nil {
-			return nil, st, err
+			return st, err
 		}
 		missing := 0
 		for _, r := range rows {
@@ -158,13 +171,12 @@ func Run(ctx context.Context, c Client, results []report.Result, withCRID bool, 
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, st, ctx.Err()
+			return st, ctx.Err()
 		}
 	}
-	out := make([]report.VerifyRow, len(rows))
 	for i, r := range rows {
-		out[i] = r.finish()
-		switch out[i].Status {
+		out := r.finish()
+		switch out.Status {
 		case report.Confirmed:
 			st.Confirmed++
 		case report.NotConfirmed:
@@ -172,34 +184,45 @@ func Run(ctx context.Context, c Client, results []report.Result, withCRID bool, 
 		case report.NotInAuditLog:
 			st.NotInAuditLog++
 		}
+		rows[i] = nil // written: its memory can go
+		if err := emit(out); err != nil {
+			return st, err
+		}
 	}
-	return out, st, nil
+	return st, nil
 }
 
 // checkedRows are the rows of results that record an action to verify.
-func checkedRows(results []report.Result, withCRID bool) []*row {
+func checkedRows(results iter.Seq2[report.Result, error], withCRID bool, st *Stats) ([]*row, error) {
 	var rows []*row
-	for _, res := range results {
-		r := &row{res: res}
+	for res, err := range results {
+		if err != nil {
+			return nil, err
+		}
+		st.Rows++
+		r := &row{line: res.Line, user: res.User, objectID: res.ObjectID, crid: res.ClientRequestID, finished: res.FinishedAt}
 		r.reset = res.Outcome == report.Succeeded && (!withCRID || res.ClientRequestID != "")
 		r.block = res.Blocked != nil && *res.Blocked
 		r.revoke = res.Revoked != nil && *res.Revoked
-		if !r.reset && !r.block && !r.revoke {
-			continue
+		if r.reset || r.block || r.revoke {
+			rows = append(rows, r)
 		}
-		var checked []string
-		for _, a := range []struct {
-			on   bool
-			name string
-		}{{r.block, "block"}, {r.reset, "reset"}, {r.revoke, "revoke"}} {
-			if a.on {
-				checked = append(checked, a.name)
-			}
-		}
-		r.out = report.VerifyRow{Line: res.Line, User: res.User, ObjectID: res.ObjectID, Checked: strings.Join(checked, "+")}
-		rows = append(rows, r)
 	}
-	return rows
+	return rows, nil
+}
+
+// checked names the actions checked, joined by "+".
+func (r *row) checked() string {
+	var checked []string
+	for _, a := range []struct {
+		on   bool
+		name string
+	}{{r.block, "block"}, {r.reset, "reset"}, {r.revoke, "revoke"}} {
+		if a.on {
+			checked = append(checked, a.name)
+		}
+	}
+	return strings.Join(checked, "+")
 }
 
 // readUsers reads every row's user back, by object id when the row has
@@ -207,9 +230,9 @@ func checkedRows(results []report.Result, withCRID bool) []*row {
 func readUsers(ctx context.Context, c Client, rows []*row, opts Options, st *Stats) error {
 	targets := make([]string, len(rows))
 	for i, r := range rows {
-		targets[i] = r.res.ObjectID
+		targets[i] = r.objectID
 		if targets[i] == "" {
-			targets[i] = r.res.User
+			targets[i] = r.user
 		}
 	}
 	lo := opts.Lookups
@@ -228,8 +251,8 @@ func readUsers(ctx context.Context, c Client, rows []*row, opts Options, st *Sta
 		switch {
 		case rd.Info != nil:
 			r.info = rd.Info
-			if r.out.ObjectID == "" {
-				r.out.ObjectID = rd.Info.ID
+			if r.objectID == "" {
+				r.objectID = rd.Info.ID
 			}
 		case rd.Failed != nil && rd.Failed.HTTPStatus == http.StatusForbidden:
 			return ErrUsersDenied
@@ -247,7 +270,7 @@ func (r *row) compare(skew time.Duration) {
 	if r.info == nil {
 		return
 	}
-	done := r.res.FinishedAt
+	done := r.finished
 	lower, upper := done.Add(-skew), done.Add(skew)
 	when := func(t *time.Time) string {
 		if t == nil {
@@ -278,11 +301,11 @@ func (r *row) compare(skew time.Duration) {
 
 // finish makes the row's verify row.
 func (r *row) finish() report.VerifyRow {
-	out := r.out
+	out := report.VerifyRow{Line: r.line, User: r.user, ObjectID: r.objectID, Checked: r.checked()}
 	if a := r.audit; a != nil {
-		out.AuditID, out.Activity, out.ActivityTime, out.Initiator = a.ID, a.ActivityDisplayName, a.ActivityDateTime, a.Initiator()
+		out.AuditID, out.Activity, out.ActivityTime, out.Initiator = a.id, a.activity, a.at, a.initiator
 		out.MatchedBy = "object_id"
-		if r.res.ClientRequestID != "" && strings.EqualFold(a.CorrelationID, r.res.ClientRequestID) {
+		if r.crid != "" && strings.EqualFold(a.correlationID, r.crid) {
 			out.MatchedBy = "correlation_id"
 		}
 	}
@@ -313,18 +336,18 @@ func searchAudit(ctx context.Context, c Client, rows []*row, opts Options, st *S
 		}
 		id := strings.ToLower(r.info.ID)
 		want[id] = append(want[id], r)
-		if from.IsZero() || r.res.FinishedAt.Before(from) {
-			from = r.res.FinishedAt
+		if from.IsZero() || r.finished.Before(from) {
+			from = r.finished
 		}
-		if r.res.FinishedAt.After(to) {
-			to = r.res.FinishedAt
+		if r.finished.After(to) {
+			to = r.finished
 		}
 	}
 	if len(want) == 0 {
 		return nil
 	}
 	from, to = from.Add(-opts.Skew), to.Add(opts.Skew)
-	found := map[string][]graph.DirectoryAudit{}
+	found := map[string][]auditHit{}
 	attempts := max(opts.Lookups.MaxAttempts, 1)
 	for _, activity := range ResetActivities {
 		path := graph.AuditActivityPath(activity, from, to)
@@ -349,7 +372,8 @@ func searchAudit(ctx context.Context, c Client, rows []*row, opts Options, st *S
 				for _, t := range a.TargetResources {
 					id := strings.ToLower(t.ID)
 					if _, ok := want[id]; ok {
-						found[id] = append(found[id], a)
+						found[id] = append(found[id], auditHit{id: a.ID, correlationID: a.CorrelationID, activity: a.ActivityDisplayName,
+							initiator: a.Initiator(), at: a.ActivityDateTime})
 					}
 				}
 			}
@@ -363,27 +387,27 @@ func searchAudit(ctx context.Context, c Client, rows []*row, opts Options, st *S
 	}
 	for id, rs := range want {
 		for _, r := range rs {
-			r.audit = match(found[id], r.res, opts.Skew)
+			r.audit = match(found[id], r.crid, r.finished, opts.Skew)
 		}
 	}
 	return nil
 }
 
-// match picks the audit record of res's reset among its user's records:
+// match picks the audit record of a row's reset among its user's records:
 // the one whose correlationId is the row's client_request_id, else the one
 // nearest finished_at within the skew allowance; nil when none.
-func match(records []graph.DirectoryAudit, res report.Result, skew time.Duration) *graph.DirectoryAudit {
-	if res.ClientRequestID != "" {
-		if i := slices.IndexFunc(records, func(a graph.DirectoryAudit) bool {
-			return strings.EqualFold(a.CorrelationID, res.ClientRequestID)
+func match(records []auditHit, crid string, finished time.Time, skew time.Duration) *auditHit {
+	if crid != "" {
+		if i := slices.IndexFunc(records, func(a auditHit) bool {
+			return strings.EqualFold(a.correlationID, crid)
 		}); i >= 0 {
 			return &records[i]
 		}
 	}
-	var best *graph.DirectoryAudit
+	var best *auditHit
 	var bestGap time.Duration
 	for i, a := range records {
-		gap := a.ActivityDateTime.Sub(res.FinishedAt).Abs()
+		gap := a.at.Sub(finished).Abs()
 		if gap > skew {
 			continue
 		}
