@@ -47,6 +47,10 @@ const DefaultPollInterval = 30 * time.Second
 // only (a --password-mode none update), not a new password.
 var ResetActivities = []string{"Reset user password", "Reset password (by admin)", "Change user password", "Reset password"}
 
+// DefaultMaxAttempts is the attempts per read (a lookup batch, an audit
+// page) when Options.Lookups.MaxAttempts is 0, as reset's --max-attempts.
+const DefaultMaxAttempts = 8
+
 // Client is what verify needs of Graph; *graph.Client implements it.
 type Client interface {
 	worker.Sender
@@ -132,6 +136,9 @@ func Run(ctx context.Context, c Client, results iter.Seq2[report.Result, error],
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Lookups.MaxAttempts <= 0 {
+		opts.Lookups.MaxAttempts = DefaultMaxAttempts
+	}
 	var st Stats
 	rows, err := checkedRows(results, withCRID, &st)
 	if err != nil {
@@ -149,7 +156,6 @@ func Run(ctx context.Context, c Client, results iter.Seq2[report.Result, error],
 	}
 	deadline := opts.Now().Add(opts.Wait)
 	var throttled atomic.Int64
-	defer func() { st.Throttled += throttled.Load() }()
 	for {
 		st.Polls++
 		if err := searchAudit(ctx, c, rows, opts, &st, &throttled); err != nil {
@@ -174,6 +180,7 @@ func Run(ctx context.Context, c Client, results iter.Seq2[report.Result, error],
 			return st, ctx.Err()
 		}
 	}
+	st.Throttled += throttled.Load()
 	for i, r := range rows {
 		out := r.finish()
 		switch out.Status {
@@ -348,7 +355,7 @@ func searchAudit(ctx context.Context, c Client, rows []*row, opts Options, st *S
 	}
 	from, to = from.Add(-opts.Skew), to.Add(opts.Skew)
 	found := map[string][]auditHit{}
-	attempts := max(opts.Lookups.MaxAttempts, 1)
+	attempts := opts.Lookups.MaxAttempts
 	for _, activity := range ResetActivities {
 		path := graph.AuditActivityPath(activity, from, to)
 		for path != "" {
