@@ -93,16 +93,11 @@ func runVerify(ctx context.Context, e *env, v *verifyOptions) (err error) {
 		return err
 	}
 	o := &v.o
-	lg, err := newLogger(e, logOptions{format: o.logFormat, file: o.logFile, quiet: o.quiet, verbose: o.verbose})
+	lg, err := openLog(e, o)
 	if err != nil {
-		return usagef("%w", err)
+		return err
 	}
-	defer lg.close()
-	defer func() {
-		if err != nil && !errors.As(err, new(exitError)) {
-			lg.logFileOnly("bulkreset verify stopped", err)
-		}
-	}()
+	defer lg.finish(&err, "bulkreset verify stopped")
 	rd, in, withCRID, err := openVerifyInput(e, v.input)
 	if err != nil {
 		return err
@@ -262,4 +257,24 @@ func createVerifyFile(path string) (*os.File, error) {
 		return nil, fatalError{fmt.Errorf("create verify file: %w", err)}
 	}
 	return f, nil
+}
+
+// openLog opens the logging o's flags ask for; a bad flag is a usage
+// error.
+func openLog(e *env, o *resetOptions) (*runLog, error) {
+	lg, err := newLogger(e, logOptions{format: o.logFormat, file: o.logFile, quiet: o.quiet, verbose: o.verbose})
+	if err != nil {
+		return nil, usagef("%w", err)
+	}
+	return lg, nil
+}
+
+// finish closes the logging of a command that ends with *err: an error
+// (other than an exit code already explained) goes to the log file too;
+// run prints it on standard error.
+func (l *runLog) finish(err *error, msg string) {
+	if *err != nil && !errors.As(*err, new(exitError)) {
+		l.logFileOnly(msg, *err)
+	}
+	l.close()
 }
