@@ -154,3 +154,23 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("denied: status %d, want 403", st)
 	}
 }
+
+// Reading the audit log spends the application's resource units like any
+// read: past them it is throttled, with a Retry-After.
+func TestAuditLogThrottled(t *testing.T) {
+	e := start(t, Options{ResourceUnitBurst: 2, ResourceUnitRate: 1})
+	codes := map[int]int{}
+	for range 4 {
+		res, err := e.do(context.Background(), http.MethodGet, "/v1.0/auditLogs/directoryAudits?$top=5", nil, map[string]string{"Authorization": "Bearer " + e.token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes[res.status]++
+		if res.status == http.StatusTooManyRequests && res.header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if codes[http.StatusOK] != 2 || codes[http.StatusTooManyRequests] != 2 {
+		t.Errorf("answers %v, want 2 OK then 2 throttled", codes)
+	}
+}
