@@ -70,7 +70,8 @@ func byUser(rs map[int]report.Result) map[string]report.Result {
 // out) are revoked all the same, and the emulator shows their sessions
 // revoked; their rows keep the reset's outcome, and the exit code is 3. A
 // user that does not exist is not revoked. The results header is the one
-// of every earlier version: this run does not block.
+// of every earlier version, then client_request_id (issue 15): this run
+// does not block.
 func TestRevokeReachesEveryUserFound(t *testing.T) {
 	tn, in, admin, failing, missing := actionsTenant(t, 20)
 	// One user's revoke is refused after its reset succeeded: the row
@@ -87,8 +88,8 @@ func TestRevokeReachesEveryUserFound(t *testing.T) {
 	if res.code != exitRowsFailed {
 		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
 	}
-	if got, _, _ := strings.Cut(readFile(t, results), "\n"); got+"\n" != oldResultsHeader {
-		t.Errorf("results header %q, want the old one byte for byte %q", got, oldResultsHeader)
+	if got, _, _ := strings.Cut(readFile(t, results), "\n"); got != strings.TrimSuffix(oldResultsHeader, "\n")+",client_request_id" {
+		t.Errorf("results header %q, want the old one byte for byte %q, then client_request_id (issue 15)", got, oldResultsHeader)
 	}
 	rows := byUser(readResults(t, results))
 	kept := readSecrets(t, secrets)
@@ -194,7 +195,7 @@ func TestLockdown(t *testing.T) {
 	if n := len(tn.sim.Changes()); n != 0 {
 		t.Errorf("%d password changes, want none", n)
 	}
-	if got, _, _ := strings.Cut(readFile(t, results), "\n"); got != strings.TrimSuffix(oldResultsHeader, "\n")+",blocked" {
+	if got, _, _ := strings.Cut(readFile(t, results), "\n"); got != strings.TrimSuffix(oldResultsHeader, "\n")+",blocked,client_request_id" {
 		t.Errorf("results header %q, want the blocked column after finished_at", got)
 	}
 	rows := readResults(t, results)
@@ -251,7 +252,7 @@ func TestBlockSignInWithReset(t *testing.T) {
 	if res.code != exitRowsFailed {
 		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitRowsFailed, res.stderr)
 	}
-	if got, _, _ := strings.Cut(readFile(t, results), "\n"); got != strings.TrimSuffix(oldResultsHeader, "\n")+",blocked" {
+	if got, _, _ := strings.Cut(readFile(t, results), "\n"); got != strings.TrimSuffix(oldResultsHeader, "\n")+",blocked,client_request_id" {
 		t.Errorf("results header %q, want the blocked column", got)
 	}
 	rows := byUser(readResults(t, results))

@@ -120,6 +120,8 @@ func openOutputs(e *env, o *resetOptions, summary *report.Summary) (*report.Outp
 	}
 	cols := o.columns
 	cols.Blocked = o.blockSignIn // the blocked column, only in a run that blocks
+	// Every reset run records the client-request-id (bulkreset verify).
+	cols.ClientRequestID = !o.plan
 	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: cols, Settings: o.toRecord}
 	if o.plan {
 		opts.Secrets, summary.SecretsPath = "", ""

@@ -148,6 +148,7 @@ were invalid, 130 interrupted.`,
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newResetCmd(e), newPlanCmd(e), newVersionCmd(e))
+	root.AddCommand(newVerifyCmd(e))
 	addCompletionCmd(root)
 	root.AddCommand(newCheckCmd(e))
 	return root

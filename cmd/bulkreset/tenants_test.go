@@ -163,9 +163,10 @@ func TestManyTenantsEndToEnd(t *testing.T) {
 		t.Fatalf("exit code %d, want %d (some rows fail); stderr:\n%s", res.code, exitRowsFailed, res.stderr)
 	}
 
-	// The results file: the fixed header (docs/files.md) plus the tenant column, every row.
+	// The results file: the fixed header (docs/files.md) plus the tenant
+	// column and, as in every reset run, client_request_id (issue 15).
 	raw, _ := os.ReadFile(out)
-	if want := strings.Join(report.ResultsHeaderFor(report.Columns{Tenant: true}), ",") + "\n"; !strings.HasPrefix(string(raw), want) {
+	if want := strings.Join(report.ResultsHeaderFor(report.Columns{Tenant: true, ClientRequestID: true}), ",") + "\n"; !strings.HasPrefix(string(raw), want) {
 		t.Errorf("results header: %q, want %q", strings.SplitN(string(raw), "\n", 2)[0], want)
 	}
 	got := readResults(t, out)

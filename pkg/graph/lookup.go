@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // lookupSelect are the properties a preflight lookup needs. Graph returns
@@ -12,7 +13,10 @@ import (
 // selected (https://learn.microsoft.com/graph/api/user-get); $select also
 // lowers the read's cost to 1 resource unit
 // (https://learn.microsoft.com/graph/throttling-limits).
-const lookupSelect = "id,userPrincipalName,accountEnabled,onPremisesSyncEnabled,userType"
+//
+// lastPasswordChangeDateTime and signInSessionsValidFromDateTime, also
+// returned only when selected, are what bulkreset verify reads back.
+const lookupSelect = "id,userPrincipalName,accountEnabled,onPremisesSyncEnabled,userType,lastPasswordChangeDateTime,signInSessionsValidFromDateTime"
 
 // LookupRequest returns the GET that resolves user (an object id or a UPN,
 // see UserPath) to the properties in UserInfo.
@@ -35,6 +39,14 @@ type UserInfo struct {
 	OnPremisesSyncEnabled *bool `json:"onPremisesSyncEnabled"`
 	// UserType is "Member" or "Guest".
 	UserType string `json:"userType"`
+	// LastPasswordChangeDateTime is when the password was last set (by
+	// anyone, the user included), or the account created; nil when Graph
+	// did not say.
+	LastPasswordChangeDateTime *time.Time `json:"lastPasswordChangeDateTime"`
+	// SignInSessionsValidFromDateTime is when the sign-in sessions were
+	// last revoked (tokens issued before are invalid); nil when Graph did
+	// not say.
+	SignInSessionsValidFromDateTime *time.Time `json:"signInSessionsValidFromDateTime"`
 }
 
 // Synced reports whether the user is mastered on-premises: its password

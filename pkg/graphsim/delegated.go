@@ -52,6 +52,7 @@ type delegatedState struct {
 // pwOperation is one resetPassword long-running operation.
 type pwOperation struct {
 	id, userID, password string
+	c                    opCtx // the caller that started it, for its audit record
 	status, detail       string
 	polls                int
 	created, last        time.Time
@@ -268,7 +269,7 @@ func (s *Sim) resetPasswordLocked(t target, body []byte, c opCtx) (int, any, *ap
 		return 0, nil, newAPIError(http.StatusBadRequest, codeRequestBad, msgComplexity)
 	}
 	now := s.now()
-	o := &pwOperation{id: newGUID(), userID: u.ID, password: *req.NewPassword, status: OperationNotStarted, created: now, last: now}
+	o := &pwOperation{id: newGUID(), userID: u.ID, password: *req.NewPassword, status: OperationNotStarted, created: now, last: now, c: c}
 	s.del.ops[o.id] = o
 	if s.opts.OperationDelay > 0 {
 		s.del.pending = append(s.del.pending, o)
@@ -342,6 +343,8 @@ func (s *Sim) endOperationLocked(o *pwOperation, u *User, at time.Time, requestI
 	u.Password = o.password
 	u.PasswordSets++
 	u.ForceChangePasswordNextSignIn = true
+	u.PasswordChangedAt = at
+	s.recordAuditAt(at, o.c, s.delegatedUser(), u, ActivityResetByAdmin, ServiceSSPR)
 	s.changes = append(s.changes, Change{
 		UserID: u.ID, UPN: u.UPN, Password: o.password,
 		ForceChangePasswordNextSignIn:        true,

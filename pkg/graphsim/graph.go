@@ -590,6 +590,9 @@ func (s *Sim) opLocked(o op, c opCtx) (int, any, *apiError) {
 	if o.body != nil && !(o.inBatch && bytes.HasPrefix(bytes.TrimSpace(o.body), []byte("{"))) && !isJSONObject(o.body) {
 		return 0, nil, badRequest(msgUnreadableJSON)
 	}
+	if isAuditURL(o.url) {
+		return s.listAuditsLocked(o, c)
+	}
 	if isOrganizationURL(o.url) {
 		return s.organizationLocked(o, c)
 	}
@@ -656,6 +659,8 @@ var userProperties = []struct {
 		}
 		return "Member"
 	}},
+	{"lastPasswordChangeDateTime", func(u *User) any { return graphTime(u.PasswordChangedAt) }},
+	{"signInSessionsValidFromDateTime", func(u *User) any { return graphTime(u.SessionsRevokedAt) }},
 	{"businessPhones", func(*User) any { return []string{} }},
 	{"givenName", func(*User) any { return nil }},
 	{"surname", func(*User) any { return nil }},
@@ -743,7 +748,11 @@ func (s *Sim) patchUserLocked(t target, body []byte, c opCtx) (int, any, *apiErr
 		return 0, nil, patch.bad
 	}
 	if !patch.present && patch.enabled != nil {
-		return s.setAccountEnabledLocked(u, *patch.enabled)
+		status, payload, aerr := s.setAccountEnabledLocked(u, *patch.enabled)
+		if aerr == nil {
+			s.recordAuditLocked(c, u, ActivityUpdateUser, ServiceCoreDirectory, "AccountEnabled")
+		}
+		return status, payload, aerr
 	}
 	if !patch.present {
 		return http.StatusNoContent, nil, nil // nothing to change
@@ -765,6 +774,13 @@ func (s *Sim) patchUserLocked(t target, body []byte, c opCtx) (int, any, *apiErr
 	if pp.Password != nil {
 		u.Password = *pp.Password
 		u.PasswordSets++
+		u.PasswordChangedAt = s.now()
+		s.recordAuditLocked(c, u, ActivityResetUserPassword, ServiceCoreDirectory)
+	} else {
+		// Only the flags: no password change, and not logged as one.
+		s.recordAuditLocked(c, u, ActivityUpdatePassword, ServiceCoreDirectory, "PasswordProfile")
+	}
+	if pp.Password != nil {
 		// Sent without the flag, the flag reportedly becomes true
 		// (https://github.com/microsoftgraph/entra-powershell/issues/1581).
 		u.ForceChangePasswordNextSignIn = true
@@ -807,6 +823,21 @@ func (s *Sim) revokeLocked(t target, c opCtx) (int, any, *apiError) {
 	// directory role (https://learn.microsoft.com/graph/api/user-revokesigninsessions).
 	u.SessionsRevoked++
 	u.SessionsRevokedAt = s.now()
+	s.recordAuditLocked(c, u, ActivityRevokeSessions, ServiceCoreDirectory, "StsRefreshTokensValidFrom")
 	s.stats.WritesApplied++
 	return http.StatusOK, map[string]any{"@odata.context": metadataBase + "Edm.Boolean", "value": true}, nil
+}
+
+// accountCreated is when every emulated account was created: its
+// lastPasswordChangeDateTime and signInSessionsValidFromDateTime until a
+// change sets them.
+var accountCreated = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// graphTime renders a user's date-time property as Graph does: UTC, whole
+// seconds; the zero time is accountCreated.
+func graphTime(t time.Time) string {
+	if t.IsZero() {
+		t = accountCreated
+	}
+	return t.UTC().Format(time.RFC3339)
 }

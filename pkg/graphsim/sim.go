@@ -84,6 +84,10 @@ type User struct {
 	// SessionsRevokedAt is when the sessions were last revoked (Options.Now):
 	// the user's signInSessionsValidFromDateTime; zero when never.
 	SessionsRevokedAt time.Time
+	// PasswordChangedAt is when the password was last set: the user's
+	// lastPasswordChangeDateTime. Zero until one is set, when Graph shows
+	// AccountCreated.
+	PasswordChangedAt time.Time
 	// Enabled is accountEnabled as the last PATCH of it set it; nil when
 	// never set, and the account is enabled unless its Kind is
 	// KindDisabled. See AccountEnabled.
@@ -291,6 +295,12 @@ type Options struct {
 	// Faults are injected at these rates, deterministically for Seed.
 	Faults Faults
 	Seed   int64
+	// AuditDelay is how long after a change its directory audit record is
+	// listed (Entra's take minutes); 0 lists it at once.
+	AuditDelay time.Duration
+	// AuditPageSize, when above 0, caps the records of one page of the
+	// audit log below $top (Graph's most is 1000), to exercise paging.
+	AuditPageSize int
 	// Now is the clock for token expiry, the quota and timestamps; default
 	// time.Now. It is called from many goroutines.
 	Now func() time.Time
@@ -361,6 +371,10 @@ type Sim struct {
 	domains []Domain             // fixed after New
 	// failing are the writes FailWrite made fail, by user id.
 	failing map[string]map[Write]int
+	// audit is the directory audit log (audit.go), in the order recorded.
+	audit       []AuditRecord
+	auditSeq    int64
+	auditDenied bool
 }
 
 // New returns an empty tenant configured by opts.

@@ -15,6 +15,13 @@ type Columns struct {
 	// (before the tenant column): whether sign-in was blocked. It is set
 	// when, and only when, the run blocks sign-in (--block-sign-in).
 	Blocked bool
+	// ClientRequestID appends a "client_request_id" column to the results
+	// file, after every other optional column: the client-request-id header
+	// of the password write that succeeded, which Microsoft Entra may carry
+	// as the audit record's correlationId (bulkreset verify matches on it).
+	// Every reset run sets it; a plan sends nothing and has none. New
+	// columns are only ever appended: scripts should read them by name.
+	ClientRequestID bool
 }
 
 // TenantColumn is the name of the optional trailing tenant column.
@@ -27,11 +34,15 @@ const BlockedColumn = "blocked"
 // resultsOptional are the optional columns of a results file, in the
 // order they follow the fixed header; a file has any of them, in this
 // order.
-var resultsOptional = []string{BlockedColumn, TenantColumn}
+var resultsOptional = []string{BlockedColumn, TenantColumn, ClientRequestIDColumn}
+
+// ClientRequestIDColumn is the name of the optional last column of a
+// results file: the client-request-id of the write that set the password.
+const ClientRequestIDColumn = "client_request_id"
 
 // resultsHeader returns the header of a results file with these columns.
 func (c Columns) resultsHeader() []string {
-	if !c.Blocked && !c.Tenant {
+	if !c.Blocked && !c.Tenant && !c.ClientRequestID {
 		return ResultsHeader
 	}
 	h := slices.Clone(ResultsHeader)
@@ -40,6 +51,9 @@ func (c Columns) resultsHeader() []string {
 	}
 	if c.Tenant {
 		h = append(h, TenantColumn)
+	}
+	if c.ClientRequestID {
+		h = append(h, ClientRequestIDColumn)
 	}
 	return h
 }

@@ -177,12 +177,16 @@ func (out *Outputs) openForResume(summary *Summary) error {
 			return err
 		}
 	} else {
-		f, err := OpenResultsAppendColumns(o.Results, o.Columns)
+		// A file written before the client_request_id column existed
+		// goes on without it: one header per file.
+		cols := o.Columns
+		cols.ClientRequestID = cols.ClientRequestID && hasClientRequestID(o.Results)
+		f, err := OpenResultsAppendColumns(o.Results, cols)
 		if err != nil {
 			return err
 		}
 		out.resultsFile = f
-		out.Results = AppendResultsColumns(f, o.Columns)
+		out.Results = AppendResultsColumns(f, cols)
 	}
 	switch {
 	case o.Secrets == "":
@@ -251,4 +255,17 @@ func (out *Outputs) DropRefused(refused map[int]bool) error {
 	}
 	_, err := CompactSecrets(out.opts.Secrets, func(r SecretRow) bool { return !refused[r.Line] })
 	return err
+}
+
+// hasClientRequestID reports whether the results file at path has the
+// client_request_id column; a file that cannot be read has not (opening
+// it for appending then says why).
+func hasClientRequestID(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	cols, err := NewResultsReader(f).Columns()
+	return err == nil && cols.ClientRequestID
 }

@@ -174,6 +174,8 @@ func optionalColumns(fields, header, optional []string) (Columns, bool) {
 			c.Tenant = true
 		case BlockedColumn:
 			c.Blocked = true
+		case ClientRequestIDColumn:
+			c.ClientRequestID = true
 		}
 	}
 	return c, true

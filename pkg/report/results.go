@@ -66,6 +66,11 @@ type Result struct {
 	// column; it is written only to a file made with Columns{Tenant: true}
 	// (the fixed header stays as it is for every other input).
 	Tenant string
+	// ClientRequestID is the client-request-id header sent with the write
+	// that set the password (the attempt that succeeded); empty when no
+	// password was set. It is written only to a file made with
+	// Columns{ClientRequestID: true}: every reset run.
+	ClientRequestID string
 }
 
 // ResultsHeader is the header of the results CSV, fixed by docs/files.md.
@@ -81,7 +86,7 @@ type Results struct {
 	buf  bytes.Buffer // whole rows not yet written to w
 	csv  *csv.Writer  // encodes into buf
 	err  error        // the first error of w, sticky
-	rec  [14]string   // reused by Write
+	rec  [15]string   // reused by Write
 	n    int          // cells written per row: 12, and one per optional column
 	cols Columns      // the optional columns
 	// flushes counts the successful flushes, so that a caller can tell
@@ -157,6 +162,10 @@ func (r *Results) Write(res Result) error {
 	}
 	if r.cols.Tenant {
 		rec[i] = res.Tenant
+		i++
+	}
+	if r.cols.ClientRequestID {
+		rec[i] = res.ClientRequestID
 	}
 	// Every cell, numbers included: a number never begins with a formula
 	// character unless it is negative, and then the quote is still right.
@@ -259,8 +268,8 @@ func OpenResultsAppendColumns(path string, c Columns) (*os.File, error) {
 type ResultsReader = RowReader[Result]
 
 // NewResultsReader returns a reader of the results file r. It reads a file
-// with or without the optional columns: blocked, tenant, both in that
-// order, or neither.
+// with or without the optional columns: any of blocked, tenant and
+// client_request_id, in that order.
 func NewResultsReader(r io.Reader) *ResultsReader {
 	return newRowReader(r, ResultsHeader, parseResult, resultsOptional...)
 }
@@ -301,6 +310,10 @@ func parseResult(rec *record) (Result, error) {
 	}
 	if rec.cols.Tenant {
 		res.Tenant = f[i]
+		i++
+	}
+	if rec.cols.ClientRequestID {
+		res.ClientRequestID = f[i]
 	}
 	if res.Line, err = strconv.Atoi(f[0]); err != nil || res.Line < 0 {
 		return bad(0, fmt.Errorf("%q is not a line number", f[0]))

@@ -44,7 +44,7 @@ func (p *Pool) sendBatch(startCtx, ctx context.Context, b []*Item, emit func(rep
 	}
 	reqs := make([]graph.Request, len(b))
 	for i, it := range b {
-		reqs[i] = it.request(strconv.Itoa(i))
+		reqs[i] = it.writeRequest(strconv.Itoa(i))
 	}
 	p.stats.Batches.Add(1)
 	p.stats.Writes.Add(int64(writes))
@@ -122,7 +122,7 @@ func (p *Pool) succeeded(emit func(report.Result), retry []*Item, it *Item, resp
 		// The password is in force. With RevokeSessions the user is signed
 		// out everywhere next, in a later batch (it is a write too, paced
 		// like the resets).
-		it.resetStatus, it.resetRequestID = resp.Status, it.requestID
+		it.resetStatus, it.resetRequestID, it.resetClientRequestID = resp.Status, it.requestID, it.clientRequestID
 		return p.endReset(emit, retry, it, evDone, report.Result{Outcome: report.Succeeded, HTTPStatus: resp.Status}, now)
 	}
 	panic(fmt.Sprintf("worker: an answer in phase %v", it.phase))

@@ -25,7 +25,7 @@ func pollDelay(polls int, retryAfter time.Duration) time.Duration {
 func (p *Pool) accepted(emit func(report.Result), retry []*Item, it *Item, resp graph.Response, now time.Time) []*Item {
 	it.unknown = true
 	it.lastErr, it.lastNet = nil, ""
-	it.resetStatus, it.resetRequestID = resp.Status, it.requestID
+	it.resetStatus, it.resetRequestID, it.resetClientRequestID = resp.Status, it.requestID, it.clientRequestID
 	path, err := graph.OperationPath(resp.Header("Location"))
 	if err != nil {
 		return p.failReset(emit, retry, it, report.Result{Outcome: report.Failed, Reason: report.ReasonOperationUnknown, HTTPStatus: resp.Status,

@@ -93,6 +93,9 @@ type Item struct {
 	block, revoke  action
 	resetStatus    int
 	resetRequestID string
+	// clientRequestID is the client-request-id of the last write sent;
+	// resetClientRequestID that of the reset Graph accepted.
+	clientRequestID, resetClientRequestID string
 	// opPath is the resetPassword operation to poll (phasePoll), polls
 	// counts the polls.
 	opPath    string

@@ -115,6 +115,9 @@ func (p *Pool) finish(emit func(report.Result), it *Item, now time.Time) {
 		r.Attempts = it.block.attempts + it.revoke.attempts
 	}
 	r.RequestID = firstNonEmpty(r.RequestID, it.requestID)
+	if r.Outcome == report.Succeeded && it.route.reset {
+		r.ClientRequestID = it.resetClientRequestID
+	}
 	r.FinishedAt = now
 	p.stats.Finished.Add(1)
 	if r.Outcome == report.Succeeded {
