@@ -485,12 +485,18 @@ func TestPoolUnknownOutcomeThenRefused(t *testing.T) {
 }
 
 // TestPoolResumedItem: an item an interrupted run may have sent counts that
-// attempt and is never taken as refused for good.
+// attempt and is never taken as refused for good. (Another user's reset is
+// accepted: a run whose every write is refused stops instead, denied.go.)
 func TestPoolResumedItem(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newFakeGraph(t, nil, func(string, int) (int, string) { return 403, "" })
+		its := items(2)
+		g := newFakeGraph(t, nil, func(url string, _ int) (int, string) {
+			if url == urlOf(its[0]) {
+				return 403, ""
+			}
+			return 204, ""
+		})
 		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 5})
-		its := items(1)
 		its[0].Resumed, its[0].Recorded = true, true
 		got, err := runPool(t.Context(), t, p, its)
 		if err != nil {
