@@ -14,6 +14,15 @@ type patchBody struct {
 	bad     *apiError // a null or unreadable passwordProfile, answered once the user is found
 }
 
+// kind is the kind of write the PATCH is, for DenyWrites; "" for a PATCH
+// that changes nothing.
+func (p patchBody) kind() WriteKind {
+	if p.present {
+		return WritePassword
+	}
+	return ""
+}
+
 // readPatch reads a PATCH body. The error is for a body that is not an
 // object or updates anything else, which is refused before the quota is
 // charged; a null or unreadable passwordProfile is answered once the user

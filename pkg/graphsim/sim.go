@@ -294,7 +294,10 @@ type Stats struct {
 	TokensIssued     int // access tokens issued by the token endpoint
 	// OperationsStarted counts resetPassword operations accepted (202).
 	OperationsStarted int
-	Faults            map[FaultKind]int
+	// Denied counts the writes refused because their kind is denied
+	// (DenyWrites); they count in Writes too.
+	Denied int
+	Faults map[FaultKind]int
 }
 
 // Sim is an emulated tenant with its Graph and token endpoints. It is safe for
@@ -314,6 +317,7 @@ type Sim struct {
 	issued  []string             // every access token issued, for tests that scan outputs for them
 	onHold  func()               // test hook: called when a Timeout fault starts holding a request
 	del     delegatedState       // delegated sign-ins and password-reset operations
+	denied  map[WriteKind]bool   // the kinds of writes refused as a whole (DenyWrites)
 }
 
 // New returns an empty tenant configured by opts.
