@@ -196,6 +196,7 @@ func finish(e *env, o *resetOptions, lg *runLog, summary *report.Summary, res pi
 	if ice := (*pipeline.InputChangedError)(nil); errors.As(res.Fatal, &ice) {
 		res.Fatal = fmt.Errorf("--resume: %w", res.Fatal)
 	}
+	res.Fatal = explainPermission(res.Fatal, o) // a missing permission: what to grant (denied.go)
 	if res.Fatal != nil {
 		logger.Error("run stopped", "error", flagError(res.Fatal))
 		if summary.ResumeCommand != "" {

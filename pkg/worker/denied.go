@@ -236,7 +236,7 @@ func (d *dispatcher) deniedStop() bool {
 	if pe == nil || !idle {
 		return false
 	}
-	d.p.opts.Logger.Error("Graph refused every write of a kind it answered, for lack of a permission or role: stopping",
+	d.p.opts.Logger.Debug("Graph refused every write of a kind it answered, for lack of a permission or role: stopping",
 		"kind", pe.Kind, "refused", pe.Refused)
 	d.p.deny.mu.Lock()
 	d.p.deny.stopped = pe
