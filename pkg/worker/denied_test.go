@@ -235,3 +235,27 @@ func TestDenyGuardVerdict(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolStopsWhenEveryBatchIsDenied: Graph refuses whole batches with 403
+// Authorization_RequestDenied (no per-row answers): the rows are refused
+// alike, and the run stops the same way.
+func TestPoolStopsWhenEveryBatchIsDenied(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGraph(t, nil, func(string, int) (int, string) { return 204, "" })
+		g.outer = func(int) error {
+			return &graph.Error{Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."}
+		}
+		p := New(slowSender{g, 50 * time.Millisecond}, nil, Options{BatchSize: 20, Concurrency: 4, MaxAttempts: 3})
+		got, err := runPool(t.Context(), t, p, items(1000))
+		var pe *PermissionError
+		if !errors.As(err, &pe) || pe.Kind != WriteReset {
+			t.Fatalf("Run: %v, want a *PermissionError for reset", err)
+		}
+		if len(got) != 0 {
+			t.Errorf("%d rows got a result, want none", len(got))
+		}
+		if n := g.sent(); n > MaxWritesBeforeDenyStop(4, 20) {
+			t.Errorf("%d writes sent, want at most %d", n, MaxWritesBeforeDenyStop(4, 20))
+		}
+	})
+}
