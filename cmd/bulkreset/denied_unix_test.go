@@ -53,20 +53,7 @@ func (r *deniedRun) resume(t *testing.T, stderr string) runResult {
 // resumePrinted runs the resume command printed in stderr, with getenv.
 func resumePrinted(t *testing.T, stderr string, getenv func(string) string) runResult {
 	t.Helper()
-	var line string
-	for _, l := range strings.Split(stderr, "\n") {
-		if after, ok := strings.CutPrefix(l, "To finish the run: "); ok {
-			line = after
-		}
-	}
-	if line == "" {
-		t.Fatalf("no resume command printed:\n%s", stderr)
-	}
-	words := splitCommand(t, line)
-	if words[0] != "bulkreset" || !strings.Contains(line, "--resume") {
-		t.Fatalf("resume command %q", line)
-	}
-	return runCLI(t, t.Context(), getenv, words[1:]...)
+	return runCLI(t, t.Context(), getenv, resumeWords(t, stderr)[1:]...)
 }
 
 // checkDone asserts that every input row has exactly one result, succeeded,

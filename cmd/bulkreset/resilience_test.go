@@ -203,19 +203,7 @@ func TestInterruptAndResumeCommand(t *testing.T) {
 	checkValidFiles(t, results, secrets)
 	checkKnownPasswords(t, tn, secrets)
 
-	var resume string
-	for _, line := range strings.Split(stderr, "\n") {
-		if after, ok := strings.CutPrefix(line, "To finish the run: "); ok {
-			resume = after
-		}
-	}
-	if resume == "" {
-		t.Fatalf("no resume command printed:\n%s", stderr)
-	}
-	words := splitCommand(t, resume)
-	if words[0] != "bulkreset" {
-		t.Fatalf("resume command %q does not start with bulkreset", resume)
-	}
+	words := resumeWords(t, stderr)
 	again, stderr2 := tn.command(t, dir, words[1:]...)
 	code := exitCode(t, again.Run())
 	if code != exitRowsFailed {
