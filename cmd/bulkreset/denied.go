@@ -94,8 +94,14 @@ func explainPermission(err error, o *resetOptions) error {
 		return err
 	}
 	needs, who := appNeeds[pe.Kind], "the app"
-	if delegatedAuth(o.auth) {
+	switch {
+	case delegatedAuth(o.auth):
 		needs, who = delegatedNeeds[pe.Kind], "the signed-in administrator"
+	case strings.EqualFold(o.auth, "auto") && needs != "":
+		// azidentity's default chain may have signed in a person (the
+		// Azure CLI) rather than an application.
+		who = "the app (or the signed-in administrator)"
+		needs += "; or, when --auth auto signed in an administrator (the Azure CLI): " + delegatedNeeds[pe.Kind]
 	}
 	if needs == "" {
 		needs = "the permission and role this write needs"
