@@ -238,11 +238,16 @@ func (d *dispatcher) deniedStop() bool {
 	}
 	d.p.opts.Logger.Debug("Graph refused every write of a kind it answered, for lack of a permission or role: stopping",
 		"kind", pe.Kind, "refused", pe.Refused)
-	d.p.deny.mu.Lock()
-	d.p.deny.stopped = pe
-	d.p.deny.mu.Unlock()
+	d.p.deny.stop(pe)
 	d.stop()
 	return true
+}
+
+// stop records the verdict that stops the run.
+func (g *denyGuard) stop(pe *PermissionError) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = pe
 }
 
 // err is the error that stopped the run for a missing permission, or nil.
