@@ -185,9 +185,9 @@ func summaryAttrs(s *report.Summary, exitCode int) []any {
 	}
 	if s.Interrupted {
 		attrs = append(attrs, "interrupted", true)
-		if s.ResumeCommand != "" {
-			attrs = append(attrs, "resume_command", s.ResumeCommand)
-		}
+	}
+	if s.ResumeCommand != "" {
+		attrs = append(attrs, "resume_command", s.ResumeCommand)
 	}
 	return append(attrs, "exit_code", exitCode)
 }

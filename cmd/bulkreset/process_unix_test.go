@@ -7,6 +7,7 @@ import (
 	"github.com/bulkreset/bulkreset/internal/syncbuf"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,26 @@ func exitCode(t *testing.T, err error) int {
 	}
 	t.Fatalf("running bulkreset: %v", err)
 	return 0
+}
+
+// resumeWords are the words of the resume command a run printed in its
+// summary on stderr ("To finish the run: ..."); the test fails without one.
+func resumeWords(t *testing.T, stderr string) []string {
+	t.Helper()
+	var line string
+	for _, l := range strings.Split(stderr, "\n") {
+		if after, ok := strings.CutPrefix(l, "To finish the run: "); ok {
+			line = after
+		}
+	}
+	if line == "" {
+		t.Fatalf("no resume command printed:\n%s", stderr)
+	}
+	words := splitCommand(t, line)
+	if words[0] != "bulkreset" || !slices.Contains(words, "--resume") {
+		t.Fatalf("resume command %q: want bulkreset ... --resume", line)
+	}
+	return words
 }
 
 // splitCommand splits a command line printed by resumeCommand (POSIX

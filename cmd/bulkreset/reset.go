@@ -218,6 +218,7 @@ func finish(e *env, o *resetOptions, lg *runLog, summary *report.Summary, res pi
 	if errors.Is(res.Fatal, graph.ErrAuthentication) { // a token could not be renewed mid-run
 		res.Fatal = explainSignIn(res.Fatal, o.signInContext(o.tenant), logger)
 	}
+	res.Fatal = explainPermission(res.Fatal, o) // a missing permission: what to grant (denied.go)
 	if res.Fatal != nil {
 		logger.Error("run stopped", "error", flagError(res.Fatal))
 		if summary.ResumeCommand != "" {

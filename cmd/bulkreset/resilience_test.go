@@ -203,10 +203,7 @@ func TestInterruptAndResumeCommand(t *testing.T) {
 	checkValidFiles(t, results, secrets)
 	checkKnownPasswords(t, tn, secrets)
 
-	words := resumeCommandOf(t, stderr)
-	if words[0] != "bulkreset" {
-		t.Fatalf("resume command %q does not start with bulkreset", words)
-	}
+	words := resumeWords(t, stderr)
 	again, stderr2 := tn.command(t, dir, words[1:]...)
 	code := exitCode(t, again.Run())
 	if code != exitRowsFailed {

@@ -5,18 +5,25 @@ import (
 	"net/http"
 )
 
-// Write names a kind of write to a user, for FailWrite.
+// Write names a kind of write to a user, for FailWrite (one user's writes
+// of that kind fail) and DenyWrites (every write of that kind is refused,
+// as for an app without its permission or role).
 type Write string
 
-// The writes FailWrite can make fail.
+// The kinds of writes.
 const (
-	// WriteReset is a password reset: a passwordProfile PATCH, or the
-	// resetPassword action.
+	// WriteReset is a password reset: a passwordProfile PATCH (for
+	// FailWrite, the resetPassword action too).
 	WriteReset Write = "reset"
+	// WriteResetPassword is the authentication-methods resetPassword
+	// action, for DenyWrites (its permission and roles are its own).
+	WriteResetPassword Write = "resetPassword"
 	// WriteBlock is a PATCH of accountEnabled (block sign-in).
 	WriteBlock Write = "block"
 	// WriteRevoke is revokeSignInSessions.
 	WriteRevoke Write = "revoke"
+	// AllWrites stands for every kind, for DenyWrites.
+	AllWrites Write = "all"
 )
 
 // msgBlockPrivileged is the answer to a PATCH of accountEnabled for an

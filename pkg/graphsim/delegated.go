@@ -253,6 +253,9 @@ func (s *Sim) resetPasswordLocked(t target, body []byte, c opCtx) (int, any, *ap
 	if aerr := s.spendWriteLocked(c); aerr != nil {
 		return 0, nil, aerr
 	}
+	if aerr := s.deniedLocked(WriteResetPassword); aerr != nil {
+		return 0, nil, aerr
+	}
 	u := s.lookupLocked(t.key)
 	switch {
 	case u == nil:

@@ -92,6 +92,12 @@
 //     request, or on the $batch for all its requests) is throttled once a
 //     limit is 80% used; Normal and High only when it is empty.
 //     Stats.WritesByPriority counts the writes by priority.
+//   - Sim.DenyWrites refuses every write of a kind (password, resetPassword,
+//     revoke, block, or all) with 403 Authorization_RequestDenied
+//     "Insufficient privileges to complete the operation.", the answer of an
+//     application that lacks the permission or the Entra role (and of an
+//     admin user the application may not reset); Sim.GrantWrites lifts it,
+//     while the server runs. Stats.Denied counts them.
 //   - A PATCH that sets a password without forceChangePasswordNextSignIn sets
 //     that flag to true (reported Graph behaviour); forceChangePasswordNextSignInWithMfa
 //     is left as it was unless sent. A PATCH with only the flags sets the flags.

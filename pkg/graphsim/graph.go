@@ -740,6 +740,9 @@ func (s *Sim) patchUserLocked(t target, body []byte, c opCtx) (int, any, *apiErr
 	if aerr := s.spendWriteLocked(c); aerr != nil {
 		return 0, nil, aerr
 	}
+	if aerr := s.deniedLocked(patch.kind()); aerr != nil {
+		return 0, nil, aerr
+	}
 	u := s.lookupLocked(t.key)
 	if u == nil {
 		return 0, nil, notFound(t.key)
@@ -809,6 +812,9 @@ func (s *Sim) patchUserLocked(t target, body []byte, c opCtx) (int, any, *apiErr
 
 func (s *Sim) revokeLocked(t target, c opCtx) (int, any, *apiError) {
 	if aerr := s.spendWriteLocked(c); aerr != nil {
+		return 0, nil, aerr
+	}
+	if aerr := s.deniedLocked(WriteRevoke); aerr != nil {
 		return 0, nil, aerr
 	}
 	u := s.lookupLocked(t.key)

@@ -16,6 +16,19 @@ type patchBody struct {
 	enabled *bool
 }
 
+// kind is the kind of write the PATCH is, for DenyWrites: a password
+// reset when it sets a passwordProfile, else a block when it sets
+// accountEnabled; "" for a PATCH that changes neither.
+func (p patchBody) kind() Write {
+	switch {
+	case p.present:
+		return WriteReset
+	case p.enabled != nil:
+		return WriteBlock
+	}
+	return ""
+}
+
 // readPatch reads a PATCH body: a passwordProfile and/or accountEnabled.
 // The error is for a body that is not an object or updates anything else,
 // which is refused before the quota is charged; a null or unreadable

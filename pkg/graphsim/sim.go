@@ -348,7 +348,10 @@ type Stats struct {
 	TokensIssued     int // access tokens issued by the token endpoint
 	// OperationsStarted counts resetPassword operations accepted (202).
 	OperationsStarted int
-	Faults            map[FaultKind]int
+	// Denied counts the writes refused because their kind is denied
+	// (DenyWrites); they count in Writes too.
+	Denied int
+	Faults map[FaultKind]int
 }
 
 // Sim is an emulated tenant with its Graph and token endpoints. It is safe for
@@ -375,6 +378,7 @@ type Sim struct {
 	audit       []AuditRecord
 	auditSeq    int64
 	auditDenied bool
+	denied      map[Write]bool // the kinds of writes refused as a whole (DenyWrites)
 }
 
 // New returns an empty tenant configured by opts.

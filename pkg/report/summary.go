@@ -35,8 +35,10 @@ type Summary struct {
 	// Unfinished counts rows read from the input that have no result,
 	// because the run stopped (interrupted, or a fatal error) before their
 	// outcome was known.
-	Unfinished    int
-	ResumeCommand string // shown when Interrupted: the command that finishes the run
+	Unfinished int
+	// ResumeCommand is the command that finishes the run, shown when it
+	// was interrupted or stopped.
+	ResumeCommand string
 	// InputRows is the number of rows of the input, when it was counted
 	// (0 when not): a run that stopped says how many remain.
 	InputRows int
@@ -225,9 +227,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	if s.Interrupted {
 		fmt.Fprintln(w, "Interrupted: not every row was processed.")
-		if s.ResumeCommand != "" {
-			fmt.Fprintf(w, "To finish the run: %s\n", s.ResumeCommand)
-		}
+	}
+	if s.ResumeCommand != "" { // interrupted, or stopped (a missing permission, a fatal error)
+		fmt.Fprintf(w, "To finish the run: %s\n", s.ResumeCommand)
 	}
 	if ew.err != nil {
 		return fmt.Errorf("write summary: %w", ew.err)

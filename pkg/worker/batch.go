@@ -110,6 +110,7 @@ func (p *Pool) answered(emit func(report.Result), retry []*Item, it *Item, res *
 
 // succeeded handles a 2xx answer to the request of the item's phase.
 func (p *Pool) succeeded(emit func(report.Result), retry []*Item, it *Item, resp graph.Response, now time.Time) []*Item {
+	retry = p.acceptWrite(emit, retry, it, now)
 	switch it.phase {
 	case phasePoll:
 		return p.polled(emit, retry, it, resp, now)
@@ -133,6 +134,9 @@ func (p *Pool) succeeded(emit func(report.Result), retry []*Item, it *Item, resp
 // cannot be followed, and whether it set the password is unknown
 // (it.unknown says so).
 func (p *Pool) refused(emit func(report.Result), retry []*Item, it *Item, gerr *graph.Error, pollMsg string, now time.Time) []*Item {
+	if p.holdRefusal(it, gerr, pollMsg) {
+		return retry // until a write of its kind is accepted, or the run stops (denied.go)
+	}
 	switch it.phase {
 	case phasePoll:
 		r := failedResult(gerr)

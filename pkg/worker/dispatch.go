@@ -20,6 +20,7 @@ type dispatcher struct {
 	inflight  int // items in batches handed to the workers
 	inputDone bool
 	lingerEnd time.Time // when a partial batch may go while input is idle
+	paused    bool      // no batch goes: a kind of write may be denied (denied.go)
 	timer     *time.Timer
 	// emit ends an item that has nothing to send (see take).
 	emit func(report.Result)
@@ -39,6 +40,9 @@ func (p *Pool) dispatch(ctx, gctx context.Context, items <-chan Item, batches ch
 		}
 		now := p.opts.Now()
 		inputIdle := d.fill(now)
+		if d.deniedStop() {
+			return
+		}
 		if d.inputDone && len(d.next) == 0 && d.retries.Len() == 0 && d.inflight == 0 {
 			close(d.batches)
 			return
@@ -117,6 +121,9 @@ func (d *dispatcher) plan(now time.Time, inputIdle bool) (sendCh chan<- []*Item,
 // when the run stopped.
 func (d *dispatcher) step(ctx, gctx context.Context, now time.Time, inputIdle bool) bool {
 	sendCh, wake := d.plan(now, inputIdle)
+	if d.paused {
+		sendCh = nil
+	}
 	var inCh <-chan Item
 	if !d.inputDone && len(d.next) < d.p.opts.BatchSize {
 		inCh = d.items
@@ -160,7 +167,7 @@ func (d *dispatcher) step(ctx, gctx context.Context, now time.Time, inputIdle bo
 // were never taken: the caller accounts for them.
 func (d *dispatcher) stop() {
 	close(d.batches)
-	unfinished := len(d.next) + d.retries.Len()
+	unfinished := len(d.next) + d.retries.Len() + d.p.deny.heldCount()
 	for d.inflight > 0 {
 		b := <-d.back
 		d.inflight -= b.n

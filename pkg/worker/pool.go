@@ -179,6 +179,9 @@ type Pool struct {
 	stats Stats
 	// unauthorized counts batches refused with 401 in a row.
 	unauthorized atomic.Int64
+	// deny stops the run when Graph refuses every write of a kind
+	// (denied.go).
+	deny *denyGuard
 }
 
 // maxUnauthorized is how many batches in a row may be refused with 401,
@@ -210,6 +213,7 @@ func New(send Sender, rec Recorder, opts Options) *Pool {
 		send:  send,
 		rec:   rec,
 		pacer: NewPacer(opts.MaxRate, opts.BatchSize, opts.Now),
+		deny:  newDenyGuard(DenyThreshold),
 	}
 	p.pacer.app = opts.App
 	return p
@@ -224,7 +228,10 @@ var ErrAuth = errors.New("authentication failed")
 // Run sends every item received from items until items is closed and every
 // item has a final result, or until ctx is cancelled (an interrupt: no new
 // batch is started, batches already sent get Grace to finish) or a fatal
-// error occurs (a password could not be recorded, or authentication failed).
+// error occurs (a password could not be recorded, or authentication failed),
+// or Graph refuses the first writes of a kind for lack of a permission: then
+// no new batch is started, the batches in flight finish, and Run returns a
+// *PermissionError (denied.go); the rows so refused get no result.
 // emit is called once for each item that reaches a final outcome, from
 // several goroutines at once. Items still unfinished when Run stops get no
 // result; Stats().Unfinished counts them.
@@ -265,7 +272,10 @@ func (p *Pool) Run(ctx context.Context, items <-chan Item, emit func(report.Resu
 		})
 	}
 	p.dispatch(ctx, gctx, items, batches, back, emit)
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return p.deny.err() // a *PermissionError, or nil
 }
 
 // batchDone is a worker's report to the dispatcher: n items are no longer

@@ -491,12 +491,18 @@ func TestPoolUnknownOutcomeThenRefused(t *testing.T) {
 }
 
 // TestPoolResumedItem: an item an interrupted run may have sent counts that
-// attempt and is never taken as refused for good.
+// attempt and is never taken as refused for good. (Another user's reset is
+// accepted: a run whose every write is refused stops instead, denied.go.)
 func TestPoolResumedItem(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newFakeGraph(t, nil, func(string, int) (int, string) { return 403, "" })
+		its := items(2)
+		g := newFakeGraph(t, nil, func(url string, _ int) (int, string) {
+			if url == urlOf(its[0]) {
+				return 403, ""
+			}
+			return 204, ""
+		})
 		p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 5})
-		its := items(1)
 		its[0].Resumed, its[0].Recorded = true, true
 		got, err := runPool(t.Context(), t, p, its)
 		if err != nil {
@@ -545,9 +551,15 @@ func TestPoolRevokesWhenAFailedResetMayBeInForce(t *testing.T) {
 	for _, only := range []bool{true, false} {
 		for _, lost := range []bool{true, false} {
 			synctest.Test(t, func(t *testing.T) {
+				// user0001's reset is accepted: the app has the permission,
+				// so user0000's 403 is its own (an administrator), not a
+				// missing permission that stops the run.
 				g := newFakeGraph(t, nil, func(url string, _ int) (int, string) {
-					if strings.HasSuffix(url, "/revokeSignInSessions") {
+					switch {
+					case strings.HasSuffix(url, "/revokeSignInSessions"):
 						return 200, ""
+					case strings.Contains(url, "user0001"):
+						return 204, ""
 					}
 					return 403, ""
 				})
@@ -558,7 +570,7 @@ func TestPoolRevokesWhenAFailedResetMayBeInForce(t *testing.T) {
 					return nil
 				}
 				p := New(g, nil, Options{BatchSize: 20, Concurrency: 1, MaxAttempts: 5, RevokeSessions: true, RevokeOnlyIfReset: only})
-				got, err := runPool(t.Context(), t, p, items(1))
+				got, err := runPool(t.Context(), t, p, items(2))
 				if err != nil {
 					t.Fatalf("Run: %v", err)
 				}

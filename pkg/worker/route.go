@@ -212,7 +212,11 @@ func (r *Router) runLane(ctx context.Context, tenant string, in <-chan Item, emi
 	r.order = append(r.order, tenant)
 	r.mu.Unlock()
 	r.opts.Logger.Info("tenant signed in", "tenant", tenant)
-	return runLane(ctx, lane, in, emitT)
+	err = runLane(ctx, lane, in, emitT)
+	if pe := (*PermissionError)(nil); errors.As(err, &pe) {
+		pe.Tenant = tenant // the whole run stops, naming the tenant (denied.go)
+	}
+	return err
 }
 
 // runLane runs items through the lane's preflight, when it has one, and
