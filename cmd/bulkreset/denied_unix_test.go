@@ -311,3 +311,41 @@ func TestManyTenantsOneDenied(t *testing.T) {
 		}
 	}
 }
+
+// TestStopOnBlockDenied: an app without User.EnableDisableAccount.All is
+// refused every block; the block is the first write of each user, so the
+// run stops before any password is set, naming that permission; once it is
+// granted, the printed resume blocks and resets every user, once each.
+func TestStopOnBlockDenied(t *testing.T) {
+	r := newDeniedRun(t, 300, graphsim.Options{Latency: 5 * time.Millisecond}, nil)
+	r.tn.sim.DenyWrites(graphsim.WriteBlock)
+	res := r.run(t, "--block-sign-in")
+	if res.code != exitFatal {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, exitFatal, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "User.EnableDisableAccount.All") || strings.Contains(res.stderr, "User-PasswordProfile.ReadWrite.All") {
+		t.Errorf("the message does not name User.EnableDisableAccount.All alone:\n%s", res.stderr)
+	}
+	if n := len(r.tn.sim.Changes()); n != 0 {
+		t.Errorf("%d passwords set before the stop, want none: the block comes first", n)
+	}
+	if st := r.tn.sim.Stats(); st.Writes > worker.MaxWritesBeforeDenyStop(4, 20) {
+		t.Errorf("%d writes before the stop, want at most %d", st.Writes, worker.MaxWritesBeforeDenyStop(4, 20))
+	}
+	r.tn.sim.GrantWrites()
+	again := r.resume(t, res.stderr)
+	if again.code != exitOK {
+		t.Fatalf("resume: exit code %d, want 0; stderr:\n%s", again.code, again.stderr)
+	}
+	for line, res := range readResults(t, r.out) {
+		if res.Outcome != report.Succeeded || res.Blocked == nil || !*res.Blocked {
+			t.Errorf("line %d: %s/%s blocked %q, want succeeded and blocked", line, res.Outcome, res.Reason, cellOf(res.Blocked))
+		}
+	}
+	for _, u := range r.tn.sim.Users() {
+		if u.AccountEnabled() {
+			t.Errorf("%s: sign-in not blocked", u.UPN)
+		}
+	}
+	r.checkDone(t, 1)
+}
