@@ -7,10 +7,14 @@ import (
 	"github.com/bulkreset/bulkreset/internal/plural"
 )
 
-// syncedNote is the end-of-run note on the synced users skipped.
-func syncedNote(n int64) string {
-	return fmt.Sprintf("%s synced from on-premises AD %s skipped: reset them on-premises (see error_message)",
-		plural.N(n, "user"), plural.Word(n, "was", "were"))
+// syncedNote is the end-of-run note on the synced users skipped (by plan:
+// that would be).
+func syncedNote(n int64, plan bool) string {
+	were := plural.Word(n, "was", "were")
+	if plan {
+		were = "would be"
+	}
+	return fmt.Sprintf("%s synced from on-premises AD %s skipped: reset them on-premises (see error_message)", plural.N(n, "user"), were)
 }
 
 // logUnresettableNotes says, after a run, how many users the preflight

@@ -389,7 +389,7 @@ func logNotes(logger *slog.Logger, o *resetOptions, pre *worker.Preflight, pool 
 			logger.Info(fmt.Sprintf("%s %s too (--skip-guests leaves them alone)", plural.N(n, "guest"), plural.Word(n, verb1, verb)), "guests", n)
 		}
 		if n := ps.Synced.Load(); n > 0 && o.synced == string(worker.SyncedSkip) {
-			logger.Warn(syncedNote(n), "synced", n)
+			logger.Warn(syncedNote(n, o.plan), "synced", n)
 		}
 		logUnresettableNotes(logger, o, ps.ExternalGuests.Load(), ps.Federated.Load())
 		logger.Info("preflight lookups", "reads", ps.Reads.Load(), "not_found", ps.NotFound.Load(), "throttled", ps.Throttled.Load())

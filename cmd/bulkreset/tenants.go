@@ -206,7 +206,7 @@ func logTenantNotes(logger *slog.Logger, o *resetOptions, r *worker.Router) {
 		logger.Info("tenant finished", attrs...)
 	}
 	if synced > 0 && o.synced == string(worker.SyncedSkip) {
-		logger.Warn(syncedNote(synced), "synced", synced)
+		logger.Warn(syncedNote(synced, o.plan), "synced", synced)
 	}
 	logUnresettableNotes(logger, o, externalGuests, federated)
 	if !o.plan {
