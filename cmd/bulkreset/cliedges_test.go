@@ -219,6 +219,11 @@ func TestNotesInTheRightNumber(t *testing.T) {
 	if strings.Contains(res.stderr, "1 users") || strings.Contains(res.stderr, "1 rows") {
 		t.Errorf("a count of 1 with a plural noun:\n%s", res.stderr)
 	}
+	// plan says what reset would do.
+	res = runCLI(t, t.Context(), tn.getenv(nil), append([]string{"plan", "-i", in, "-o", filepath.Join(dir, "p.csv"), "--yes"}, tn.authArgs()...)...)
+	if want := "1 user synced from on-premises AD would be skipped"; !strings.Contains(res.stderr, want) {
+		t.Errorf("plan: stderr does not say %q:\n%s", want, res.stderr)
+	}
 }
 
 // upnCSV is an input of users' UPNs, one a row.
