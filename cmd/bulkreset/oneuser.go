@@ -178,12 +178,21 @@ func typePassword(fd int, prompt io.Writer, user string) (string, error) {
 	return first, nil
 }
 
+// secureStringText is what PowerShell sends a program for a SecureString
+// piped to it (Read-Host -AsSecureString): the type's name.
+const secureStringText = "System.Security.SecureString"
+
 // checkChosenPassword refuses a --password-stdin password that is empty,
 // breaks Entra's password policy, or would be a formula in the secrets
 // file: what --password-mode column makes an invalid row.
 func checkChosenPassword(pw string) error {
 	if pw == "" {
 		return usagef("--password-stdin: the password is empty (standard input gave an empty first line)")
+	}
+	if pw == secureStringText {
+		// It passes Entra's policy: it would be set, and nobody would know it.
+		return usagef("--password-stdin: standard input gave the text %s, not a password: PowerShell pipes a SecureString as its type name; "+
+			"pipe the plain text (Get-Secret -AsPlainText), or leave out the pipe and type the password at bulkreset's prompt", secureStringText)
 	}
 	if err := password.Check(pw); err != nil {
 		return usagef("--password-stdin: the password is refused: %w", err)
