@@ -31,7 +31,7 @@ func confirm(ctx context.Context, e *env, o *resetOptions, t *target, lg *runLog
 	if lg.json {
 		// Every line of standard error stays a JSON object: the question is
 		// a record, and the answer is typed on the next line.
-		lg.Warn(question+"\nType yes to continue.", "input", o.input, "tenant", t.tenant)
+		lg.Warn(question+"\nType yes to continue.", "input", o.inputName(), "tenant", t.tenant)
 	} else {
 		fmt.Fprintf(e.stderr, "%s\nType yes to continue: ", question)
 	}

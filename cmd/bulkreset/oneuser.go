@@ -68,6 +68,8 @@ func (o *resetOptions) validateUsers(e *env) error {
 	switch {
 	case o.input != "":
 		return usagef("-i and --user cannot be used together: name the users with --user, or list them in the input file")
+	case o.sheet != "":
+		return usagef("--sheet names a worksheet of an input file, and --user has none")
 	case o.resume:
 		return usagef("a --user run records no settings and is not resumed: run it again (the password set last is the one in force)")
 	case o.passwordStdin && len(o.users) > 1:
@@ -202,6 +204,15 @@ func checkChosenPassword(pw string) error {
 			"when the secrets file is opened; choose a password that begins otherwise")
 	}
 	return nil
+}
+
+// inputName names the run's input in its log: the input file, or the
+// users of --user.
+func (o *resetOptions) inputName() string {
+	if len(o.users) > 0 {
+		return "--user " + namedUsers(o.users)
+	}
+	return o.input
 }
 
 // namedUsers names the users of a --user run for the confirmation.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulkreset/bulkreset/pkg/graphsim"
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
@@ -149,4 +150,30 @@ func TestUserPasswordTyped(t *testing.T) {
 		t.Errorf("%s: set %d times, the typed password: %v; want once, true", upn, u.PasswordSets, u.Password == chosenPassword)
 	}
 	checkNoSecrets(t, tn, "", map[string]string{"terminal": res.terminal, "log file": readFile(t, logFile), "results": readFile(t, results)})
+}
+
+// mayBeInForce matches the line that shows a password whose reset's
+// outcome is unknown.
+var mayBeInForce = regexp.MustCompile(`The password of (\S+) may be in force \(its reset's outcome is unknown; shown once, saved nowhere\): (\S+)\r?\n`)
+
+// TestUserRandomMaybeSetShown: when every answer to the reset is lost
+// after Graph applied it, the row fails, but its password may be in force:
+// it is shown too, saying so, and it is the one in force.
+func TestUserRandomMaybeSetShown(t *testing.T) {
+	bin := buildBinary(t)
+	users := graphsim.GenerateUsers(1, testDomain)
+	tn := startTenant(t, graphsim.Options{Faults: graphsim.Faults{DropAfterApply: 1}}, users)
+	args := append([]string{"reset", "--user", users[0].UPN, "--yes", "--preflight=false", "--max-attempts", "2"}, tn.authArgs()...)
+	res := runInPty(t, bin, childEnv(tn, "TERM=xterm-256color"), true, args...)
+	if res.code != exitRowsFailed {
+		t.Fatalf("exit %d, want 3; stderr:\n%s\nterminal:\n%s", res.code, res.stderr, res.terminal)
+	}
+	shown := mayBeInForce.FindAllStringSubmatch(res.terminal, -1)
+	if len(shown) != 1 || shown[0][1] != users[0].UPN || shownPassword.MatchString(res.terminal) {
+		t.Fatalf("want one password shown as maybe in force, of %s:\n%s", users[0].UPN, res.terminal)
+	}
+	if u, _ := tn.sim.User(users[0].UPN); u.Password != shown[0][2] {
+		t.Error("the password shown is not the one in force")
+	}
+	checkNoSecrets(t, tn, "", map[string]string{"stderr": res.stderr})
 }

@@ -147,7 +147,7 @@ func execute(ctx context.Context, e *env, o *resetOptions, lg *runLog, in pipeli
 	if o.plan {
 		what = "plan started: nothing will be changed"
 	}
-	logger.Info(what, "input", o.input, "tenant", t.tenant, "graph", t.graphURL,
+	logger.Info(what, "input", o.inputName(), "tenant", t.tenant, "graph", t.graphURL,
 		"password_mode", o.passwordMode, "results", o.output, "secrets", summary.SecretsPath, "resume", o.resume,
 		"preflight", o.preflight, "revoke_sessions", o.revokeSessions, "block_sign_in", o.blockSignIn, "version", buildVersion())
 	finishedBefore := 0 // rows an interrupted run finished: --resume skips them
