@@ -194,7 +194,7 @@ func runResetE(e *env, o *resetOptions) func(*cobra.Command, []string) error {
 func newPlanCmd(e *env) *cobra.Command {
 	o := &resetOptions{plan: true}
 	cmd := &cobra.Command{
-		Use:   "plan -i users.csv [-o plan.csv] [flags]",
+		Use:   "plan (-i users.csv | --user UPN...) [-o plan.csv] [flags]",
 		Short: "Show what reset would do to each user, changing nothing",
 		Long: `Show what reset would do, without changing anything: the input is
 validated and every user is looked up (preflight), exactly as reset does,
