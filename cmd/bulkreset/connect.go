@@ -31,7 +31,7 @@ func confirm(ctx context.Context, e *env, o *resetOptions, t *target, lg *runLog
 	if lg.json {
 		// Every line of standard error stays a JSON object: the question is
 		// a record, and the answer is typed on the next line.
-		lg.Warn(question+"\nType yes to continue.", "input", o.input, "tenant", t.tenant)
+		lg.Warn(question+"\nType yes to continue.", "input", o.inputName(), "tenant", t.tenant)
 	} else {
 		fmt.Fprintf(e.stderr, "%s\nType yes to continue: ", question)
 	}
@@ -61,13 +61,20 @@ func confirmation(o *resetOptions, tenant string) string {
 	if o.resume {
 		who = "the users not finished yet among the " + who
 	}
-	fmt.Fprintf(&b, "This will change %s of %s in %s:", who, o.input, tenant)
+	subject := who + " of " + o.input
+	if len(o.users) > 0 {
+		subject = namedUsers(o.users)
+	}
+	fmt.Fprintf(&b, "This will change %s in %s:", subject, tenant)
 	for _, action := range o.actions() {
 		b.WriteString("\n  - " + action)
 	}
 	// Column passwords are in the input: only random ones can be lost.
 	if o.discardPasswords && o.passwordMode == "random" && o.secrets == "" {
 		b.WriteString("\nPasswords are discarded: nobody will know them (users must use self-service password reset).")
+	}
+	if o.shown != nil {
+		b.WriteString("\nThe new password is shown here once, after the reset, and saved nowhere.")
 	}
 	return b.String()
 }
@@ -86,6 +93,10 @@ func (o *resetOptions) actions() []string {
 	case "random":
 		out = append(out, "set a new random password for each user"+next)
 	case "column":
+		if o.passwordStdin {
+			out = append(out, "set the password read from standard input"+next)
+			break
+		}
 		out = append(out, "set the password of the Password column for each user"+next)
 	case "none":
 		out = append(out, "require a password change at next sign-in (no new password is set)")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,8 +83,14 @@ type runResult struct {
 
 func runCLI(t *testing.T, ctx context.Context, getenv func(string) string, args ...string) runResult {
 	t.Helper()
+	return runCLIStdin(t, ctx, "", getenv, args...)
+}
+
+// runCLIStdin is runCLI with stdin as standard input (a pipe's).
+func runCLIStdin(t *testing.T, ctx context.Context, stdin string, getenv func(string) string, args ...string) runResult {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, getenv)
+	code := run(ctx, args, strings.NewReader(stdin), &stdout, &stderr, getenv)
 	return runResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
@@ -185,7 +192,13 @@ func readResults(t *testing.T, path string) map[int]report.Result {
 		t.Fatalf("results file: %v", err)
 	}
 	defer f.Close()
-	rs, err := report.ReadResults(f)
+	return resultsFrom(t, f)
+}
+
+// resultsFrom is readResults of the results in r (standard output's).
+func resultsFrom(t *testing.T, r io.Reader) map[int]report.Result {
+	t.Helper()
+	rs, err := report.ReadResults(r)
 	if err != nil {
 		t.Fatalf("ReadResults: %v", err)
 	}
@@ -445,7 +458,8 @@ func readFile(t *testing.T, path string) string {
 }
 
 // checkNoSecrets fails when any password set, the client secret or an
-// access token appears in any of outputs.
+// access token appears in any of outputs. secretsPath is the run's secrets
+// file, "" for a run without one.
 func checkNoSecrets(t *testing.T, tn *tenant, secretsPath string, outputs map[string]string) {
 	t.Helper()
 	var secrets []string
@@ -454,8 +468,10 @@ func checkNoSecrets(t *testing.T, tn *tenant, secretsPath string, outputs map[st
 			secrets = append(secrets, c.Password)
 		}
 	}
-	for _, pw := range readSecrets(t, secretsPath) {
-		secrets = append(secrets, pw)
+	if secretsPath != "" {
+		for _, pw := range readSecrets(t, secretsPath) {
+			secrets = append(secrets, pw)
+		}
 	}
 	if len(secrets) == 0 {
 		t.Fatal("no password to look for: the run set and recorded none")

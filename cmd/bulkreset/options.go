@@ -10,6 +10,7 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/graph"
 	"github.com/bulkreset/bulkreset/pkg/password"
 	"github.com/bulkreset/bulkreset/pkg/report"
+	"github.com/bulkreset/bulkreset/pkg/secret"
 	"github.com/bulkreset/bulkreset/pkg/worker"
 )
 
@@ -80,6 +81,15 @@ type resetOptions struct {
 	// summary.
 	inputRows    int64
 	inputCounted bool
+	// users are the --user values: a run without an input file
+	// (oneuser.go).
+	users []string
+	// passwordStdin is --password-stdin; password is what it read.
+	passwordStdin bool
+	password      secret.Value
+	// shown, when not nil, shows each random password once on the
+	// terminal (a --user run without --secrets).
+	shown *shownPasswords
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -88,13 +98,19 @@ const sandboxBuiltin = "builtin"
 func newResetCmd(e *env) *cobra.Command {
 	o := &resetOptions{}
 	cmd := &cobra.Command{
-		Use:   "reset -i users.csv [-o results.csv] [--secrets secrets.csv] [flags]",
+		Use:   "reset (-i users.csv | --user UPN...) [-o results.csv] [--secrets secrets.csv] [flags]",
 		Short: "Reset the passwords of the users in a CSV or Excel file",
 		Long: `Reset the passwords of the users listed in a CSV or Excel file.
 
 Every input row gets one row in the results CSV (outcome, reason, Graph's
 answer and request-id). Random passwords are written to --secrets (mode 0600)
 before they are sent.
+
+--user UPN (repeatable; or an object id) names the users instead of -i: the
+results go to standard output unless -o is given, and no settings file is
+kept. Without --secrets, at a terminal, a random password is shown there once
+(never logged); --password-stdin sets a chosen password read from standard
+input (typed without echo at a terminal).
 
 Besides the reset, a run may block sign-in (--block-sign-in) and revoke the
 sign-in sessions (--revoke-sessions) of every user found in the tenant,
@@ -128,6 +144,14 @@ action failed (revoked=false or blocked=false), 130 interrupted.`,
 
   # Offboarding: a new password nobody knows, sessions revoked, sign-in blocked:
   bulkreset reset -i leavers.csv --discard-passwords --revoke-sessions --block-sign-in -o offboarding.csv
+
+  # One user, no file: a random password shown once on this terminal, results on
+  # standard output, nothing left on disk:
+  bulkreset reset --user alice@contoso.com --revoke-sessions
+
+  # One user, a chosen password from a password manager (never an argument, never
+  # in shell history); or type it at the prompt, without echo, leaving out the pipe:
+  pass show new/alice | bulkreset reset --user alice@contoso.com --password-stdin --yes
 
   # Only require a new password at next sign-in (no new password set):
   bulkreset reset -i users.csv --password-mode none --yes
@@ -170,7 +194,7 @@ func runResetE(e *env, o *resetOptions) func(*cobra.Command, []string) error {
 func newPlanCmd(e *env) *cobra.Command {
 	o := &resetOptions{plan: true}
 	cmd := &cobra.Command{
-		Use:   "plan -i users.csv [-o plan.csv] [flags]",
+		Use:   "plan (-i users.csv | --user UPN...) [-o plan.csv] [flags]",
 		Short: "Show what reset would do to each user, changing nothing",
 		Long: `Show what reset would do, without changing anything: the input is
 validated and every user is looked up (preflight), exactly as reset does,
@@ -251,6 +275,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log each retry and throttled request on standard error too (--log-file always has them)")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results file (-o) with the settings it recorded (input, secrets file, password mode, actions, tenant): finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded; a setting given with another value is refused")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried, 1s-1h")
+	addUserFlags(f, o)
 	registerResetCompletions(cmd)
 }
 
@@ -267,8 +292,11 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 	if err := o.useRecordedSettings(e); err != nil {
 		return err
 	}
-	if o.input == "" {
-		return usagef("--input is required")
+	if err := o.validateUsers(e); err != nil {
+		return err
+	}
+	if o.input == "" && len(o.users) == 0 {
+		return usagef("--input is required (or --user, for users named on the command line)")
 	}
 	switch o.passwordMode {
 	case "random", "column", "none":
@@ -327,8 +355,8 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 		return usagef("--priority must be low, normal or high, not %q", o.priority)
 	}
 	// A plan makes no password, so it needs no file to record them in.
-	if o.passwordMode == "random" && o.secrets == "" && !o.discardPasswords && !o.plan {
-		return usagef("random passwords need --secrets FILE to record them (or --discard-passwords to set passwords nobody will know)")
+	if o.passwordMode == "random" && o.secrets == "" && !o.discardPasswords && !o.plan && o.shown == nil {
+		return usagef("random passwords need --secrets FILE to record them (or --discard-passwords to set passwords nobody will know)%s", o.randomNeedsSecretsHint())
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return usagef("--log-format must be text or json")

@@ -24,6 +24,9 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 	if err := o.validate(e, time.Now()); err != nil {
 		return err
 	}
+	if err := o.readPassword(e); err != nil {
+		return err
+	}
 	lg, err := newLogger(e, logOptions{format: o.logFormat, file: o.logFile, quiet: o.quiet, verbose: o.verbose})
 	if err != nil {
 		return usagef("%w", err)
@@ -35,7 +38,7 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 		}
 	}()
 
-	in, err := openInput(e, o)
+	in, err := openSource(e, o)
 	if err != nil {
 		return err
 	}
@@ -139,14 +142,14 @@ func openOutputs(e *env, o *resetOptions, summary *report.Summary) (*report.Outp
 
 // execute wires the stages and the outputs into the pipeline, runs it,
 // and ends the run.
-func execute(ctx context.Context, e *env, o *resetOptions, lg *runLog, in *csvin.Reader, t *target, out *report.Outputs, summary *report.Summary) error {
+func execute(ctx context.Context, e *env, o *resetOptions, lg *runLog, in pipeline.Source, t *target, out *report.Outputs, summary *report.Summary) error {
 	logger := lg.Logger
 	st := newStages(o, t, out, logger)
 	what := "reset started"
 	if o.plan {
 		what = "plan started: nothing will be changed"
 	}
-	logger.Info(what, "input", o.input, "tenant", t.tenant, "graph", t.graphURL,
+	logger.Info(what, "input", o.inputName(), "tenant", t.tenant, "graph", t.graphURL,
 		"password_mode", o.passwordMode, "results", o.output, "secrets", summary.SecretsPath, "resume", o.resume,
 		"preflight", o.preflight, "revoke_sessions", o.revokeSessions, "block_sign_in", o.blockSignIn, "version", buildVersion())
 	finishedBefore := 0 // rows an interrupted run finished: --resume skips them
@@ -160,7 +163,7 @@ func execute(ctx context.Context, e *env, o *resetOptions, lg *runLog, in *csvin
 		Prior:     out.Prior,
 		Preflight: st.preflight,
 		Send:      st.send,
-		Results:   out.Results,
+		Results:   o.shown.results(out.Results),
 		Observe: func(r report.Result) {
 			summary.Add(r)
 			prog.Add(r)
@@ -201,7 +204,8 @@ func finish(e *env, o *resetOptions, lg *runLog, summary *report.Summary, res pi
 	if res.Interrupted {
 		logger.Warn("interrupted: no new batch was sent; the rows without a result were not finished", "unfinished", res.Unfinished)
 	}
-	if (res.Interrupted || res.Fatal != nil) && o.output != "-" && !o.plan { // a plan is run again, not resumed
+	// A plan, and a --user run, are run again, not resumed.
+	if (res.Interrupted || res.Fatal != nil) && o.output != "-" && !o.plan && len(o.users) == 0 {
 		args := resumeArgs(e.args, o.output) // a run without recorded settings is resumed with its flags
 		if o.toRecord != nil || o.recorded != nil {
 			args = o.shortResumeArgs()
@@ -268,6 +272,8 @@ func newStages(o *resetOptions, t *target, out *report.Outputs, logger *slog.Log
 	var rec worker.Recorder // a nil *report.Secrets is not a nil Recorder
 	if out.Secrets != nil {
 		rec = out.Secrets
+	} else if o.shown != nil {
+		rec = o.shown // kept in memory, to be shown once
 	}
 	st := &stages{}
 	if t.tenants != nil {
@@ -423,7 +429,8 @@ func logActionNotes(logger *slog.Logger, o *resetOptions, st *worker.Stats) {
 // read into the run (--resume skips them).
 func startProgress(ctx context.Context, e *env, o *resetOptions, lg *runLog, finishedBefore int, throttled func() int64) *progress.Display {
 	return progress.Start(ctx, progress.Config{
-		Mode:   progress.Choose(o.quiet, o.logFormat, isTerminal(e.stderr), e.getenv("TERM")),
+		// A --user run is over in a moment: no progress.
+		Mode:   progress.Choose(o.quiet || len(o.users) > 0, o.logFormat, isTerminal(e.stderr), e.getenv("TERM")),
 		Stderr: e.stderr, Switch: lg.stderr, Logger: lg.Logger,
 		Input: o.input, Sheet: o.sheet, FinishedBefore: finishedBefore, Throttled: throttled,
 	})

@@ -179,7 +179,7 @@ func (o *resetOptions) beforeSignIn(ctx context.Context, logger *slog.Logger) er
 		return usagef("%s has %s, more than --max-users %d: nothing was sent (is it the right file?)",
 			o.input, plural.N(o.inputRows, "user"), o.maxUsers)
 	}
-	if o.resume || o.plan || o.output == "-" {
+	if o.resume || o.plan || o.output == "-" || len(o.users) > 0 { // a --user run is run again, not resumed
 		return nil
 	}
 	id, err := report.IdentifyInput(o.input, o.sheet)

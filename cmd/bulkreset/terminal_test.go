@@ -13,10 +13,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"github.com/bulkreset/bulkreset/pkg/graphsim"
 )
@@ -44,6 +46,24 @@ func runInPty(t *testing.T, bin string, env []string, redirect bool, args ...str
 // process has started (the terminal keeps it until the process reads).
 func runInPtyTyping(t *testing.T, bin string, env []string, redirect bool, typed string, args ...string) ptyRun {
 	t.Helper()
+	return runInPtyDialog(t, bin, env, redirect, []ptyAnswer{{typed: typed}}, args...)
+}
+
+// ptyAnswer is what a person types at the terminal: typed, once the
+// terminal shows after (at once when after is ""), and with noEcho once
+// the process has turned echo off (a password prompt).
+type ptyAnswer struct {
+	after, typed string
+	noEcho       bool
+}
+
+// ptyWait is how long a dialog waits for a prompt before it gives up.
+const ptyWait = 2 * time.Minute
+
+// runInPtyDialog is runInPty with answers typed at the terminal in turn,
+// each when its prompt has appeared.
+func runInPtyDialog(t *testing.T, bin string, env []string, redirect bool, answers []ptyAnswer, args ...string) ptyRun {
+	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatalf("opening a pseudo-terminal: %v", err)
@@ -68,17 +88,28 @@ func runInPtyTyping(t *testing.T, bin string, env []string, redirect bool, typed
 		t.Fatalf("starting bulkreset: %v", err)
 	}
 	tty.Close() // the child has its own; the master then reads EOF (EIO) when it exits
-	if typed != "" {
-		if _, err := ptmx.Write([]byte(typed)); err != nil {
+	term := &screen{changed: make(chan struct{}, 1)}
+	copied := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(term, ptmx)
+		copied <- err
+	}()
+	for _, a := range answers {
+		if a.after != "" && !term.await(a.after, ptyWait) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the terminal never showed %q:\n%s", a.after, term.String())
+		}
+		if a.noEcho {
+			awaitNoEcho(t, ptmx, ptyWait)
+		}
+		if a.typed == "" {
+			continue
+		}
+		if _, err := ptmx.Write([]byte(a.typed)); err != nil {
 			t.Fatalf("typing at the terminal: %v", err)
 		}
 	}
-	var term bytes.Buffer
-	copied := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(&term, ptmx)
-		copied <- err
-	}()
 	werr := cmd.Wait()
 	if err := <-copied; err != nil && !errors.Is(err, os.ErrClosed) && !isEIO(err) {
 		t.Fatalf("reading the terminal: %v", err)
@@ -99,6 +130,79 @@ func runInPtyTyping(t *testing.T, bin string, env []string, redirect bool, typed
 		res.stderr = string(b)
 	}
 	return res
+}
+
+// screen is what a terminal received, safe to read while it is written,
+// with a signal on every write.
+type screen struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	seen    int // what await has matched already
+	changed chan struct{}
+}
+
+func (s *screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	n, err := s.buf.Write(p)
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (s *screen) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// await waits until text appears after what earlier awaits matched, or
+// for at most d.
+func (s *screen) await(text string, d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		i := strings.Index(s.buf.String()[s.seen:], text)
+		if i >= 0 {
+			s.seen += i + len(text)
+		}
+		s.mu.Unlock()
+		if i >= 0 {
+			return true
+		}
+		select {
+		case <-s.changed:
+		case <-deadline.C:
+			return false
+		}
+	}
+}
+
+// awaitNoEcho waits until the terminal of ptmx no longer echoes what is
+// typed (the settings of a pseudo-terminal are its pair's), checking at
+// each tick: echo is turned off by the process, which tells no one.
+func awaitNoEcho(t *testing.T, ptmx *os.File, d time.Duration) {
+	t.Helper()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(d)
+	for {
+		tio, err := unix.IoctlGetTermios(int(ptmx.Fd()), ioctlGetTermios)
+		if err != nil {
+			t.Fatalf("reading the terminal's settings: %v", err)
+		}
+		if tio.Lflag&unix.ECHO == 0 {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the terminal still echoes: the password prompt did not turn echo off")
+		}
+	}
 }
 
 // isEIO reports the error Linux gives for reading a pseudo-terminal's
