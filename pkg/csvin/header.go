@@ -230,7 +230,7 @@ type columnSet struct {
 	// named and replaced are Info.Named and Info.Replaced; err is set
 	// when a named column is not in the header (or is there twice).
 	named    map[string]bool
-	replaced map[string]string
+	replaced map[string]Column
 	err      *ColumnError
 }
 
@@ -335,9 +335,9 @@ func (cs *columnSet) useNamed(cells []string, used []bool, n naming) {
 	for j, k := range []int{colUPN, colID} {
 		if i := detected[j]; i >= 0 && !used[i] {
 			if cs.replaced == nil {
-				cs.replaced = make(map[string]string)
+				cs.replaced = make(map[string]Column)
 			}
-			cs.replaced[columnNames[k].column] = trim(cells[i])
+			cs.replaced[columnNames[k].column] = Column{Header: trim(cells[i]), Position: i + 1}
 		}
 	}
 }

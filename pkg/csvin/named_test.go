@@ -24,7 +24,7 @@ func TestNamedColumns(t *testing.T) {
 		columns   map[string]string
 		positions map[string]int
 		named     map[string]bool
-		replaced  map[string]string
+		replaced  map[string]Column
 		ignored   []string
 	}{
 		{
@@ -78,7 +78,7 @@ func TestNamedColumns(t *testing.T) {
 			columns:   map[string]string{ColumnUPN: "Employee Email", ColumnPassword: "Password"},
 			positions: map[string]int{ColumnUPN: 2, ColumnPassword: 4},
 			named:     map[string]bool{ColumnUPN: true},
-			replaced:  map[string]string{ColumnUPN: "UserPrincipalName", ColumnID: "ObjectId"},
+			replaced:  map[string]Column{ColumnUPN: {"UserPrincipalName", 1}, ColumnID: {"ObjectId", 3}},
 			ignored:   []string{"UserPrincipalName", "ObjectId"},
 		},
 		{
@@ -89,7 +89,7 @@ func TestNamedColumns(t *testing.T) {
 			columns:   map[string]string{ColumnUPN: "User principal name"},
 			positions: map[string]int{ColumnUPN: 1},
 			named:     map[string]bool{ColumnUPN: true},
-			replaced:  map[string]string{ColumnID: "Object Id"},
+			replaced:  map[string]Column{ColumnID: {"Object Id", 2}},
 			ignored:   []string{"Object Id"},
 		},
 		{
@@ -151,7 +151,7 @@ func TestNamedColumns(t *testing.T) {
 				t.Errorf("Info.Named: got %v, want %v", info.Named, tt.named)
 			}
 			if !maps.Equal(info.Replaced, tt.replaced) {
-				t.Errorf("Info.Replaced: got %q, want %q", info.Replaced, tt.replaced)
+				t.Errorf("Info.Replaced: got %v, want %v", info.Replaced, tt.replaced)
 			}
 			if !slices.Equal(info.Ignored, tt.ignored) {
 				t.Errorf("Info.Ignored: got %q, want %q", info.Ignored, tt.ignored)
@@ -254,8 +254,8 @@ func TestNamedColumnWorkbook(t *testing.T) {
 	if want := map[string]int{ColumnUPN: 2}; !maps.Equal(info.Positions, want) {
 		t.Errorf("Info.Positions: got %v, want %v", info.Positions, want)
 	}
-	if want := map[string]string{ColumnUPN: "UPN"}; !maps.Equal(info.Replaced, want) {
-		t.Errorf("Info.Replaced: got %q, want %q", info.Replaced, want)
+	if want := map[string]Column{ColumnUPN: {"UPN", 3}}; !maps.Equal(info.Replaced, want) {
+		t.Errorf("Info.Replaced: got %v, want %v", info.Replaced, want)
 	}
 
 	if _, err := Open(wb, Options{UserColumn: "Employee Email"}); err == nil || !strings.Contains(err.Error(), `the header has "Personalnummer", "Benutzerprinzipalname", "UPN"`) {

@@ -173,10 +173,16 @@ type Info struct {
 	// Named holds the columns (ColumnUPN, ColumnID) found by the names
 	// given in Options.UserColumn and Options.IDColumn.
 	Named map[string]bool
-	// Replaced maps ColumnUPN and ColumnID to the header of the column
-	// the reader would have used for it by its known name, had no column
-	// been named: a named column replaced it, and it is ignored.
-	Replaced map[string]string
+	// Replaced maps ColumnUPN and ColumnID to the column the reader
+	// would have used for it by its known name, had no column been
+	// named: a named column replaced it, and it is ignored.
+	Replaced map[string]Column
+}
+
+// Column is a column of the input.
+type Column struct {
+	Header   string // as found, trimmed
+	Position int    // 1-based: the spreadsheet's column A is 1
 }
 
 // Reader reads Rows from an input. It is not safe for concurrent use.
