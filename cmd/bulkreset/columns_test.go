@@ -151,11 +151,12 @@ func TestUserColumnResume(t *testing.T) {
 // flags; a name the header does not have is exit 2 listing its columns,
 // in check and reset alike, and nothing is sent.
 func TestUserColumnErrors(t *testing.T) {
-	tn := startTenant(t, graphsim.Options{}, graphsim.GenerateUsers(2, testDomain))
+	users := graphsim.GenerateUsers(2, testDomain)
+	tn := startTenant(t, graphsim.Options{}, users)
 	dir := t.TempDir()
-	in := writeFile(t, dir, "hr.csv", "Name;Benutzerprinzipalname\nAdele;adele@"+testDomain+"\n")
+	in := writeFile(t, dir, "hr.csv", "Name;Benutzerprinzipalname\nAdele;"+users[0].UPN+"\n")
 	wb := filepath.Join(dir, "hr.xlsx")
-	xlsxtest.StreamRows(t, wb, []any{"Name", "Benutzerprinzipalname"}, 1, func(int) []any { return []any{"Adele", "adele@" + testDomain} })
+	xlsxtest.StreamRows(t, wb, []any{"Name", "Benutzerprinzipalname"}, 1, func(int) []any { return []any{"Adele", users[0].UPN} })
 	for _, c := range []struct {
 		name  string
 		args  []string
@@ -194,9 +195,15 @@ func TestUserColumnErrors(t *testing.T) {
 	if st := tn.sim.Stats(); st.TokensIssued+st.Batches+st.DirectRequests != 0 {
 		t.Errorf("refused runs sent requests: %+v", st)
 	}
-	// Named, the workbook's German column is read.
+	// Named, the workbook's German column is read, and so is the CSV
+	// when it is counted for --max-users.
 	res := runCheckCLI(t, "", "-i", wb, "--user-column", "Benutzerprinzipalname")
 	if w := `userPrincipalName <- "Benutzerprinzipalname" (column B); named by --user-column`; res.code != exitOK || !strings.Contains(res.stdout, w) {
 		t.Errorf("check of the workbook: exit %d, want 0 saying %q; stdout:\n%s\nstderr:\n%s", res.code, w, res.stdout, res.stderr)
+	}
+	plan := filepath.Join(dir, "plan.csv")
+	res = runCLI(t, t.Context(), tn.getenv(nil), append([]string{"plan", "-i", in, "-o", plan, "--user-column", "Benutzerprinzipalname", "--max-users", "1"}, tn.authArgs()...)...)
+	if r := readResults(t, plan)[2]; res.code != exitOK || r.User != users[0].UPN || r.Reason != report.ReasonWouldReset {
+		t.Errorf("plan with --max-users: exit %d, line 2 %s %s/%s, want 0 and %s would_reset; stderr:\n%s", res.code, r.User, r.Outcome, r.Reason, users[0].UPN, res.stderr)
 	}
 }
