@@ -55,7 +55,8 @@ only Graph knows; check does not ask it.
 
 Exit codes: 0 every row can be sent (duplicates and the template's example
 row included), 3 some rows are invalid, 2 usage error (flags, missing file,
-no user column, unknown sheet), 1 the file could not be read to the end.`,
+no user column or a named one missing, unknown sheet), 1 the file could not
+be read to the end.`,
 		Example: `  # What does bulkreset make of the file HR sent?
   bulkreset check -i offboarding.csv
 
