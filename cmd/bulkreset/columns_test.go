@@ -12,6 +12,17 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
+// hrTenant is a tenant of n staff and their manager, and an HR export of
+// the staff in dir (see hrExport).
+func hrTenant(t *testing.T, n int) (tn *tenant, staff []graphsim.User, manager graphsim.User, dir, in string) {
+	t.Helper()
+	staff = graphsim.GenerateUsers(n, testDomain)
+	manager = graphsim.User{UPN: "the.manager@" + testDomain}
+	tn = startTenant(t, graphsim.Options{}, append(staff, manager))
+	dir = t.TempDir()
+	return tn, staff, manager, dir, hrExport(t, dir, staff, manager)
+}
+
 // hrExport writes an HR export whose users are in "Employee Email" and
 // whose UserPrincipalName column names each one's manager, a user of the
 // tenant too: a reset of the wrong column would reset the managers.
@@ -30,11 +41,7 @@ func hrExport(t *testing.T, dir string, staff []graphsim.User, manager graphsim.
 // none of the UserPrincipalName column beside it; plan predicts the same;
 // check shows which column is used and which is not.
 func TestUserColumnReset(t *testing.T) {
-	staff := graphsim.GenerateUsers(30, testDomain)
-	manager := graphsim.User{UPN: "the.manager@" + testDomain}
-	tn := startTenant(t, graphsim.Options{}, append(staff, manager))
-	dir := t.TempDir()
-	in := hrExport(t, dir, staff, manager)
+	tn, staff, manager, dir, in := hrTenant(t, 30)
 
 	res := runCheckCLI(t, "", "-i", in, "--user-column", "employee email")
 	if res.code != exitOK {
@@ -101,11 +108,7 @@ func checkStaffReset(t *testing.T, tn *tenant, staff []graphsim.User, manager gr
 // with only -o reads the same column and finishes the run; a resume that
 // names another column is exit 2 naming the difference, and sends nothing.
 func TestUserColumnResume(t *testing.T) {
-	staff := graphsim.GenerateUsers(12, testDomain)
-	manager := graphsim.User{UPN: "the.manager@" + testDomain}
-	tn := startTenant(t, graphsim.Options{}, append(staff, manager))
-	dir := t.TempDir()
-	in := hrExport(t, dir, staff, manager)
+	tn, staff, manager, dir, in := hrTenant(t, 12)
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
 	res := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets,
 		"--yes", "--user-column", "Employee Email"}, tn.authArgs()...)...)
