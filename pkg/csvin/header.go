@@ -179,10 +179,12 @@ func (n naming) headerError(detail string) error {
 // template's bracketed name). Two cells that match at the first level
 // that has a match are an error: the name does not say which is meant.
 func findNamed(cells []string, column, name string) (int, *ColumnError) {
+	norm := normalizeHeader(name)
 	levels := []func(cell string) bool{
 		func(cell string) bool { return cell == name },
 		func(cell string) bool { return strings.EqualFold(trim(cell), name) },
-		func(cell string) bool { return normalizeHeader(cell) == normalizeHeader(name) },
+		// A name of dashes alone must not find an empty header cell.
+		func(cell string) bool { return norm != "" && normalizeHeader(cell) == norm },
 	}
 	for _, match := range levels {
 		var at []int

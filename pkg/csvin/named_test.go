@@ -200,6 +200,13 @@ func TestNamedColumnErrors(t *testing.T) {
 			want:   `the user and the object id are named to be one column, "Mail" (column 1)`,
 		},
 		{
+			name:   "a name of dashes does not find an empty header cell",
+			input:  "Mail,,Name\nadele@contoso.com,,Adele\n",
+			opts:   Options{UserColumn: "--"},
+			column: ColumnUPN,
+			want:   `no column "--" for the user: the header has "Mail", "", "Name"`,
+		},
+		{
 			name:      "a file without a header: its values are not shown",
 			input:     "adele@contoso.com,Secret1!\n",
 			opts:      Options{UserColumn: "Employee Email"},
