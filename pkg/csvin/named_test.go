@@ -1,12 +1,15 @@
 package csvin
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/bulkreset/bulkreset/pkg/report"
 	"github.com/bulkreset/bulkreset/pkg/secret"
 )
 
@@ -268,4 +271,58 @@ func TestNamedColumnWorkbook(t *testing.T) {
 	if _, err := Open(wb, Options{UserColumn: "Employee Email"}); err == nil || !strings.Contains(err.Error(), `the header has "Personalnummer", "Benutzerprinzipalname", "UPN"`) {
 		t.Errorf("a workbook without the named column: got %v, want a *ColumnError listing its columns", err)
 	}
+}
+
+// FuzzNamedColumns reads arbitrary input with arbitrary column names: the
+// reader never panics; it either refuses the header with a *ColumnError
+// (or a read error), or uses, for each name given, a column whose header
+// matches it, and every row it reads has a line and a known reason.
+func FuzzNamedColumns(f *testing.F) {
+	f.Add([]byte(germanExport), "Benutzerprinzipalname", "Objekt-ID")
+	f.Add([]byte("UPN,Employee Email\nold@contoso.com,adele@contoso.com\n"), " employee EMAIL ", "")
+	f.Add([]byte("a,a,b\nx,y,z\n"), "a", "b")
+	f.Add([]byte("Mail,,Name\n"), "-", "")
+	f.Add([]byte("adele@contoso.com\n"), "", "id")
+	f.Fuzz(func(t *testing.T, data []byte, user, id string) {
+		r, err := NewReader(bytes.NewReader(data), Options{UserColumn: user, IDColumn: id})
+		if err != nil {
+			var ce *ColumnError
+			var he *HeaderError
+			if namesOf(Options{UserColumn: user, IDColumn: id}).given() && errors.As(err, &he) {
+				t.Fatalf("a *HeaderError with named columns: %v", err)
+			}
+			if !errors.As(err, &ce) && !errors.As(err, &he) && !errors.Is(err, ErrUnsupported) && !strings.Contains(err.Error(), "reading the header") {
+				t.Fatalf("NewReader: unexpected error %v", err)
+			}
+			return
+		}
+		info := r.Info()
+		for col, name := range map[string]string{ColumnUPN: trim(user), ColumnID: trim(id)} {
+			if name == "" {
+				if info.Named[col] {
+					t.Errorf("%s is named, but no name was given", col)
+				}
+				continue
+			}
+			if !info.Named[col] {
+				t.Fatalf("%s was named %q but not used: %+v", col, name, info)
+			}
+			if h := info.Columns[col]; !strings.EqualFold(h, name) && normalizeHeader(h) != normalizeHeader(name) {
+				t.Errorf("%s named %q is the column %q", col, name, h)
+			}
+		}
+		for line := 0; ; {
+			row, err := r.Read()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				return // a read error of the input, not of the reader
+			}
+			if row.Line <= line || !reasons[row.Reason] && row.Reason != report.ReasonMissingTenant {
+				t.Fatalf("row %+v after line %d", row.String(), line)
+			}
+			line = row.Line
+		}
+	})
 }
