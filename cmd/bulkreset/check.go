@@ -20,21 +20,29 @@ import (
 
 // checkOptions are the flags of check.
 type checkOptions struct {
-	input        string
-	sheet        string
-	passwordMode string
-	maxProblems  int
+	input                string
+	sheet                string
+	userColumn, idColumn string
+	passwordMode         string
+	maxProblems          int
 }
 
 func newCheckCmd(e *env) *cobra.Command {
 	o := &checkOptions{}
 	cmd := &cobra.Command{
-		Use:   "check -i users.csv [--sheet NAME] [--password-mode random|column|none|keep]",
+		Use:   "check -i users.csv [--sheet NAME] [--user-column NAME] [--id-column NAME] [--password-mode random|column|none|keep]",
 		Short: "Check an input file offline: what was detected, and which rows would not be sent",
 		Long: `check reads the input exactly as reset would, without signing in or sending
 anything: no network, no credentials. It prints what it detected (file type,
 encoding, delimiter, which column maps to what, the columns it ignores), the
 number of rows per outcome, and the first problems with their line numbers.
+
+The columns are found by their headers (UserPrincipalName, UPN, ObjectId,
+Password, the Entra templates' and exports' names ...). An input whose user
+column has another name ("Employee Email", "Benutzerprinzipalname") names it
+with --user-column, as reset and plan do; --id-column names an object id
+column. A named column is the only one that identifies users: a
+UserPrincipalName or Id column beside it is listed as not used.
 
 A row is invalid when reset would refuse to send it: no user, a malformed UPN
 or object id, a yes/no cell it cannot read, broken quoting or a wrong number
@@ -47,12 +55,16 @@ only Graph knows; check does not ask it.
 
 Exit codes: 0 every row can be sent (duplicates and the template's example
 row included), 3 some rows are invalid, 2 usage error (flags, missing file,
-no user column, unknown sheet), 1 the file could not be read to the end.`,
+no user column or a named one missing, unknown sheet), 1 the file could not
+be read to the end.`,
 		Example: `  # What does bulkreset make of the file HR sent?
   bulkreset check -i offboarding.csv
 
   # The users are on the second sheet of a workbook:
   bulkreset check -i users.xlsx --sheet Users
+
+  # An HR export whose users are in "Employee Email":
+  bulkreset check -i hr-export.csv --user-column "Employee Email"
 
   # Check the Password column against Entra's password policy too:
   bulkreset check -i onboarding.csv --password-mode column
@@ -67,6 +79,7 @@ no user column, unknown sheet), 1 the file could not be read to the end.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.input, "input", "i", "", "input file: .csv, .txt, .tsv or .xlsx; - is standard input (CSV)")
 	f.StringVar(&o.sheet, "sheet", "", "worksheet of an .xlsx input (default: the first visible sheet)")
+	addColumnFlags(f, &o.userColumn, &o.idColumn)
 	f.StringVar(&o.passwordMode, "password-mode", "random", "as for reset: column also checks the Password column; random, none and keep ignore it")
 	f.IntVar(&o.maxProblems, "max-problems", 20, "problems to list; 0 lists them all")
 	return cmd
@@ -90,7 +103,7 @@ func runCheck(e *env, o *checkOptions) error {
 		return usagef("--sheet is for a workbook file; standard input is read as CSV")
 	}
 	// An empty TenantId cell takes the default tenant, as in reset.
-	in, err := openInput(e, &resetOptions{input: o.input, sheet: o.sheet, tenant: e.getenv("AZURE_TENANT_ID")})
+	in, err := openInput(e, &resetOptions{input: o.input, sheet: o.sheet, tenant: e.getenv("AZURE_TENANT_ID"), userColumn: o.userColumn, idColumn: o.idColumn})
 	if err != nil {
 		return err
 	}
@@ -238,35 +251,67 @@ func writeInputInfo(w io.Writer, o *checkOptions, info csvin.Info, mode worker.M
 	if info.Delimiter != "" && !info.Headerless {
 		fmt.Fprintf(tw, "Delimiter\t%s\n", describeDelimiter(info.Delimiter))
 	}
-	first := true
+	writeColumns(tw, info, mode)
+	if len(info.Ignored) > 0 {
+		fmt.Fprintf(tw, "Ignored\t%s\n", listHeaders(info.Ignored, 8))
+	}
+	tw.Flush()
+}
+
+// writeColumns writes the Columns lines of check's report: which input
+// column is used for each column the reader knows, with the flag that
+// named it; the user columns a named one replaced; the columns not found.
+func writeColumns(tw io.Writer, info csvin.Info, mode worker.Mode) {
+	label := "Columns"
+	line := func(format string, a ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", label, fmt.Sprintf(format, a...))
+		label = ""
+	}
+	var missing []string
 	for _, col := range []string{csvin.ColumnUPN, csvin.ColumnID, csvin.ColumnPassword, csvin.ColumnForceChange, csvin.ColumnForceChangeMFA, csvin.ColumnTenant} {
 		header, ok := info.Columns[col]
 		if !ok {
+			missing = append(missing, col)
 			continue
-		}
-		label := ""
-		if first {
-			label, first = "Columns", false
 		}
 		where := columnName(info.Positions[col], info.Sheet != "")
 		if header != "" {
 			where = strconv.Quote(header) + " (" + where + ")"
 		}
-		note := ""
+		var notes []string
+		if info.Named[col] {
+			notes = append(notes, "named by "+columnFlags[col])
+		}
 		switch {
 		case col == csvin.ColumnID && info.Columns[csvin.ColumnUPN] != "":
-			note = "; wins over the UPN when a row has both"
+			notes = append(notes, "wins over the UPN when a row has both")
 		case col == csvin.ColumnPassword && mode != worker.ModeColumn:
-			note = "; ignored in --password-mode " + string(mode)
+			notes = append(notes, "ignored in --password-mode "+string(mode))
 		case col == csvin.ColumnTenant:
-			note = "; one sign-in and one quota per tenant; an empty cell is the tenant of --tenant ($AZURE_TENANT_ID)"
+			notes = append(notes, "one sign-in and one quota per tenant; an empty cell is the tenant of --tenant ($AZURE_TENANT_ID)")
 		}
-		fmt.Fprintf(tw, "%s\t%s <- %s%s\n", label, col, where, note)
+		note := ""
+		if len(notes) > 0 {
+			note = "; " + strings.Join(notes, "; ")
+		}
+		line("%s <- %s%s", col, where, note)
 	}
-	if len(info.Ignored) > 0 {
-		fmt.Fprintf(tw, "Ignored\t%s\n", listHeaders(info.Ignored, 8))
+	if len(info.Replaced) > 0 {
+		var replaced, flags []string
+		for _, col := range []string{csvin.ColumnUPN, csvin.ColumnID} {
+			if c, ok := info.Replaced[col]; ok {
+				replaced = append(replaced, strconv.Quote(c.Header)+" ("+columnName(c.Position, info.Sheet != "")+")")
+			}
+			if info.Named[col] {
+				flags = append(flags, columnFlags[col])
+			}
+		}
+		line("not used: %s: with %s, only the named %s users", strings.Join(replaced, ", "), strings.Join(flags, " and "),
+			plural.Word(len(flags), "column identifies", "columns identify"))
 	}
-	tw.Flush()
+	if len(missing) > 0 {
+		line("not found: %s", strings.Join(missing, ", "))
+	}
 }
 
 // list prints results as "line N  outcome/reason  user: message".

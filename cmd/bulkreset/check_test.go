@@ -41,6 +41,7 @@ Encoding   UTF-8 with a byte-order mark (Excel's "CSV UTF-8")
 Delimiter  semicolon
 Columns    userPrincipalName <- "User principal name" (column 2)
            forceChangePasswordNextSignIn <- "ForceChangePasswordNextSignIn" (column 4)
+           not found: id, password, forceChangePasswordNextSignInWithMfa, tenantId
 Ignored    "Display name", "Department"
 
 Rows: 8

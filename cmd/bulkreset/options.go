@@ -35,6 +35,10 @@ type resetOptions struct {
 	blockSignIn bool
 	// includeGuests resets external guests (#EXT# users) too.
 	includeGuests bool
+	// userColumn and idColumn name the input's user and object id
+	// columns (--user-column, --id-column), for headers csvin does not
+	// know; "" lets csvin find them.
+	userColumn, idColumn string
 	// maxUsers refuses an input with more users than this; 0 is no limit.
 	maxUsers       int
 	preflight      bool
@@ -237,6 +241,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f := cmd.Flags()
 	f.StringVarP(&o.input, "input", "i", "", "input file: .csv, .txt, .tsv or .xlsx; - is standard input (CSV)")
 	f.StringVar(&o.sheet, "sheet", "", "worksheet of an .xlsx input (default: the first sheet)")
+	addColumnFlags(f, &o.userColumn, &o.idColumn)
 	f.StringVarP(&o.output, "output", "o", "", "results CSV; - is standard output (default bulkreset-results-YYYYMMDD-HHMMSS.csv)")
 	f.StringVar(&o.secrets, "secrets", "", "file the passwords set are written to (mode 0600, owner-only on Windows; must not exist)")
 	f.BoolVar(&o.discardPasswords, "discard-passwords", false, "allow random passwords without --secrets (nobody will know them: users must use self-service reset)")
@@ -277,6 +282,13 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried, 1s-1h")
 	addUserFlags(f, o)
 	registerResetCompletions(cmd)
+}
+
+// addColumnFlags defines --user-column and --id-column, which reset, plan
+// and check share.
+func addColumnFlags(f *pflag.FlagSet, userColumn, idColumn *string) {
+	f.StringVar(userColumn, "user-column", "", "header of the input's user (UPN) column, when it is not a name bulkreset knows (e.g. \"Employee Email\"); matched exactly, else without regard to case or surrounding spaces")
+	f.StringVar(idColumn, "id-column", "", "header of the input's object id column, when it is not a name bulkreset knows (e.g. \"Objekt-ID\"); matched as --user-column is")
 }
 
 // The range of --max-rate other than 0 (no cap): one write every 100 seconds

@@ -337,12 +337,12 @@ func openInput(e *env, o *resetOptions) (*csvin.Reader, error) {
 		err error
 	)
 	if o.input == "-" {
-		in, err = csvin.NewReader(e.stdin, csvin.Options{Name: "stdin.csv", DefaultTenant: o.tenant})
+		in, err = csvin.NewReader(e.stdin, o.csvOptions("stdin.csv"))
 	} else {
-		in, err = csvin.Open(o.input, csvin.Options{Name: o.input, Sheet: o.sheet, DefaultTenant: o.tenant})
+		in, err = csvin.Open(o.input, o.csvOptions(o.input))
 	}
 	if err != nil {
-		return nil, usagef("input %s: %w", o.input, err)
+		return nil, inputError(o.input, err)
 	}
 	return in, nil
 }
@@ -433,5 +433,6 @@ func startProgress(ctx context.Context, e *env, o *resetOptions, lg *runLog, fin
 		Mode:   progress.Choose(o.quiet || len(o.users) > 0, o.logFormat, isTerminal(e.stderr), e.getenv("TERM")),
 		Stderr: e.stderr, Switch: lg.stderr, Logger: lg.Logger,
 		Input: o.input, Sheet: o.sheet, FinishedBefore: finishedBefore, Throttled: throttled,
+		UserColumn: o.userColumn, IDColumn: o.idColumn,
 	})
 }

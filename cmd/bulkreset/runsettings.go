@@ -42,6 +42,8 @@ func (o *resetOptions) runSettings(input report.InputIdentity) report.RunSetting
 		Sandbox:           absPath(o.sandbox, sandboxBuiltin),
 		Secrets:           absPath(o.secrets, ""),
 		Input:             input,
+		UserColumn:        o.userColumn,
+		IDColumn:          o.idColumn,
 	}
 }
 
@@ -201,9 +203,9 @@ func (o *resetOptions) countInput(ctx context.Context) error {
 	if fi, err := os.Stat(o.input); err != nil || !fi.Mode().IsRegular() {
 		return nil // a pipe read twice would lose the run's rows
 	}
-	n, err := progress.CountRows(ctx, o.input, o.sheet)
+	n, err := progress.CountRows(ctx, o.input, o.csvOptions(o.input))
 	if err != nil {
-		return usagef("input %s: %w", o.input, err)
+		return inputError(o.input, err)
 	}
 	o.inputRows, o.inputCounted = n, true
 	return nil

@@ -2,6 +2,7 @@ package csvin
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -84,6 +85,12 @@ func (e *HeaderError) Error() string {
 }
 
 func newHeaderError(cells []string) *HeaderError {
+	return &HeaderError{Found: foundCells(cells), Expected: expectedUserColumns}
+}
+
+// foundCells is a header's cells for an error: at most 20, each trimmed
+// and cut to 40 characters.
+func foundCells(cells []string) []string {
 	const maxCells, maxLen = 20, 40
 	found := make([]string, 0, min(len(cells), maxCells))
 	for i, c := range cells {
@@ -97,7 +104,104 @@ func newHeaderError(cells []string) *HeaderError {
 		}
 		found = append(found, c)
 	}
-	return &HeaderError{Found: found, Expected: expectedUserColumns}
+	return found
+}
+
+// ColumnError reports a column named by Options.UserColumn or
+// Options.IDColumn that the header does not have, or has more than once.
+type ColumnError struct {
+	// Column is the column named: ColumnUPN or ColumnID.
+	Column string
+	// Name is the name given for it.
+	Name string
+	// Found holds the header's cells as found (as in HeaderError.Found)
+	// when none has the name; empty when Detail or Matches says what is
+	// wrong instead.
+	Found []string
+	// Matches holds the 1-based positions of the columns that have the
+	// name, when more than one has it.
+	Matches []int
+	// Detail says what is wrong when it is not the cells found: an empty
+	// file, a first line that is data, a malformed header.
+	Detail string
+	// Other is the column also named for this one (ColumnUPN, when the
+	// user and the object id are named to be the same column), at
+	// Matches[0].
+	Other string
+}
+
+// Error says which name was not found and what the header has instead.
+func (e *ColumnError) Error() string {
+	what := map[string]string{ColumnUPN: "the user", ColumnID: "the object id"}
+	switch {
+	case e.Other != "":
+		return fmt.Sprintf("%s and %s are named to be one column, %q (column %d)", what[e.Other], what[e.Column], e.Name, e.Matches[0])
+	case len(e.Matches) > 1:
+		pos := make([]string, len(e.Matches))
+		for i, m := range e.Matches {
+			pos[i] = strconv.Itoa(m)
+		}
+		return fmt.Sprintf("%d columns are named %q (columns %s and %s): rename one of them in the file, so that %s's column is clear",
+			len(e.Matches), e.Name, strings.Join(pos[:len(pos)-1], ", "), pos[len(pos)-1], what[e.Column])
+	case e.Detail != "":
+		return fmt.Sprintf("no column %q for %s: %s", e.Name, what[e.Column], e.Detail)
+	}
+	quoted := make([]string, len(e.Found))
+	for i, f := range e.Found {
+		quoted[i] = strconv.Quote(f)
+	}
+	return fmt.Sprintf("no column %q for %s: the header has %s", e.Name, what[e.Column], strings.Join(quoted, ", "))
+}
+
+// naming holds the columns named by Options.UserColumn and
+// Options.IDColumn, trimmed; "" for a column not named.
+type naming struct{ user, id string }
+
+func (n naming) given() bool { return n.user != "" || n.id != "" }
+
+// headerError is the error for an input whose header could not be used,
+// for detail: a *ColumnError when a column was named (it names the user
+// column first), else a *HeaderError.
+func (n naming) headerError(detail string) error {
+	switch {
+	case n.user != "":
+		return &ColumnError{Column: ColumnUPN, Name: n.user, Detail: detail}
+	case n.id != "":
+		return &ColumnError{Column: ColumnID, Name: n.id, Detail: detail}
+	}
+	return &HeaderError{Expected: expectedUserColumns, Detail: detail}
+}
+
+// findNamed returns the index of the header cell that name names: the
+// cell equal to it, else the one equal without regard to case and
+// surrounding spaces, else the one that matches as the known names do
+// (normalizeHeader: without inner spaces, dashes or underscores, an Entra
+// template's bracketed name). Two cells that match at the first level
+// that has a match are an error: the name does not say which is meant.
+func findNamed(cells []string, column, name string) (int, *ColumnError) {
+	norm := normalizeHeader(name)
+	levels := []func(cell string) bool{
+		func(cell string) bool { return cell == name },
+		func(cell string) bool { return strings.EqualFold(trim(cell), name) },
+		// A name of dashes alone must not find an empty header cell.
+		func(cell string) bool { return norm != "" && normalizeHeader(cell) == norm },
+	}
+	for _, match := range levels {
+		var at []int
+		for i, cell := range cells {
+			if match(cell) {
+				at = append(at, i+1)
+			}
+		}
+		switch len(at) {
+		case 0:
+			continue
+		case 1:
+			return at[0] - 1, nil
+		}
+		return -1, &ColumnError{Column: column, Name: name, Matches: at}
+	}
+	return -1, &ColumnError{Column: column, Name: name, Found: foundCells(cells)}
 }
 
 // normalizeHeader reduces a header cell to the name it is matched by: the
@@ -125,9 +229,16 @@ type columnSet struct {
 	index   [numColumns]int // -1 when absent
 	found   map[string]string
 	ignored []string
+	// named and replaced are Info.Named and Info.Replaced; err is set
+	// when a named column is not in the header (or is there twice).
+	named    map[string]bool
+	replaced map[string]Column
+	err      *ColumnError
 }
 
-func (c *columnSet) hasUser() bool { return c.index[colUPN] >= 0 || c.index[colID] >= 0 }
+func (c *columnSet) hasUser() bool {
+	return c.err == nil && (c.index[colUPN] >= 0 || c.index[colID] >= 0)
+}
 
 // positions maps each column found to its 1-based position.
 func (c *columnSet) positions() map[string]int {
@@ -140,8 +251,9 @@ func (c *columnSet) positions() map[string]int {
 	return p
 }
 
-// mapHeader finds the columns in a header record.
-func mapHeader(cells []string) columnSet {
+// mapHeader finds the columns in a header record: by the names in
+// columnNames, and the user's columns by the names in n when it has any.
+func mapHeader(cells []string, n naming) columnSet {
 	cs := columnSet{found: make(map[string]string)}
 	rank := [numColumns]int{}
 	for k := range cs.index {
@@ -162,6 +274,9 @@ func mapHeader(cells []string) columnSet {
 			}
 		}
 	}
+	if n.given() {
+		cs.useNamed(cells, used, n)
+	}
 	for k, i := range cs.index {
 		if i >= 0 {
 			cs.found[columnNames[k].column] = trim(cells[i])
@@ -175,6 +290,58 @@ func mapHeader(cells []string) columnSet {
 		}
 	}
 	return cs
+}
+
+// useNamed makes the columns named in n the user's columns, in place of
+// those found by their known names: when either is named, only the named
+// ones identify users (a known UserPrincipalName or Id column beside a
+// named one is ignored, and listed in cs.replaced). A named cell that
+// the known names gave another meaning (a Password column, say) loses it.
+// used marks the cells in use, and is updated.
+func (cs *columnSet) useNamed(cells []string, used []bool, n naming) {
+	var detected [2]int
+	for j, k := range []int{colUPN, colID} {
+		detected[j] = cs.index[k]
+		if i := cs.index[k]; i >= 0 {
+			used[i] = false
+			cs.index[k] = -1
+		}
+	}
+	cs.named = make(map[string]bool)
+	for _, nc := range []struct {
+		k    int
+		name string
+	}{{colUPN, n.user}, {colID, n.id}} {
+		if nc.name == "" {
+			continue
+		}
+		column := columnNames[nc.k].column
+		i, err := findNamed(cells, column, nc.name)
+		if err != nil {
+			cs.err = err
+			return
+		}
+		if nc.k == colID && cs.index[colUPN] == i {
+			cs.err = &ColumnError{Column: column, Name: trim(cells[i]), Matches: []int{i + 1}, Other: ColumnUPN}
+			return
+		}
+		for k := range cs.index {
+			if cs.index[k] == i {
+				cs.index[k] = -1
+			}
+		}
+		cs.index[nc.k] = i
+		used[i] = true
+		cs.named[column] = true
+	}
+	for j, k := range []int{colUPN, colID} {
+		if i := detected[j]; i >= 0 && !used[i] {
+			if cs.replaced == nil {
+				cs.replaced = make(map[string]Column)
+			}
+			cs.replaced[columnNames[k].column] = Column{Header: trim(cells[i]), Position: i + 1}
+		}
+	}
 }
 
 // looksLikeData reports whether a cell holds a user rather than a header

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bulkreset/bulkreset/pkg/report"
@@ -131,6 +132,17 @@ type Options struct {
 	// (report.ReasonMissingTenant). It is not used for an input without a
 	// TenantId column.
 	DefaultTenant string
+	// UserColumn and IDColumn name the header of the user (UPN) column
+	// and of the object id column, for an input whose headers are not
+	// the names the reader knows ("Employee Email", "Objekt-ID"). A name
+	// is matched exactly, else without regard to case and surrounding
+	// spaces, else as the known names are (without inner spaces, dashes
+	// or underscores). When either is given, the named columns are the
+	// only ones that identify users: a column the reader would have
+	// taken for the user or the object id by its known name is ignored
+	// (Info.Replaced). A name the header does not have, or has twice, is
+	// a *ColumnError; so is a name given for a file without a header.
+	UserColumn, IDColumn string
 }
 
 // Info describes what the reader found in the input.
@@ -158,6 +170,19 @@ type Info struct {
 	HasTenant bool
 	// Ignored lists the headers of the columns not used.
 	Ignored []string
+	// Named holds the columns (ColumnUPN, ColumnID) found by the names
+	// given in Options.UserColumn and Options.IDColumn.
+	Named map[string]bool
+	// Replaced maps ColumnUPN and ColumnID to the column the reader
+	// would have used for it by its known name, had no column been
+	// named: a named column replaced it, and it is ignored.
+	Replaced map[string]Column
+}
+
+// Column is a column of the input.
+type Column struct {
+	Header   string // as found, trimmed
+	Position int    // 1-based: the spreadsheet's column A is 1
 }
 
 // Reader reads Rows from an input. It is not safe for concurrent use.
@@ -171,6 +196,8 @@ type Reader struct {
 	dataAt  int        // first line after the header
 	// defaultTenant is Options.DefaultTenant.
 	defaultTenant string
+	// names are the columns named in Options.
+	names naming
 	// workbook is set for a workbook's sheet, whose rows have no quoting
 	// to break and end at their last non-empty cell: a short row is not
 	// malformed, and cells past the header's are ignored like any
@@ -254,11 +281,16 @@ func NewReader(src io.Reader, opts Options) (*Reader, error) {
 		return nil, fmt.Errorf("csvin: %s: %w", displayName(opts.Name), err)
 	}
 	p := newParser(text, 0)
-	r := &Reader{src: p, info: Info{Encoding: enc, Format: FormatCSV}, defaultTenant: opts.DefaultTenant}
+	r := &Reader{src: p, info: Info{Encoding: enc, Format: FormatCSV}, defaultTenant: opts.DefaultTenant, names: namesOf(opts)}
 	if err := r.readCSVHeader(p, opts); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// namesOf returns the columns opts names.
+func namesOf(opts Options) naming {
+	return naming{user: trim(opts.UserColumn), id: trim(opts.IDColumn)}
 }
 
 func displayName(name string) string {
@@ -322,13 +354,13 @@ func (r *Reader) readCSVHeader(p *parser, opts Options) error {
 	for {
 		l, err := p.lines.next()
 		if err == io.EOF {
-			return &HeaderError{Expected: expectedUserColumns, Detail: "the file is empty"}
+			return r.names.headerError("the file is empty")
 		}
 		if err != nil {
 			return fmt.Errorf("csvin: reading the header: %w", err)
 		}
 		if l.tooLong {
-			return &HeaderError{Expected: expectedUserColumns, Detail: fmt.Sprintf("line %d is longer than %d bytes", l.num, p.lines.max)}
+			return r.names.headerError(fmt.Sprintf("line %d is longer than %d bytes", l.num, p.lines.max))
 		}
 		text := string(l.text)
 		if trim(text) == "" {
@@ -348,7 +380,7 @@ func (r *Reader) readCSVHeader(p *parser, opts Options) error {
 	}
 
 	if comma == 0 {
-		comma = sniffDelimiter(header.text, strings.EqualFold(filepath.Ext(opts.Name), ".tsv"))
+		comma = sniffDelimiter(header.text, strings.EqualFold(filepath.Ext(opts.Name), ".tsv"), r.names)
 	}
 	p.comma = comma
 	r.info.Delimiter = string(comma)
@@ -361,10 +393,10 @@ func (r *Reader) readCSVHeader(p *parser, opts Options) error {
 }
 
 // sniffDelimiter picks the delimiter of a header line: the one that makes a
-// user column of a cell, then the one that splits the line into the most
+// user column of a cell (the named ones, when n names any), then the one that splits the line into the most
 // cells (a headerless file's first line). Delimiters inside quotes do not
 // count. Ties go to the comma, or to the tab for a .tsv file.
-func sniffDelimiter(line []byte, tsv bool) byte {
+func sniffDelimiter(line []byte, tsv bool, n naming) byte {
 	candidates := []byte{',', ';', '\t'}
 	if tsv {
 		candidates = []byte{'\t', ',', ';'}
@@ -374,7 +406,7 @@ func sniffDelimiter(line []byte, tsv bool) byte {
 	for _, c := range candidates {
 		rec := parseLine(line, c)
 		score := len(rec.fields)
-		if cs := mapHeader(rec.fields); cs.hasUser() {
+		if cs := mapHeader(rec.fields, n); cs.hasUser() {
 			score += userBonus
 		}
 		if rec.problem != "" {
@@ -390,7 +422,7 @@ func sniffDelimiter(line []byte, tsv bool) byte {
 // useHeader maps the columns of the header record, or finds that the input
 // has no header: its first record is then its first row.
 func (r *Reader) useHeader(rec rawRecord) error {
-	cs := mapHeader(rec.fields)
+	cs := mapHeader(rec.fields, r.names)
 	if rec.problem == "" && cs.hasUser() {
 		r.cols = cs.index
 		r.nfields = len(rec.fields)
@@ -400,7 +432,21 @@ func (r *Reader) useHeader(rec rawRecord) error {
 		r.info.Ignored = cs.ignored
 		r.info.HasPassword = cs.index[colPassword] >= 0
 		r.info.HasTenant = cs.index[colTenant] >= 0
+		r.info.Named = cs.named
+		r.info.Replaced = cs.replaced
 		return nil
+	}
+	if r.names.given() {
+		// Named columns need a header: a first line of data is not
+		// taken for the users of a headerless file, nor repeated.
+		switch {
+		case rec.problem != "":
+			return r.names.headerError("the header is malformed: " + rec.problem)
+		case slices.ContainsFunc(rec.fields, looksLikeData):
+			return r.names.headerError(fmt.Sprintf("line %d looks like data, not a header (a named column needs a header line)", rec.line))
+		case cs.err != nil:
+			return cs.err
+		}
 	}
 	if len(rec.fields) > 0 && looksLikeData(rec.fields[0]) {
 		// A list without a header: the users are in the first column.

@@ -78,7 +78,7 @@ func openWorkbook(f *os.File, size int64, opts Options) (*Reader, error) {
 		return nil, fmt.Errorf("csvin: %s: sheet %q: %w", name, sheet, err)
 	}
 	src := &xlsxSource{wb: wb, rows: rows, name: name, sheet: sheet, lastRow: lastRow}
-	r := &Reader{src: src, file: src, workbook: true, info: Info{Format: FormatXLSX, Sheet: sheet}, defaultTenant: opts.DefaultTenant}
+	r := &Reader{src: src, file: src, workbook: true, info: Info{Format: FormatXLSX, Sheet: sheet}, defaultTenant: opts.DefaultTenant, names: namesOf(opts)}
 	if err := r.readWorkbookHeader(); err != nil {
 		src.Close()
 		return nil, err
@@ -167,7 +167,7 @@ func (r *Reader) readWorkbookHeader() error {
 	for {
 		rec, err := r.src.next()
 		if err == io.EOF {
-			return &HeaderError{Expected: expectedUserColumns, Detail: fmt.Sprintf("sheet %q is empty", r.info.Sheet)}
+			return r.names.headerError(fmt.Sprintf("sheet %q is empty", r.info.Sheet))
 		}
 		if err != nil {
 			return fmt.Errorf("csvin: reading the header: %w", err)

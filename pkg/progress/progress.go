@@ -302,11 +302,12 @@ func (d *barDisplay) finish(complete bool) {
 	d.p.Wait()
 }
 
-// CountRows counts the data rows of the input file at path (sheet for an
-// .xlsx), read with the run's reader, so that it counts exactly the rows
-// the results file will have: invalid and duplicate rows included.
-func CountRows(ctx context.Context, path, sheet string) (int64, error) {
-	return countRows(ctx, path, csvin.Options{Name: path, Sheet: sheet})
+// CountRows counts the data rows of the input file at path, read with the
+// run's reader and options (the sheet of an .xlsx, the named columns), so
+// that it counts exactly the rows the results file will have: invalid and
+// duplicate rows included.
+func CountRows(ctx context.Context, path string, opts csvin.Options) (int64, error) {
+	return countRows(ctx, path, opts)
 }
 
 // countRows counts the rows of the input file, for the progress total, by
@@ -393,6 +394,10 @@ type Config struct {
 	FinishedBefore int
 	// Throttled reads the pool's count of 429s; nil for none.
 	Throttled func() int64
+	// UserColumn and IDColumn are the input's named columns (see
+	// csvin.Options): without them a header of other names has no user
+	// column, and the count would fail.
+	UserColumn, IDColumn string
 }
 
 // Display is the progress display of one run.
@@ -417,7 +422,7 @@ func Start(ctx context.Context, c Config) *Display {
 	var wg sync.WaitGroup
 	if rereadable(c.Input) {
 		wg.Go(func() {
-			n, err := countRows(ctx, c.Input, csvin.Options{Name: c.Input, Sheet: c.Sheet})
+			n, err := countRows(ctx, c.Input, csvin.Options{Name: c.Input, Sheet: c.Sheet, UserColumn: c.UserColumn, IDColumn: c.IDColumn})
 			if err != nil {
 				if ctx.Err() == nil {
 					c.Logger.Debug("counting the input's rows for the progress total", "error", err)

@@ -54,6 +54,11 @@ type RunSettings struct {
 	// Secrets is the absolute path of the secrets file, "" for none.
 	Secrets string        `json:"secrets,omitempty"`
 	Input   InputIdentity `json:"input"`
+	// UserColumn and IDColumn are the input's columns named by
+	// --user-column and --id-column, as given; "" when the reader found
+	// them. They decide which users the rows are.
+	UserColumn string `json:"user_column,omitempty"`
+	IDColumn   string `json:"id_column,omitempty"`
 }
 
 // InputIdentity names the input of a run, and for a regular file what it
@@ -83,6 +88,8 @@ func (r RunSettings) Settings() []Setting {
 	return []Setting{
 		{"input", r.Input.Path},
 		{"sheet", r.Input.Sheet},
+		{"user-column", r.UserColumn},
+		{"id-column", r.IDColumn},
 		{"secrets", r.Secrets},
 		{"discard-passwords", b(r.DiscardPasswords)},
 		{"password-mode", r.PasswordMode},
