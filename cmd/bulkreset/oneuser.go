@@ -70,6 +70,8 @@ func (o *resetOptions) validateUsers(e *env) error {
 		return usagef("-i and --user cannot be used together: name the users with --user, or list them in the input file")
 	case o.sheet != "":
 		return usagef("--sheet names a worksheet of an input file, and --user has none")
+	case o.userColumn != "" || o.idColumn != "":
+		return usagef("--user-column and --id-column name columns of an input file, and --user has none")
 	case o.resume:
 		return usagef("a --user run records no settings and is not resumed: run it again (the password set last is the one in force)")
 	case o.passwordStdin && len(o.users) > 1:

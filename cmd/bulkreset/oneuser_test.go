@@ -157,6 +157,8 @@ func TestUserUsageErrors(t *testing.T) {
 		{"a formula", "=Formula-Passw0rd\n", []string{"--user", a, "--password-stdin", "--yes"}, "which a spreadsheet runs as a formula"},
 		{"a SecureString from PowerShell", "System.Security.SecureString\r\n", []string{"--user", a, "--password-stdin", "--yes"}, "PowerShell pipes a SecureString as its type name"},
 		{"--sheet", "", []string{"--user", a, "--sheet", "Users", "--discard-passwords", "--yes"}, "--user has none"},
+		{"--user-column", "", []string{"--user", a, "--user-column", "Employee Email", "--discard-passwords", "--yes"}, "--user has none"},
+		{"--id-column", "", []string{"--user", a, "--id-column", "Objekt-ID", "--discard-passwords", "--yes"}, "--user has none"},
 		{"-i missing", "", []string{"--discard-passwords", "--yes"}, "--input is required (or --user"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
