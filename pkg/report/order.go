@@ -97,7 +97,7 @@ func orderResults(ctx context.Context, path string, c orderConfig) (rewritten bo
 	if _, err := in.Seek(0, io.SeekStart); err != nil {
 		return false, err
 	}
-	s := &sorter{ctx: ctx, path: path, c: c}
+	s := &sorter{ctx: ctx, path: path, c: c, size: fi.Size()}
 	defer s.removeTemps()
 	rd := bufio.NewReaderSize(in, orderBufSize)
 	header, err := readRecord(rd, nil)
@@ -269,6 +269,7 @@ type sorter struct {
 	ctx   context.Context
 	path  string
 	c     orderConfig
+	size  int64    // the file's size
 	n     int      // temporary files made so far, for their names
 	temps []string // temporary files still to remove
 }
@@ -277,7 +278,9 @@ type sorter struct {
 // writes it to a run file. When every row fits in one chunk no run file is
 // written: it returns no run and that chunk, sorted.
 func (s *sorter) sortChunks(rd *bufio.Reader) (runs []string, last *chunk, err error) {
-	ch := &chunk{}
+	// Room for a chunk and the row that crosses its end (rows are short),
+	// so that the buffer is not grown twice its size for one row.
+	ch := &chunk{buf: make([]byte, 0, min(s.size, int64(s.c.chunkBytes))+64<<10)}
 	for eof := false; !eof; {
 		if err := s.ctx.Err(); err != nil {
 			return nil, nil, err
