@@ -89,7 +89,7 @@ func orderResults(ctx context.Context, path string, c orderConfig) (rewritten bo
 	if err != nil {
 		return false, err
 	}
-	defer in.Close()
+	defer in.Close() // closed before the rename on success; again is harmless
 	sorted, err := rowsInOrder(in)
 	if err != nil || sorted {
 		return false, err
@@ -150,6 +150,11 @@ func orderResults(ctx context.Context, path string, c orderConfig) (rewritten bo
 		return false, err
 	}
 	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	// Windows cannot replace a file open without FILE_SHARE_DELETE, as
+	// os.Open opens it.
+	if err := in.Close(); err != nil {
 		return false, err
 	}
 	if err := os.Rename(tmp, path); err != nil {
