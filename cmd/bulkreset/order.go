@@ -26,6 +26,10 @@ func orderResults(ctx context.Context, o *resetOptions, out *report.Outputs, log
 		hook(o.output)
 	}
 	rewritten, err := out.OrderResults(ctx)
+	if err != nil && rewritten {
+		logger.Warn("the results file is in input order, but its directory could not be synced: a power cut now could bring back the file in the order the rows finished", "results", o.output, "error", err)
+		return
+	}
 	if err != nil {
 		logger.Warn("the results file holds every row, but in the order they finished, not in input order", "results", o.output, "error", err)
 		return

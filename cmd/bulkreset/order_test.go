@@ -176,3 +176,35 @@ func TestInterruptedResultsNotOrdered(t *testing.T) {
 		t.Errorf("the resumed run did not append its %d rows to the %d of the interrupted run", n-len(done), len(done))
 	}
 }
+
+// TestResultsOrderFailureKeepsRun: when the results file cannot be put in
+// input order (here its new file cannot be made: a directory stands in its
+// place), the run warns and ends with the exit code it would have had, its
+// results file as the run wrote it.
+func TestResultsOrderFailureKeepsRun(t *testing.T) {
+	const n = 300
+	tn, dir, in := orderTenant(t, n, nil)
+	results := filepath.Join(dir, "results.csv")
+	if err := os.MkdirAll(filepath.Join(results+".order.tmp", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var before beforeOrder
+	res := runCLI(t, captureBeforeOrder(t, &before), tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results,
+		"--secrets", filepath.Join(dir, "secrets.csv"), "--yes", "--concurrency", "8", "--batch-size", "5"}, tn.authArgs()...)...)
+	if res.code != exitOK {
+		t.Fatalf("exit code %d, want 0 as the run would have; stderr:\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "the results file holds every row, but in the order they finished, not in input order") {
+		t.Errorf("no warning that the results file is not in input order:\n%s", res.stderr)
+	}
+	after, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.data == nil || string(after) != string(before.data) {
+		t.Errorf("the results file changed when it could not be put in input order")
+	}
+	if _, _, lines := rawRows(t, after); len(lines) != n || slices.IsSorted(lines) {
+		t.Errorf("%d rows (want %d), in input order %v: want the rows as they finished", len(lines), n, slices.IsSorted(lines))
+	}
+}

@@ -171,8 +171,7 @@ func orderResults(ctx context.Context, path string, c orderConfig) (rewritten bo
 // are in line order already. It stops at the first row out of order.
 func rowsInOrder(r io.Reader) (bool, error) {
 	rd := bufio.NewReaderSize(r, orderBufSize)
-	var rec []byte
-	rec, err := readRecord(rd, rec[:0]) // the header
+	rec, err := readRecord(rd, nil) // the header
 	if err != nil {
 		return false, err
 	}
