@@ -190,6 +190,9 @@ func execute(ctx context.Context, e *env, o *resetOptions, lg *runLog, in pipeli
 			logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
 		}
 	}
+	if res.Complete() { // an interrupted run's file is appended to by its resume
+		orderResults(ctx, o, out, logger)
+	}
 	out.Release()
 	t.Close() // its last log record comes before the summary
 	return finish(e, o, lg, summary, res)
