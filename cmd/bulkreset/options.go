@@ -63,6 +63,8 @@ type resetOptions struct {
 	// columns are the optional columns of the results, plan and secrets
 	// files: the tenant column for an input with a TenantId column.
 	columns report.Columns
+
+	handOver // --secrets-recipient, --secrets-columns...: secrets_age.go
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -226,6 +228,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log each retry and throttled request on standard error too (--log-file always has them)")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results (-o) and secrets files: finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried, 1s-1h")
+	o.addHandOverFlags(f)
 	registerResetCompletions(cmd)
 }
 
@@ -319,6 +322,9 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 		return usagef("--request-timeout must be 1s to 1h, not %v", o.requestTimeout)
 	}
 	if err := o.validateFiles(now); err != nil {
+		return err
+	}
+	if err := o.validateHandOver(); err != nil {
 		return err
 	}
 	o.fromEnv(e)

@@ -38,6 +38,9 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 		return err
 	}
 	defer in.Close()
+	if err := o.copyColumns(in); err != nil {
+		return err
+	}
 	if err := o.checkInput(e, in.Info(), lg.Logger); err != nil {
 		return err
 	}
@@ -112,7 +115,7 @@ func openTarget(ctx context.Context, e *env, o *resetOptions, lg *runLog) (*targ
 func openOutputs(e *env, o *resetOptions, summary *report.Summary) (*report.Outputs, error) {
 	cols := o.columns
 	cols.Blocked = o.blockSignIn // the blocked column, only in a run that blocks
-	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: cols}
+	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: cols, Keys: o.handOver.keys}
 	if o.plan {
 		opts.Secrets, summary.SecretsPath = "", ""
 	}
@@ -169,7 +172,8 @@ func execute(ctx context.Context, e *env, o *resetOptions, lg *runLog, in *csvin
 	// Every outcome is known: drop the passwords Graph refused. After an
 	// interrupt or a fatal error the file stays whole for the rerun. The
 	// locks are still held until Release.
-	if out.Secrets != nil && res.Complete() && len(res.Refused) > 0 {
+	// An encrypted secrets file is written from its journal here too.
+	if out.Secrets != nil && res.Complete() {
 		if hook, ok := ctx.Value(beforeCompactKey{}).(func(string)); ok {
 			hook(o.secrets)
 		}

@@ -47,7 +47,7 @@ func CompactSecrets(path string, keep func(SecretRow) bool) (kept int, err error
 		if len(batch) == 0 {
 			return nil
 		}
-		err := out.write(mustEncode(batch, cols.Tenant))
+		err := out.write(mustEncode(batch, cols))
 		batch = batch[:0]
 		return err
 	}
@@ -88,8 +88,8 @@ func CompactSecrets(path string, keep func(SecretRow) bool) (kept int, err error
 }
 
 // mustEncode encodes rows read back from a secrets file, which encode.
-func mustEncode(rows []SecretRow, tenant bool) []byte {
-	b, err := encodeSecrets(rows, tenant)
+func mustEncode(rows []SecretRow, c Columns) []byte {
+	b, err := encodeSecrets(rows, c)
 	if err != nil {
 		panic(err) // rows read from a secrets file always encode
 	}
