@@ -529,3 +529,34 @@ func (out *Outputs) resumeJournal() (*Secrets, error) {
 	}
 	return s, nil
 }
+
+// OpenSecretsJournal opens the journal of an encrypted secrets file at path
+// to read the passwords it holds, with identities (a private key of one of
+// its recipients), as a SecretsReader; a torn last frame ends the rows.
+// Close the returned file when done. A journal without its first frame
+// (cut short at creation) holds no password: the error wraps io.EOF.
+func OpenSecretsJournal(path string, identities []age.Identity) (*SecretsReader, io.Closer, error) {
+	f, fr, err := openJournalFile(path, os.O_RDONLY)
+	if errors.Is(err, errTorn) {
+		f.Close()
+		return nil, nil, fmt.Errorf("secrets journal %s holds no frame: %w", path, io.EOF)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("secrets journal: %w", err)
+	}
+	first, err := fr.next()
+	if errors.Is(err, errTorn) || errors.Is(err, io.EOF) {
+		f.Close()
+		return nil, nil, fmt.Errorf("secrets journal %s holds no frame: %w", path, io.EOF)
+	}
+	if err == nil {
+		var k *journalKey
+		var header []byte
+		k, header, err = openKeyFrame(first, &SecretsKeys{Identities: identities, IdentityFile: "the identities given"})
+		if err == nil {
+			return NewSecretsReader(&journalReader{fr: fr, key: k, buf: header}), f, nil
+		}
+	}
+	f.Close()
+	return nil, nil, fmt.Errorf("secrets journal %s: %w", path, err)
+}
