@@ -244,8 +244,11 @@ func (out *Outputs) DropRefused(refused map[int]bool) error {
 		return nil
 	}
 	if out.opts.Keys != nil {
-		_, err := finishJournal(out.opts.Secrets, out.opts.Columns, out.key, out.opts.Keys.Recipients, func(r SecretRow) bool { return !refused[r.Line] })
-		return err
+		var keep func(SecretRow) bool // nil: every row
+		if len(refused) > 0 {
+			keep = func(r SecretRow) bool { return !refused[r.Line] }
+		}
+		return finishJournal(out.opts.Secrets, out.opts.Columns, out.key, out.opts.Keys.Recipients, keep)
 	}
 	if len(refused) == 0 {
 		return nil

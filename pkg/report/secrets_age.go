@@ -368,28 +368,28 @@ func (jr *journalReader) open(frame []byte) ([]byte, error) {
 
 // finishJournal writes the encrypted secrets file at path from its
 // journal, once the run is complete: one age message, to recipients, of
-// the secrets CSV with the rows keep returns true for, written to
-// path.compact and synced, then renamed over path; then the journal is
-// removed. k is the journal's key (the run's, in memory). It returns how
-// many rows it kept. Nothing of it is ever plain text on disk: the rows go
-// from one frame in memory to the age writer's buffer.
-func finishJournal(path string, c Columns, k *journalKey, recipients []age.Recipient, keep func(SecretRow) bool) (kept int, err error) {
+// the secrets CSV with the rows keep returns true for (every row when keep
+// is nil), written to path.compact and synced, then renamed over path;
+// then the journal is removed. k is the journal's key (the run's, in
+// memory). Nothing of it is ever plain text on disk: the rows go from one
+// frame in memory to the age writer's buffer.
+func finishJournal(path string, c Columns, k *journalKey, recipients []age.Recipient, keep func(SecretRow) bool) (err error) {
 	jpath := JournalPath(path)
 	jf, fr, err := openJournalFile(jpath, os.O_RDONLY)
 	if err != nil {
-		return 0, fmt.Errorf("finish secrets file: %w", err)
+		return fmt.Errorf("finish secrets file: %w", err)
 	}
 	defer jf.Close()
 	if _, err := fr.next(); err != nil { // the first frame: the key is k
-		return 0, fmt.Errorf("finish secrets file: journal %s: %w", jpath, err)
+		return fmt.Errorf("finish secrets file: journal %s: %w", jpath, err)
 	}
-	rd := NewSecretsReader(&journalReader{fr: fr, key: k, buf: headerLine(c.secretsHeader())})
+	jr := &journalReader{fr: fr, key: k, buf: headerLine(c.secretsHeader())}
 
 	tmp := path + ".compact"
 	os.Remove(tmp) // a leftover of a crash during an earlier compaction
 	f, err := createSecretsFile(tmp, nil)
 	if err != nil {
-		return 0, fmt.Errorf("finish secrets file: %w", err)
+		return fmt.Errorf("finish secrets file: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -400,38 +400,41 @@ func finishJournal(path string, c Columns, k *journalKey, recipients []age.Recip
 	bw := bufio.NewWriterSize(f, 1<<16)
 	w, err := age.Encrypt(bw, recipients...)
 	if err != nil {
-		return 0, fmt.Errorf("finish secrets file: %w", err)
+		return fmt.Errorf("finish secrets file: %w", err)
 	}
-	if _, err := w.Write(headerLine(c.secretsHeader())); err != nil {
-		return 0, fmt.Errorf("finish secrets file: %w", err)
+	if keep == nil {
+		// Every row is kept: the journal's plain text is the CSV already.
+		_, err = io.Copy(w, jr)
+	} else if _, err = w.Write(headerLine(c.secretsHeader())); err == nil {
+		_, err = copyRows(w, NewSecretsReader(jr), c, keep)
 	}
-	if kept, err = copyRows(w, rd, c, keep); err != nil {
-		return 0, fmt.Errorf("finish secrets file: %w", err)
+	if err != nil {
+		return fmt.Errorf("finish secrets file: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return 0, fmt.Errorf("finish secrets file: %w", err)
+		return fmt.Errorf("finish secrets file: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
-		return 0, fmt.Errorf("finish secrets file: %w", err)
+		return fmt.Errorf("finish secrets file: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		return 0, fmt.Errorf("finish secrets file: %w", err)
+		return fmt.Errorf("finish secrets file: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return 0, fmt.Errorf("finish secrets file: %w", err)
+		return fmt.Errorf("finish secrets file: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return 0, fmt.Errorf("finish secrets file: %w", err)
+		return fmt.Errorf("finish secrets file: %w", err)
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
-		return kept, fmt.Errorf("finish secrets file: sync its directory: %w", err)
+		return fmt.Errorf("finish secrets file: sync its directory: %w", err)
 	}
 	// Every row is in path now: the journal is no longer needed.
 	jf.Close()
 	if err := os.Remove(jpath); err != nil {
-		return kept, fmt.Errorf("finish secrets file: remove the journal: %w", err)
+		return fmt.Errorf("finish secrets file: remove the journal: %w", err)
 	}
-	return kept, syncDir(filepath.Dir(path))
+	return syncDir(filepath.Dir(path))
 }
 
 // copyRows writes the rows of rd that keep returns true for to w, in
