@@ -37,6 +37,8 @@ func (o *resetOptions) validateHandOver() error {
 		return usagef("--secrets-recipient, --secrets-recipients-file, --secrets-identity and --secrets-columns shape the secrets file: they need --secrets FILE")
 	case h.identity != "" && !encrypted:
 		return usagef("--secrets-identity reads an encrypted secrets journal: give the --secrets-recipient keys of the run too")
+	case strings.HasPrefix(strings.TrimSpace(h.identity), "AGE-SECRET-KEY-"):
+		return usagef("--secrets-identity takes the path of a key file, never the key itself (a flag value is seen in the process list and the shell history)")
 	case h.identity != "" && !o.resume:
 		return usagef("--secrets-identity is read by --resume only: a new run needs no private key (keep it away from the server that runs bulkreset)")
 	}

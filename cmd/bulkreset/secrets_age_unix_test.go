@@ -330,3 +330,34 @@ func TestSecretsColumns(t *testing.T) {
 		t.Errorf("%d writes applied, want 10 (the two good runs)", n)
 	}
 }
+
+// TestHandOverUsageErrors: the hand-over flags' mistakes are usage errors
+// before anything is read or sent, and a private key given where a public
+// key or a key file belongs is never repeated back.
+func TestHandOverUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "users.csv", "UserPrincipalName\na@contoso.com\n")
+	id, keyFile := ageKey(t)
+	pub := id.Recipient().String()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--secrets-recipient", pub, "--discard-passwords"}, "need --secrets FILE"},
+		{[]string{"--secrets", "s.age", "--secrets-recipient", id.String()}, "this is an age private key"},
+		{[]string{"--secrets", "s.age", "--secrets-recipient", "age1notakey"}, "not a valid age public key"},
+		{[]string{"--secrets", "s.age", "--secrets-recipient", pub, "--secrets-identity", keyFile}, "--resume only"},
+		{[]string{"--secrets", "s.age", "--secrets-identity", keyFile, "--resume", "-o", "r.csv"}, "give the --secrets-recipient keys"},
+		{[]string{"--secrets", "s.age", "--secrets-recipient", pub, "--secrets-identity", id.String(), "--resume", "-o", "r.csv"}, "never the key itself"},
+		{[]string{"--secrets", "s.csv", "--secrets-columns", "tenant"}, "has already"},
+	} {
+		args := append([]string{"reset", "-i", in, "--yes", "--sandbox"}, tt.args...)
+		res := runCLI(t, t.Context(), func(string) string { return "" }, args...)
+		if res.code != exitUsage || !strings.Contains(res.stderr, tt.want) {
+			t.Errorf("%q: exit %d, want %d saying %q:\n%s", tt.args, res.code, exitUsage, tt.want, res.stderr)
+		}
+		if strings.Contains(res.stderr+res.stdout, id.String()) {
+			t.Errorf("%q: the private key is repeated in the output", tt.args)
+		}
+	}
+}

@@ -149,6 +149,8 @@ func (out *Outputs) openForResume(summary *Summary) error {
 	resultsPath, secretsPath := existing(o.Results), existing(o.Secrets)
 	if o.Keys != nil {
 		secretsPath = "" // the journal: read by resumeJournal
+	} else if err := checkNoJournal(o.Secrets); err != nil {
+		return err
 	}
 	prior, err := LoadPrior(resultsPath, secretsPath, summary)
 	if err != nil {

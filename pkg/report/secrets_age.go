@@ -503,6 +503,9 @@ func (out *Outputs) resumeJournal() (*Secrets, error) {
 	o := out.opts
 	jpath := JournalPath(o.Secrets)
 	if existing(o.Secrets) != "" {
+		if !isAgeFile(o.Secrets) {
+			return nil, conflict(fmt.Errorf("%s is a plain secrets file: the interrupted run did not encrypt it, so resume it without --secrets-recipient", o.Secrets))
+		}
 		if existing(jpath) != "" {
 			// The run stopped after the secrets file was renamed into
 			// place, complete, and before its journal was removed.
@@ -562,4 +565,30 @@ func OpenSecretsJournal(path string, identities []age.Identity) (*SecretsReader,
 	}
 	f.Close()
 	return nil, nil, fmt.Errorf("secrets journal %s: %w", path, err)
+}
+
+// ageHeader begins every age file.
+const ageHeader = "age-encryption.org/v1\n"
+
+// isAgeFile reports whether the file at path begins as an age file does.
+func isAgeFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(ageHeader))
+	_, err = io.ReadFull(f, b)
+	return err == nil && string(b) == ageHeader
+}
+
+// checkNoJournal refuses a plain --resume of a run whose secrets went to
+// an encrypted journal: a new plain file would not hold the passwords
+// recorded there, and a row whose outcome is unknown would be given
+// another.
+func checkNoJournal(secrets string) error {
+	if secrets == "" || existing(JournalPath(secrets)) == "" {
+		return nil
+	}
+	return conflict(fmt.Errorf("%s exists: the interrupted run encrypted its secrets; resume it with the same --secrets-recipient and --secrets-identity", JournalPath(secrets)))
 }

@@ -350,3 +350,30 @@ func appendBytes(t *testing.T, path string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestResumeEncryptionMismatch: a plain --resume of an encrypted run, or
+// an encrypted --resume of a plain run, is refused before anything is
+// opened for writing: either would record passwords where the interrupted
+// run's are not, and give a row whose outcome is unknown a second password.
+func TestResumeEncryptionMismatch(t *testing.T) {
+	r := newAgeRun(t)
+	r.interrupted(t, []int{2})
+	_, err := OpenOutputs(OutputOptions{Results: r.results, Secrets: r.secrets, Resume: true, Columns: r.cols}, nil)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "encrypted its secrets") {
+		t.Errorf("plain resume of an encrypted run: %v", err)
+	}
+	if _, err := os.Stat(r.secrets); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a plain resume of an encrypted run created %s", r.secrets)
+	}
+
+	plain := newAgeRun(t)
+	out, err := OpenOutputs(OutputOptions{Results: plain.results, Secrets: plain.secrets, Columns: plain.cols}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordAge(t, out, 2)
+	out.Release()
+	if _, err := plain.open(true, plain.id); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "plain secrets file") {
+		t.Errorf("encrypted resume of a plain run: %v", err)
+	}
+}
