@@ -71,16 +71,7 @@ func scanPlain(t *testing.T, dir string, lines ...int) {
 // decryptSecrets reads the final secrets file as age -d would.
 func (r *ageRun) decrypt(t *testing.T) []SecretRow {
 	t.Helper()
-	f, err := os.Open(r.secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	plain, err := age.Decrypt(f, r.id)
-	if err != nil {
-		t.Fatalf("age -d of the secrets file: %v", err)
-	}
-	rd := NewSecretsReader(plain)
+	rd := NewSecretsReader(strings.NewReader(decryptRaw(t, r)))
 	if cols, err := rd.Columns(); err != nil || cols != r.cols {
 		t.Fatalf("columns %+v, %v; want %+v", cols, err, r.cols)
 	}
@@ -162,7 +153,7 @@ func decryptRaw(t *testing.T, r *ageRun) string {
 	defer f.Close()
 	plain, err := age.Decrypt(f, r.id)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("age -d of the secrets file: %v", err)
 	}
 	b, err := io.ReadAll(plain)
 	if err != nil {
