@@ -209,10 +209,9 @@ func openJournalFile(path string, flag int) (*os.File, *frameReader, error) {
 // which needs no private key; else keys.Identities must read its first
 // frame (ErrIdentityNeeded when there are none; a key that does not match
 // is an error too). It returns the journal to append to, its key, and a
-// its key, and a reader of its rows (nil when it holds none): read it to
-// its end, then
-// call done, which cuts a torn last frame off and positions the journal
-// at its end.
+// reader of its rows (nil when it holds none): read it to its end, then
+// call done, which cuts a torn last frame off and positions the journal at
+// its end.
 func openJournal(path string, c Columns, keys *SecretsKeys) (s *Secrets, k *journalKey, rows io.Reader, done func() error, err error) {
 	f, fr, err := openJournalFile(path, os.O_RDWR)
 	var first []byte
