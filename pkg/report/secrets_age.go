@@ -428,13 +428,19 @@ func (jr *journalReader) Read(p []byte) (int, error) {
 
 // open decrypts one frame.
 func (jr *journalReader) open(frame []byte) ([]byte, error) {
-	r, err := age.Decrypt(bytes.NewReader(frame), jr.key)
+	// DecryptReaderAt allocates a frame's size, where Decrypt allocates
+	// a whole 64 KiB chunk twice: most of the cost of a frame of a batch.
+	r, size, err := age.DecryptReaderAt(bytes.NewReader(frame), int64(len(frame)), jr.key)
 	if err != nil {
 		return nil, err
 	}
 	jr.plain.Reset()
-	_, err = jr.plain.ReadFrom(r)
-	return jr.plain.Bytes(), err
+	jr.plain.Grow(int(size))
+	plain := jr.plain.AvailableBuffer()[:size]
+	if _, err := r.ReadAt(plain, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return plain, nil
 }
 
 // finishJournal writes the encrypted secrets file at path from its
