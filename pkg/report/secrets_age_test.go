@@ -368,3 +368,47 @@ func TestResumeEncryptionMismatch(t *testing.T) {
 		t.Errorf("encrypted resume of a plain run: %v", err)
 	}
 }
+
+// TestEncryptedResumeTornRows: a crash while the frame of line 4 was being
+// written (never synced: its request was never sent) leaves part of it;
+// --resume cuts it, line 4 has no recorded password and is done again, and
+// the final file has the new one.
+func TestEncryptedResumeTornRows(t *testing.T) {
+	r := newAgeRun(t)
+	r.interrupted(t, []int{2, 3})
+	journal := JournalPath(r.secrets)
+	whole := fileSize(t, journal)
+	out, err := r.open(true, r.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordAge(t, out, 4)
+	out.Release()
+	if err := os.Truncate(journal, fileSize(t, journal)-10); err != nil {
+		t.Fatal(err)
+	}
+	out, err = r.open(true, r.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := out.Prior.Password(4, ageRow(4).User); ok {
+		t.Error("the torn frame's row was read")
+	}
+	if got := fileSize(t, journal); got != whole {
+		t.Errorf("journal is %d bytes, want %d: the torn frame is not cut", got, whole)
+	}
+	redone := ageRow(4)
+	redone.Password = secret.New("Another-Pw-4-kq2")
+	if err := out.Secrets.Record(context.Background(), []SecretRow{redone}); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	if err := out.DropRefused(nil); err != nil {
+		t.Fatal(err)
+	}
+	out.Release()
+	rows := r.decrypt(t)
+	if got := lines(rows); !slices.Equal(got, []int{2, 3, 4}) || !rows[2].Password.Equal(redone.Password) {
+		t.Fatalf("decrypted lines %v; line 4 must hold the password sent again", got)
+	}
+}
