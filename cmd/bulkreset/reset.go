@@ -198,6 +198,7 @@ func finish(e *env, o *resetOptions, lg *runLog, summary *report.Summary, res pi
 	if (res.Interrupted || res.Fatal != nil) && o.output != "-" && !o.plan { // a plan is run again, not resumed
 		summary.ResumeCommand = "bulkreset " + quoteArgs(resumeArgs(e.args, o.output), runtime.GOOS == "windows")
 	}
+	o.warnEncryptedResume(logger, summary)
 	code := summary.ExitCode()
 	if ice := (*pipeline.InputChangedError)(nil); errors.As(res.Fatal, &ice) {
 		res.Fatal = fmt.Errorf("--resume: %w", res.Fatal)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -94,4 +95,15 @@ func (o *resetOptions) copyColumns(in *csvin.Reader) error {
 	}
 	o.columns.SecretsExtra = report.NewExtraColumns(names...)
 	return nil
+}
+
+// warnEncryptedResume says, when an encrypted run is to be resumed, that
+// the resume needs the private key: the passwords it recorded are in its
+// encrypted journal, and bulkreset was given only the public keys.
+func (o *resetOptions) warnEncryptedResume(logger *slog.Logger, summary *report.Summary) {
+	if summary.ResumeCommand == "" || o.handOver.keys == nil || o.handOver.identity != "" {
+		return
+	}
+	logger.Warn("the passwords recorded so far are encrypted in " + report.JournalPath(o.secrets) +
+		": add --secrets-identity with the private key file of one of the --secrets-recipient keys to the resume command")
 }

@@ -361,3 +361,36 @@ func TestHandOverUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptedInterruptSaysIdentity: an interrupted encrypted run says,
+// with its resume command, that the resume needs the private key; the
+// printed command with --secrets-identity finishes the run.
+func TestEncryptedInterruptSaysIdentity(t *testing.T) {
+	users, csv, rows := planRows(t, 2000)
+	tn := startTenant(t, graphsim.Options{Latency: 30 * time.Millisecond}, users)
+	dir := t.TempDir()
+	in := writeFile(t, t.TempDir(), "users.csv", csv)
+	id, keyFile := ageKey(t)
+	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv.age")
+	stderr := interruptMidRun(t, tn, dir, 1, "reset", "-i", in, "-o", results, "--secrets", secrets,
+		"--secrets-recipient", id.Recipient().String(), "--yes")
+	if !strings.Contains(stderr, "add --secrets-identity") {
+		t.Fatalf("the interrupted encrypted run does not say its resume needs --secrets-identity:\n%s", stderr)
+	}
+	var resume string
+	for _, line := range strings.Split(stderr, "\n") {
+		if after, ok := strings.CutPrefix(line, "To finish the run: "); ok {
+			resume = after
+		}
+	}
+	words := splitCommand(t, resume)
+	if len(words) < 2 {
+		t.Fatalf("no resume command printed:\n%s", stderr)
+	}
+	again, stderr2 := tn.command(t, dir, append(words[1:], "--secrets-identity", keyFile)...)
+	if code := exitCode(t, again.Run()); code != exitRowsFailed {
+		t.Fatalf("the resume command exited %d, want %d:\n%s", code, exitRowsFailed, stderr2.String())
+	}
+	checkRun(t, tn, rows, results, decryptTo(t, secrets, id))
+	noPlainPasswords(t, tn, dir, "after the resume", nil)
+}
