@@ -18,7 +18,7 @@ func registerResetCompletions(cmd *cobra.Command) {
 	for name, fn := range map[string]cobra.CompletionFunc{
 		"input":         files("csv", "txt", "tsv", "xlsx"),
 		"output":        files("csv"),
-		"secrets":       files("csv"),
+		"secrets":       files("csv", "age"),
 		"certificate":   files("pem", "pfx", "p12"),
 		"sandbox":       files("json"),
 		"password-mode": words("random", "column", "none"),

@@ -94,6 +94,8 @@ type resetOptions struct {
 	// shown, when not nil, shows each random password once on the
 	// terminal (a --user run without --secrets).
 	shown *shownPasswords
+
+	handOver // --secrets-recipient, --secrets-columns...: secrets_age.go
 }
 
 // sandboxBuiltin is the value of a bare --sandbox: the built-in tenant.
@@ -281,6 +283,7 @@ func addResetFlags(cmd *cobra.Command, o *resetOptions) {
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its results file (-o) with the settings it recorded (input, secrets file, password mode, actions, tenant): finished rows are not sent again, and a row whose outcome is unknown is sent again with the password already recorded; a setting given with another value is refused")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 100*time.Second, "how long one $batch request may take before it is abandoned and retried, 1s-1h")
 	addUserFlags(f, o)
+	o.addHandOverFlags(f)
 	registerResetCompletions(cmd)
 }
 
@@ -404,6 +407,9 @@ func (o *resetOptions) validate(e *env, now time.Time) error {
 		return usagef("--request-timeout must be 1s to 1h, not %v", o.requestTimeout)
 	}
 	if err := o.validateFiles(now); err != nil {
+		return err
+	}
+	if err := o.validateHandOver(); err != nil {
 		return err
 	}
 	o.fromEnv(e)

@@ -43,6 +43,9 @@ func runReset(ctx context.Context, e *env, o *resetOptions) (err error) {
 		return err
 	}
 	defer in.Close()
+	if err := o.copyColumns(in); err != nil {
+		return err
+	}
 	if err := o.checkInput(e, in.Info(), lg.Logger); err != nil {
 		return err
 	}
@@ -125,7 +128,7 @@ func openOutputs(e *env, o *resetOptions, summary *report.Summary) (*report.Outp
 	cols.Blocked = o.blockSignIn // the blocked column, only in a run that blocks
 	// Every reset run records the client-request-id (bulkreset verify).
 	cols.ClientRequestID = !o.plan
-	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: cols, Settings: o.toRecord}
+	opts := report.OutputOptions{Results: o.output, Secrets: o.secrets, Stdout: e.stdout, Resume: o.resume, Columns: cols, Settings: o.toRecord, Keys: o.handOver.keys}
 	if o.plan {
 		opts.Secrets, summary.SecretsPath = "", ""
 	}
@@ -182,7 +185,8 @@ func execute(ctx context.Context, e *env, o *resetOptions, lg *runLog, in pipeli
 	// Every outcome is known: drop the passwords Graph refused. After an
 	// interrupt or a fatal error the file stays whole for the rerun. The
 	// locks are still held until Release.
-	if out.Secrets != nil && res.Complete() && len(res.Refused) > 0 {
+	// An encrypted secrets file is written from its journal here too.
+	if out.Secrets != nil && res.Complete() {
 		if hook, ok := ctx.Value(beforeCompactKey{}).(func(string)); ok {
 			hook(o.secrets)
 		}
@@ -218,6 +222,7 @@ func finish(e *env, o *resetOptions, lg *runLog, summary *report.Summary, res pi
 	if res.Interrupted || res.Fatal != nil {
 		summary.InputRows = o.countedRows()
 	}
+	o.warnEncryptedResume(logger, summary)
 	code := summary.ExitCode()
 	if ice := (*pipeline.InputChangedError)(nil); errors.As(res.Fatal, &ice) {
 		res.Fatal = fmt.Errorf("--resume: %w", res.Fatal)

@@ -44,6 +44,8 @@ func (o *resetOptions) runSettings(input report.InputIdentity) report.RunSetting
 		Input:             input,
 		UserColumn:        o.userColumn,
 		IDColumn:          o.idColumn,
+		SecretsRecipients: o.handOver.recipientList(),
+		SecretsColumns:    trimAll(o.handOver.columns),
 	}
 }
 
@@ -89,7 +91,8 @@ func (o *resetOptions) useRecordedSettings(e *env) error {
 	}
 	given := func(flag string) bool {
 		return o.flags.Changed(flag) || settingsEnv[flag] != "" && e.getenv(settingsEnv[flag]) != "" ||
-			flag == "sandbox" && o.flags.Changed("sandbox-tenant")
+			flag == "sandbox" && o.flags.Changed("sandbox-tenant") ||
+			flag == "secrets-recipient" && o.flags.Changed("secrets-recipients-file")
 	}
 	mine := o.runSettings(report.InputIdentity{Path: absPath(o.input, "")})
 	if mine.Tenant == "" {
@@ -102,8 +105,17 @@ func (o *resetOptions) useRecordedSettings(e *env) error {
 		if given(s.Flag) {
 			continue
 		}
-		if err := o.flags.Set(s.Flag, s.Value); err != nil {
-			return usagef("--resume: %s: --%s %q: %w", path, s.Flag, s.Value, err)
+		values := []string{s.Value}
+		switch {
+		case s.Flag == "secrets-recipient" && s.Value == "", s.Flag == "secrets-columns" && s.Value == "":
+			continue // none recorded: nothing to set
+		case s.Flag == "secrets-recipient":
+			values = rec.SecretsRecipients // one key a value: a key may hold spaces and commas
+		}
+		for _, v := range values {
+			if err := o.flags.Set(s.Flag, v); err != nil {
+				return usagef("--resume: %s: --%s %q: %w", path, s.Flag, v, err)
+			}
 		}
 	}
 	o.recorded = &rec

@@ -67,6 +67,9 @@ type Row struct {
 	// case) or a domain name (lower case). It is "" when the input has no
 	// TenantId column, or the row's tenant is not valid.
 	Tenant string
+	// Extra are the cells, trimmed, of the columns CopyColumns named, in
+	// that order; nil when it was not called or the row is invalid.
+	Extra []string
 }
 
 // String describes the row without its password.
@@ -198,6 +201,10 @@ type Reader struct {
 	defaultTenant string
 	// names are the columns named in Options.
 	names naming
+	// header is the header's cells (nil for an input without one), and
+	// extra the indexes of the columns CopyColumns named.
+	header []string
+	extra  []int
 	// workbook is set for a workbook's sheet, whose rows have no quoting
 	// to break and end at their last non-empty cell: a short row is not
 	// malformed, and cells past the header's are ignored like any
@@ -425,6 +432,7 @@ func (r *Reader) useHeader(rec rawRecord) error {
 	cs := mapHeader(rec.fields, r.names)
 	if rec.problem == "" && cs.hasUser() {
 		r.cols = cs.index
+		r.header = slices.Clone(rec.fields)
 		r.nfields = len(rec.fields)
 		r.dataAt = rec.last + 1
 		r.info.Columns = cs.found
@@ -609,6 +617,14 @@ func (r *Reader) row(rec rawRecord) Row {
 		return row
 	}
 	row.Password = secret.New(cell(colPassword))
+	if len(r.extra) > 0 {
+		row.Extra = make([]string, len(r.extra))
+		for i, col := range r.extra {
+			if col < len(rec.fields) {
+				row.Extra[i] = trim(rec.fields[col])
+			}
+		}
+	}
 	return row
 }
 

@@ -1,9 +1,7 @@
 package report
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 )
@@ -42,37 +40,9 @@ func CompactSecrets(path string, keep func(SecretRow) bool) (kept int, err error
 			os.Remove(tmp)
 		}
 	}()
-	var batch []SecretRow
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := out.write(mustEncode(batch, cols.Tenant))
-		batch = batch[:0]
-		return err
-	}
-	for {
-		row, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil && !errors.Is(err, ErrTruncated) {
-			return 0, fmt.Errorf("compact secrets file: %w", err)
-		}
-		if err != nil { // a torn last row: its request was never sent
-			break
-		}
-		if keep(row) {
-			kept++
-			batch = append(batch, row)
-			if len(batch) == 512 {
-				if err := flush(); err != nil {
-					return 0, fmt.Errorf("compact secrets file: %w", err)
-				}
-			}
-		}
-	}
-	if err := flush(); err != nil {
+	// Each group of rows is written and synced by out.write.
+	kept, err = copyRows(writerFunc(func(p []byte) (int, error) { return len(p), out.write(p) }), rd, cols, keep)
+	if err != nil {
 		return 0, fmt.Errorf("compact secrets file: %w", err)
 	}
 	if err := out.Close(); err != nil { // every write above was synced
@@ -88,10 +58,15 @@ func CompactSecrets(path string, keep func(SecretRow) bool) (kept int, err error
 }
 
 // mustEncode encodes rows read back from a secrets file, which encode.
-func mustEncode(rows []SecretRow, tenant bool) []byte {
-	b, err := encodeSecrets(rows, tenant)
+func mustEncode(rows []SecretRow, c Columns) []byte {
+	b, err := encodeSecrets(rows, c)
 	if err != nil {
 		panic(err) // rows read from a secrets file always encode
 	}
 	return b
 }
+
+// writerFunc is an io.Writer that is a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -40,6 +40,10 @@ type OutputOptions struct {
 	// new run, before the other files are created (never with Resume, nor
 	// for results on Stdout).
 	Settings *RunSettings
+	// Keys, when set, encrypt the secrets file with age: the passwords go
+	// to its journal while the run goes, and to Secrets, encrypted, when
+	// it completes (see secrets_age.go).
+	Keys *SecretsKeys
 }
 
 // Outputs are the files a run writes, locked against other runs.
@@ -51,7 +55,8 @@ type Outputs struct {
 	Prior *Prior
 
 	opts        OutputOptions
-	resultsFile *os.File // nil when the results go to Stdout
+	key         *journalKey // the secrets journal's, with Keys
+	resultsFile *os.File    // nil when the results go to Stdout
 	unlock      []func()
 	closed      bool
 }
@@ -123,7 +128,7 @@ func OpenOutputs(o OutputOptions, summary *Summary) (_ *Outputs, err error) {
 func (out *Outputs) create() error {
 	o := out.opts
 	if o.Secrets != "" {
-		s, err := CreateSecretsColumns(o.Secrets, o.Columns)
+		s, err := out.createSecrets()
 		if errors.Is(err, os.ErrExist) {
 			return conflict(err)
 		}
@@ -139,7 +144,7 @@ func (out *Outputs) create() error {
 			if out.Secrets != nil {
 				out.Secrets.Close()
 				out.Secrets = nil
-				os.Remove(o.Secrets) // it holds no password yet
+				os.Remove(out.secretsWriting()) // it holds no password yet
 			}
 			if errors.Is(err, os.ErrExist) {
 				return conflict(fmt.Errorf("results file: %w", err))
@@ -162,6 +167,11 @@ func (out *Outputs) create() error {
 func (out *Outputs) openForResume(summary *Summary) error {
 	o := out.opts
 	resultsPath, secretsPath := existing(o.Results), existing(o.Secrets)
+	if o.Keys != nil {
+		secretsPath = "" // the journal: read by resumeJournal
+	} else if err := checkNoJournal(o.Secrets); err != nil {
+		return err
+	}
 	prior, err := LoadPrior(resultsPath, secretsPath, summary)
 	if err != nil {
 		return conflict(err)
@@ -190,6 +200,8 @@ func (out *Outputs) openForResume(summary *Summary) error {
 	}
 	switch {
 	case o.Secrets == "":
+	case o.Keys != nil:
+		out.Secrets, err = out.resumeJournal()
 	case secretsPath == "":
 		out.Secrets, err = CreateSecretsColumns(o.Secrets, o.Columns)
 	default:
@@ -249,8 +261,22 @@ func (out *Outputs) Release() {
 // keep a --resume started meanwhile from appending to the file being
 // rewritten, or the rename would drop its rows. It does nothing without a
 // secrets file or a refused line.
+//
+// An encrypted secrets file is written here from its journal, refused or
+// not: call it once every outcome is known whenever there is a secrets
+// file.
 func (out *Outputs) DropRefused(refused map[int]bool) error {
-	if out.opts.Secrets == "" || out.Secrets == nil || len(refused) == 0 {
+	if out.opts.Secrets == "" || out.Secrets == nil {
+		return nil
+	}
+	if out.opts.Keys != nil {
+		var keep func(SecretRow) bool // nil: every row
+		if len(refused) > 0 {
+			keep = func(r SecretRow) bool { return !refused[r.Line] }
+		}
+		return finishJournal(out.opts.Secrets, out.opts.Columns, out.key, out.opts.Keys.Recipients, keep)
+	}
+	if len(refused) == 0 {
 		return nil
 	}
 	_, err := CompactSecrets(out.opts.Secrets, func(r SecretRow) bool { return !refused[r.Line] })

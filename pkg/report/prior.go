@@ -62,7 +62,13 @@ func (p *Prior) loadResults(resultsPath string, summary *Summary) error {
 
 // loadSecrets reads the passwords recorded for rows without a result.
 func (p *Prior) loadSecrets(secretsPath string) error {
-	return eachRow(secretsPath, "secrets file", NewSecretsReader, func(s SecretRow) error {
+	return eachRow(secretsPath, "secrets file", NewSecretsReader, p.addSecret(secretsPath))
+}
+
+// addSecret returns the function that keeps a row of the secrets file at
+// secretsPath, when its line has no result.
+func (p *Prior) addSecret(secretsPath string) func(SecretRow) error {
+	return func(s SecretRow) error {
 		if _, ok := p.done[s.Line]; ok {
 			return nil
 		}
@@ -71,7 +77,7 @@ func (p *Prior) loadSecrets(secretsPath string) error {
 		}
 		p.recorded[s.Line] = s
 		return nil
-	})
+	}
 }
 
 // eachRow calls fn with every row of the file at path, read by a reader
@@ -85,7 +91,11 @@ func eachRow[T any](path, what string, newReader func(io.Reader) *RowReader[T], 
 		return resumeErrorf("%w", err)
 	}
 	defer f.Close()
-	rd := newReader(f)
+	return eachRowOf(newReader(f), path, what, fn)
+}
+
+// eachRowOf is eachRow for the rows of rd, read from the file at path.
+func eachRowOf[T any](rd *RowReader[T], path, what string, fn func(T) error) error {
 	for {
 		v, err := rd.Read()
 		if errors.Is(err, io.EOF) || errors.Is(err, ErrTruncated) {

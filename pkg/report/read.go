@@ -75,9 +75,12 @@ type recordReader struct {
 	header   []string
 	optional []string // trailing columns a file may have after header: any of them, in this order
 	cols     Columns  // the optional columns found, once started
-	started  bool
-	next     *record // the record read ahead, nil at EOF
-	done     bool
+	// extra accepts any further columns after header and optional: the
+	// input columns a secrets file may copy (Columns.SecretsExtra).
+	extra   bool
+	started bool
+	next    *record // the record read ahead, nil at EOF
+	done    bool
 }
 
 // newRecordReader returns a reader of a file whose header is header,
@@ -145,6 +148,9 @@ func (rr *recordReader) start() error {
 		return &ParseError{Line: h.line, Err: ErrTruncated}
 	}
 	cols, ok := optionalColumns(h.fields, rr.header, rr.optional)
+	if rr.extra {
+		cols, ok = extraColumns(h.fields, rr.header, rr.optional)
+	}
 	if h.err != nil || !ok {
 		// The header found is not quoted back: in a secrets file a
 		// malformed first line could be a password.
@@ -179,6 +185,27 @@ func optionalColumns(fields, header, optional []string) (Columns, bool) {
 		}
 	}
 	return c, true
+}
+
+// extraColumns is optionalColumns for a secrets file, which may have
+// further columns after the optional ones: the input columns it copies
+// (Columns.SecretsExtra), whose names it undoes the escaping of. None of
+// them may have the name of a column bulkreset writes itself.
+func extraColumns(fields, header, optional []string) (Columns, bool) {
+	end := min(len(header), len(fields))
+	for end < len(fields) && slices.Contains(optional, fields[end]) {
+		end++
+	}
+	c, ok := optionalColumns(fields[:end], header, optional)
+	names := make([]string, 0, len(fields)-end)
+	for _, name := range fields[end:] {
+		if ReservedColumn(name) {
+			return Columns{}, false
+		}
+		names = append(names, unescapeCell(name))
+	}
+	c.SecretsExtra = NewExtraColumns(names...)
+	return c, ok
 }
 
 // read returns the next data record. At the end it returns io.EOF, or a

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -59,6 +60,12 @@ type RunSettings struct {
 	// them. They decide which users the rows are.
 	UserColumn string `json:"user_column,omitempty"`
 	IDColumn   string `json:"id_column,omitempty"`
+	// SecretsRecipients are the public keys the secrets file is encrypted
+	// to (--secrets-recipient and the lines of --secrets-recipients-file),
+	// sorted; SecretsColumns the input columns copied into it. Public keys
+	// and column names: no secret.
+	SecretsRecipients []string `json:"secrets_recipients,omitempty"`
+	SecretsColumns    []string `json:"secrets_columns,omitempty"`
 }
 
 // InputIdentity names the input of a run, and for a regular file what it
@@ -91,6 +98,8 @@ func (r RunSettings) Settings() []Setting {
 		{"user-column", r.UserColumn},
 		{"id-column", r.IDColumn},
 		{"secrets", r.Secrets},
+		{"secrets-recipient", strings.Join(r.SecretsRecipients, "\n")},
+		{"secrets-columns", strings.Join(r.SecretsColumns, ",")},
 		{"discard-passwords", b(r.DiscardPasswords)},
 		{"password-mode", r.PasswordMode},
 		{"password-length", strconv.Itoa(r.PasswordLength)},

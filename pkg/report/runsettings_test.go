@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -25,7 +26,8 @@ func TestRunSettingsRoundTrip(t *testing.T) {
 	}
 	s := RunSettings{Version: "v1", Started: time.Date(2026, 12, 3, 17, 0, 0, 0, time.UTC), PasswordMode: "random",
 		PasswordLength: 16, ForceChange: true, RevokeSessions: true, Synced: "skip", Preflight: true, Tenant: "contoso.example",
-		Cloud: "global", Secrets: filepath.Join(dir, "s.csv"), Input: id}
+		Cloud: "global", Secrets: filepath.Join(dir, "s.csv"), Input: id,
+		SecretsRecipients: []string{"age1example", "ssh-ed25519 AAAAC3Nz example, with a comma"}, SecretsColumns: []string{"DisplayName", "Manager"}}
 	path := RunSettingsPath(filepath.Join(dir, "results.csv"))
 	if err := WriteRunSettings(path, s); err != nil {
 		t.Fatal(err)
@@ -37,7 +39,7 @@ func TestRunSettingsRoundTrip(t *testing.T) {
 		t.Errorf("the temporary file is left behind: %v", err)
 	}
 	got, err := ReadRunSettings(path)
-	if err != nil || got != s {
+	if err != nil || !reflect.DeepEqual(got, s) {
 		t.Errorf("ReadRunSettings = %+v, %v; want %+v", got, err, s)
 	}
 	if err := WriteRunSettings(path, s); !errors.Is(err, ErrConflict) {

@@ -32,6 +32,9 @@ type SecretRow struct {
 	// column: a password is of no use without knowing whose it is. It is
 	// written only to a file with Columns{Tenant: true}.
 	Tenant string
+	// Extra are the cells of the input columns Columns.SecretsExtra
+	// names, in that order; written only to a file with those columns.
+	Extra []string
 }
 
 // String returns the line and the user, never the password.
@@ -56,11 +59,14 @@ type File interface {
 // syncs once and then releases all those callers, so that durability does
 // not cap throughput.
 type Secrets struct {
-	f      File
-	tenant bool          // the file has the tenant column
-	reqs   chan *commit  // Record -> committer; unbuffered
-	quit   chan struct{} // closed by Close
-	done   chan struct{} // closed when the committer has returned
+	f    File
+	cols Columns // the file's optional columns
+	// seal, when set, turns the rows of one commit into what is written
+	// (an encrypted journal frame, see secrets_age.go).
+	seal func(plain []byte) ([]byte, error)
+	reqs chan *commit  // Record -> committer; unbuffered
+	quit chan struct{} // closed by Close
+	done chan struct{} // closed when the committer has returned
 
 	mu  sync.Mutex
 	err error // the first write or sync error; sticky
@@ -86,11 +92,11 @@ func NewSecrets(f File) *Secrets {
 // columns c.
 func NewSecretsColumns(f File, c Columns) *Secrets {
 	s := &Secrets{
-		f:      f,
-		tenant: c.Tenant,
-		reqs:   make(chan *commit),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
+		f:    f,
+		cols: c,
+		reqs: make(chan *commit),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	go s.commitLoop()
 	return s
@@ -110,6 +116,17 @@ func CreateSecretsColumns(path string, c Columns) (_ *Secrets, err error) {
 	if path == "" || path == "-" {
 		return nil, errors.New("the secrets must go to a file, not standard output")
 	}
+	f, err := createSecretsFile(path, headerLine(c.secretsHeader()))
+	if err != nil {
+		return nil, err
+	}
+	return NewSecretsColumns(f, c), nil
+}
+
+// createSecretsFile creates a secrets file (or journal) at path with mode
+// 0600 (see CreateSecrets), refusing an existing file or link, and writes
+// and syncs first, and the directory, before it returns.
+func createSecretsFile(path string, first []byte) (_ *os.File, err error) {
 	f, err := createPrivate(path)
 	if errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("secrets file %s already exists; it is never overwritten (use another path, or resume the run that wrote it): %w", path, err)
@@ -128,7 +145,7 @@ func CreateSecretsColumns(path string, c Columns) (_ *Secrets, err error) {
 	if err := f.Chmod(0o600); err != nil {
 		return nil, fmt.Errorf("create secrets file: %w", err)
 	}
-	if _, err := f.Write(headerLine(c.secretsHeader())); err != nil {
+	if _, err := f.Write(first); err != nil {
 		return nil, fmt.Errorf("create secrets file: %w", err)
 	}
 	if err := f.Sync(); err != nil {
@@ -137,7 +154,7 @@ func CreateSecretsColumns(path string, c Columns) (_ *Secrets, err error) {
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("create secrets file: sync its directory: %w", err)
 	}
-	return NewSecretsColumns(f, c), nil
+	return f, nil
 }
 
 // OpenSecretsAppend opens the secrets file of an interrupted run for
@@ -189,7 +206,7 @@ func (s *Secrets) Record(ctx context.Context, rows []SecretRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	data, err := encodeSecrets(rows, s.tenant)
+	data, err := encodeSecrets(rows, s.cols)
 	if err != nil {
 		return err
 	}
@@ -259,7 +276,7 @@ func (s *Secrets) commitLoop() {
 		for _, c := range group {
 			buf = append(buf, c.data...)
 		}
-		err := s.write(buf)
+		err := s.sealAndWrite(buf)
 		for _, c := range group {
 			clear(c.data) // do not keep passwords around longer than needed
 			c.done <- err
@@ -267,6 +284,22 @@ func (s *Secrets) commitLoop() {
 		clear(buf)
 		clear(group)
 	}
+}
+
+// sealAndWrite writes and syncs the rows encoded in plain, sealed into a
+// journal frame when the file is encrypted.
+func (s *Secrets) sealAndWrite(plain []byte) error {
+	if s.seal == nil || s.failure() != nil {
+		return s.write(plain)
+	}
+	frame, err := s.seal(plain)
+	if err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.err = fmt.Errorf("secrets journal failed, no further password may be sent: %w", err)
+		return s.err
+	}
+	return s.write(frame)
 }
 
 // write writes and syncs data, unless an earlier write failed.
@@ -291,9 +324,9 @@ func (s *Secrets) write(data []byte) error {
 }
 
 // encodeSecrets encodes rows as CSV, escaping the user and leaving the
-// password as it is, with the tenant column when tenant is set. No error
+// password as it is, with the optional columns c. No error
 // names the password.
-func encodeSecrets(rows []SecretRow, tenant bool) ([]byte, error) {
+func encodeSecrets(rows []SecretRow, c Columns) ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	for _, r := range rows {
@@ -306,8 +339,15 @@ func encodeSecrets(rows []SecretRow, tenant bool) ([]byte, error) {
 			return nil, fmt.Errorf("record passwords: line %d: the password contains a line break", r.Line)
 		}
 		rec := []string{strconv.Itoa(r.Line), escapeCell(Visible(r.User)), r.Password.Reveal()}
-		if tenant {
+		if c.Tenant {
 			rec = append(rec, escapeCell(Visible(r.Tenant)))
+		}
+		for i := range c.SecretsExtra.Len() {
+			var v string
+			if i < len(r.Extra) {
+				v = r.Extra[i]
+			}
+			rec = append(rec, escapeCell(Visible(v)))
 		}
 		_ = w.Write(rec) // cannot fail: a bytes.Buffer
 	}
@@ -322,7 +362,9 @@ type SecretsReader = RowReader[SecretRow]
 
 // NewSecretsReader returns a reader of the secrets file r.
 func NewSecretsReader(r io.Reader) *SecretsReader {
-	return newRowReader(r, SecretsHeader, parseSecret, TenantColumn)
+	rd := newRowReader(r, SecretsHeader, parseSecret, TenantColumn)
+	rd.rr.extra = true // the input columns --secrets-columns copies
+	return rd
 }
 
 // ReadSecrets reads a whole secrets file, undoing the escaping of the user
@@ -344,8 +386,12 @@ func parseSecret(rec *record) (SecretRow, error) {
 		return SecretRow{}, &ParseError{Line: rec.line, Column: "password", Err: errors.New("empty password")}
 	}
 	row := SecretRow{Line: line, User: unescapeCell(f[1]), Password: secret.New(f[2])}
-	if len(f) > len(SecretsHeader) {
-		row.Tenant = unescapeCell(f[3])
+	rest := f[len(SecretsHeader):]
+	if rec.cols.Tenant {
+		row.Tenant, rest = unescapeCell(rest[0]), rest[1:]
+	}
+	for _, v := range rest {
+		row.Extra = append(row.Extra, unescapeCell(v))
 	}
 	return row, nil
 }

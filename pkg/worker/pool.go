@@ -68,6 +68,9 @@ type Item struct {
 	// actions are, and the row ends with this outcome and reason and the
 	// actions' columns.
 	Skipped *report.Result
+	// Extra are the input cells copied into the secrets file with the
+	// password (csvin.Row.Extra, --secrets-columns).
+	Extra []string
 
 	// phase is the item's stage; it changes only through advance, along
 	// route.
@@ -294,7 +297,7 @@ func (p *Pool) record(ctx context.Context, b []*Item) error {
 	var rows []report.SecretRow
 	for _, it := range b {
 		if it.phase.resets() && !it.Password.Empty() && !it.Recorded {
-			rows = append(rows, report.SecretRow{Line: it.Line, User: it.User, Password: it.Password})
+			rows = append(rows, report.SecretRow{Line: it.Line, User: it.User, Password: it.Password, Extra: it.Extra})
 		}
 	}
 	if len(rows) == 0 {

@@ -93,6 +93,7 @@ func (p *Preparer) Prepare(row csvin.Row) (Item, *report.Result, error) {
 		ForceChange:    p.opts.ForceChange,
 		ForceChangeMFA: p.opts.RequireMFA,
 		Tenant:         row.Tenant,
+		Extra:          row.Extra,
 	}
 	if row.ForceChange != nil {
 		it.ForceChange = *row.ForceChange
