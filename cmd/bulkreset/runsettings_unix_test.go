@@ -20,21 +20,6 @@ func requestCounts(tn *tenant) [4]int {
 	return [4]int{st.Batches, st.DirectRequests, st.TokensIssued, st.Unauthorized}
 }
 
-// resumeCommandOf returns the words of the resume command a run printed.
-func resumeCommandOf(t *testing.T, stderr string) []string {
-	t.Helper()
-	var resume string
-	for _, line := range strings.Split(stderr, "\n") {
-		if after, ok := strings.CutPrefix(line, "To finish the run: "); ok {
-			resume = after
-		}
-	}
-	if resume == "" {
-		t.Fatalf("no resume command printed:\n%s", stderr)
-	}
-	return splitCommand(t, resume)
-}
-
 // TestResumeBoundToItsRun is acceptance test 1 of issue 14: a run with
 // --revoke-sessions --block-sign-in (and a password length and force-change of its own)
 // is interrupted; a resume that names another value for any of its
@@ -62,7 +47,7 @@ func TestResumeBoundToItsRun(t *testing.T) {
 	if s := readFile(t, settingsPath); strings.Contains(s, testSecret) || !strings.Contains(s, `"revoke_sessions": true`) {
 		t.Errorf("settings file holds a secret or not the revoke setting:\n%s", s)
 	}
-	words := resumeCommandOf(t, stderr)
+	words := resumeWords(t, stderr)
 	want := []string{"bulkreset", "reset", "--resume", "-o", results, "--auth", "client-secret", "--yes"}
 	if strings.Join(words, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("resume command %q, want %q", words, want)
