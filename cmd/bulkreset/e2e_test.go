@@ -487,3 +487,10 @@ func checkNoSecrets(t *testing.T, tn *tenant, secretsPath string, outputs map[st
 		}
 	}
 }
+
+// requestCounts are the emulator's counts of every request it was sent:
+// equal before and after a command means that command sent nothing.
+func requestCounts(tn *tenant) [4]int {
+	st := tn.sim.Stats()
+	return [4]int{st.Batches, st.DirectRequests, st.TokensIssued, st.Unauthorized}
+}

@@ -13,13 +13,6 @@ import (
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
-// requestCounts are the emulator's counts of every request it was sent:
-// equal before and after a command means that command sent nothing.
-func requestCounts(tn *tenant) [4]int {
-	st := tn.sim.Stats()
-	return [4]int{st.Batches, st.DirectRequests, st.TokensIssued, st.Unauthorized}
-}
-
 // TestResumeBoundToItsRun is acceptance test 1 of issue 14: a run with
 // --revoke-sessions --block-sign-in (and a password length and force-change of its own)
 // is interrupted; a resume that names another value for any of its
