@@ -94,6 +94,11 @@ func (o *resetOptions) useRecordedSettings(e *env) error {
 			flag == "sandbox" && o.flags.Changed("sandbox-tenant") ||
 			flag == "secrets-recipient" && o.flags.Changed("secrets-recipients-file")
 	}
+	// Parsed before they are compared: a difference shows the value, and
+	// a private key given by mistake must not be repeated.
+	if err := o.handOver.checkRecipients(); err != nil {
+		return err
+	}
 	mine := o.runSettings(report.InputIdentity{Path: absPath(o.input, "")})
 	if mine.Tenant == "" {
 		mine.Tenant = e.getenv("AZURE_TENANT_ID")

@@ -39,6 +39,23 @@ func (h *handOver) recipientList() []string {
 	return out
 }
 
+// checkRecipients parses the given recipients, as validateHandOver does,
+// without repeating a value that is not a public key: a resume compares
+// them with the recorded ones, and the list of differences shows them.
+func (h *handOver) checkRecipients() error {
+	for _, s := range h.recipients {
+		if _, err := report.ParseSecretsRecipient(s); err != nil {
+			return usagef("--secrets-recipient: %w", err)
+		}
+	}
+	if h.recipientsFile != "" {
+		if _, err := report.ReadSecretsRecipients(h.recipientsFile); err != nil {
+			return usagef("--secrets-recipients-file: %w", err)
+		}
+	}
+	return nil
+}
+
 // trimAll returns the values trimmed of surrounding spaces; nil for none.
 func trimAll(values []string) []string {
 	var out []string
