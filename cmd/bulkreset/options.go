@@ -443,6 +443,9 @@ func (o *resetOptions) validateFiles(now time.Time) error {
 		if err := report.CheckNew(o.secrets, o.output, settings); err != nil {
 			return usagef("%w", err)
 		}
+		if err := report.CheckNoJournal(o.secrets); err != nil {
+			return usagef("%w", err)
+		}
 	}
 	if o.input == "-" && !o.yes {
 		return usagef("reading users from standard input needs --yes (there is no terminal to confirm on)")

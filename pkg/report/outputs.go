@@ -109,6 +109,9 @@ func OpenOutputs(o OutputOptions, summary *Summary) (_ *Outputs, err error) {
 	if err := CheckNew(o.Secrets, o.Results, settings); err != nil {
 		return nil, err
 	}
+	if err := CheckNoJournal(o.Secrets); err != nil {
+		return nil, err
+	}
 	if settings != "" {
 		// Recorded first: a run killed before its other files exist is
 		// resumed with its settings.

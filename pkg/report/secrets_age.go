@@ -659,6 +659,17 @@ func isAgeFile(path string) bool {
 	return err == nil && string(b) == ageHeader
 }
 
+// CheckNoJournal refuses a new run, plain or encrypted, whose secrets
+// file has a journal: an interrupted encrypted run's passwords, which only
+// that run's --resume reads, and which a plain FILE beside it would keep
+// from being resumed.
+func CheckNoJournal(secrets string) error {
+	if secrets == "" || secrets == "-" || existing(JournalPath(secrets)) == "" {
+		return nil
+	}
+	return conflict(fmt.Errorf("%s exists: it holds the passwords of an interrupted encrypted run; finish that run with --resume (and --secrets-identity), or choose another --secrets name", JournalPath(secrets)))
+}
+
 // checkNoJournal refuses a plain --resume of a run whose secrets went to
 // an encrypted journal: a new plain file would not hold the passwords
 // recorded there, and a row whose outcome is unknown would be given
