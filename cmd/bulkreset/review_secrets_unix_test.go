@@ -3,11 +3,13 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bulkreset/bulkreset/pkg/graphsim"
 	"github.com/bulkreset/bulkreset/pkg/report"
 )
 
@@ -40,5 +42,40 @@ func TestResumeDiffNeverRepeatsPrivateKey(t *testing.T) {
 		if strings.Contains(res.stderr+res.stdout, id.String()) {
 			t.Errorf("%q: the private key is repeated in the output:\n%s", args[0], res.stderr)
 		}
+	}
+}
+
+// TestEncryptedFinishFailsLoudly: when the encrypted secrets file cannot be
+// written from its journal at the end of a completed run (here: the
+// FILE.compact it is written to cannot be created), FILE does not exist and
+// every password set is only in the journal, which only a --resume with the
+// private key reads. The run must not end as a success (exit 0) with a
+// warning about refused passwords: it must fail and say how to finish.
+func TestEncryptedFinishFailsLoudly(t *testing.T) {
+	users := graphsim.GenerateUsers(3, testDomain)
+	tn := startTenant(t, graphsim.Options{}, users)
+	dir := t.TempDir()
+	in := writeFile(t, t.TempDir(), "users.csv", "UserPrincipalName\n"+users[0].UPN+"\n"+users[1].UPN+"\n"+users[2].UPN+"\n")
+	id, _ := ageKey(t)
+	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv.age")
+	ctx := context.WithValue(t.Context(), beforeCompactKey{}, func(path string) {
+		// A directory that is not empty: os.Remove of the leftover fails.
+		if err := os.MkdirAll(filepath.Join(path+".compact", "x"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	})
+	res := runCLI(t, ctx, tn.getenv(nil), append([]string{"reset", "-i", in, "-o", results, "--secrets", secrets,
+		"--secrets-recipient", id.Recipient().String(), "--yes"}, tn.authArgs()...)...)
+	if _, err := os.Stat(secrets); err == nil {
+		t.Fatal("the secrets file was written: the test does not exercise a failed finish")
+	}
+	if _, err := os.Stat(report.JournalPath(secrets)); err != nil {
+		t.Fatalf("the journal is gone too: %v", err)
+	}
+	if res.code == exitOK {
+		t.Errorf("exit 0 with no secrets file, every password only in the journal; stderr:\n%s", res.stderr)
+	}
+	if !strings.Contains(res.stderr, "--secrets-identity") {
+		t.Errorf("stderr does not say the run must be finished with --resume --secrets-identity:\n%s", res.stderr)
 	}
 }
