@@ -191,7 +191,15 @@ func execute(ctx context.Context, e *env, o *resetOptions, lg *runLog, in pipeli
 			hook(o.secrets)
 		}
 		if err := out.DropRefused(res.Refused); err != nil {
-			logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
+			if o.handOver.keys == nil {
+				logger.Warn("the secrets file still lists the passwords of users whose reset was refused", "error", err)
+			} else {
+				// FILE was not written: every password set is in the
+				// journal alone, which only a --resume with the private
+				// key reads and turns into FILE. Not a success.
+				res.Fatal = fmt.Errorf("the encrypted secrets file was not written from its journal %s, which holds the passwords: %w",
+					report.JournalPath(o.secrets), err)
+			}
 		}
 	}
 	if res.Complete() { // an interrupted run's file is appended to by its resume

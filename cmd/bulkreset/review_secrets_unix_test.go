@@ -56,7 +56,7 @@ func TestEncryptedFinishFailsLoudly(t *testing.T) {
 	tn := startTenant(t, graphsim.Options{}, users)
 	dir := t.TempDir()
 	in := writeFile(t, t.TempDir(), "users.csv", "UserPrincipalName\n"+users[0].UPN+"\n"+users[1].UPN+"\n"+users[2].UPN+"\n")
-	id, _ := ageKey(t)
+	id, keyFile := ageKey(t)
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv.age")
 	ctx := context.WithValue(t.Context(), beforeCompactKey{}, func(path string) {
 		// A directory that is not empty: os.Remove of the leftover fails.
@@ -77,5 +77,17 @@ func TestEncryptedFinishFailsLoudly(t *testing.T) {
 	}
 	if !strings.Contains(res.stderr, "--secrets-identity") {
 		t.Errorf("stderr does not say the run must be finished with --resume --secrets-identity:\n%s", res.stderr)
+	}
+	// Once the cause is gone, the resume with the key writes the file.
+	os.RemoveAll(secrets + ".compact")
+	again := runCLI(t, t.Context(), tn.getenv(nil), append([]string{"reset", "--resume", "-o", results, "--secrets-identity", keyFile, "--yes"}, tn.authArgs()...)...)
+	if again.code != exitOK {
+		t.Fatalf("resume: exit %d:\n%s", again.code, again.stderr)
+	}
+	if _, err := os.Stat(secrets); err != nil {
+		t.Errorf("the resume did not write the secrets file: %v", err)
+	}
+	if n := tn.sim.Stats().WritesApplied; n != 3 {
+		t.Errorf("%d writes applied, want 3 (the resume sends none)", n)
 	}
 }
