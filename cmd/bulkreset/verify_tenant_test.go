@@ -46,30 +46,3 @@ func TestVerifyChecksTheFilesTenant(t *testing.T) {
 		}
 	}
 }
-
-// TestVerifyOneTenantNamedTwoWays: the rows of one customer tenant, some
-// naming it by domain and some leaving the cell empty for the default
-// tenant (recorded by its id): the results file is of one tenant, and
-// verify must not refuse it as a file of several.
-func TestVerifyOneTenantNamedTwoWays(t *testing.T) {
-	customers := partnerTenants(3)
-	p := startPartner(t, graphsim.Options{}, customers)
-	fabrikam := customers[1]
-	var b strings.Builder
-	b.WriteString("UserPrincipalName,TenantId\n")
-	b.WriteString(fabrikam.users[0].UPN + "," + fabrikam.domain + "\n")
-	b.WriteString(fabrikam.users[1].UPN + ",\n")
-	dir := t.TempDir()
-	in, out, secrets := filepath.Join(dir, "in.csv"), filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")
-	if err := os.WriteFile(in, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if res := runCLI(t, t.Context(), p.getenv(fabrikam.id), p.args(in, out, secrets)...); res.code != exitOK {
-		t.Fatalf("reset: exit %d; stderr:\n%s", res.code, res.stderr)
-	}
-	v := runCLI(t, t.Context(), p.getenv(fabrikam.id), "verify", "-i", out, "-o", filepath.Join(dir, "verify.csv"), "--poll-interval", "1s",
-		"--wait", "5s", "--graph-url", p.srv.URL, "--authority-host", p.srv.URL)
-	if v.code == exitUsage {
-		t.Errorf("verify of a file of one tenant (%s, by domain and by id): exit %d; stderr:\n%s", fabrikam.domain, v.code, v.stderr)
-	}
-}
