@@ -26,6 +26,9 @@ type verifyOptions struct {
 	wait         time.Duration
 	skew         time.Duration
 	pollInterval time.Duration
+	// tenantSet says --tenant was given: it beats the tenant the results
+	// file names (see fileTenant).
+	tenantSet bool
 }
 
 // verifySharedFlags are the flags verify takes from reset, defined once
@@ -67,6 +70,7 @@ missing), 2 usage error, 3 some row not confirmed or not in the audit log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v.o.cloudSet = cmd.Flags().Changed("cloud")
+			v.tenantSet = cmd.Flags().Changed("tenant")
 			return typed(runVerify(cmd.Context(), e, v))
 		},
 	}
@@ -103,6 +107,13 @@ func runVerify(ctx context.Context, e *env, v *verifyOptions) (err error) {
 		return err
 	}
 	defer in.Close()
+	rows := verifyRows(rd, v.input)
+	if first, ok := fileTenant(rd, v.input, &rows); ok && !v.tenantSet {
+		// A results file with a tenant column names the tenant its users
+		// are in: that one is asked, not $AZURE_TENANT_ID (for a partner's
+		// multi-tenant app, its home tenant).
+		o.tenant = first
+	}
 	out, err := createVerifyFile(v.output)
 	if err != nil {
 		return err
@@ -121,7 +132,7 @@ func runVerify(ctx context.Context, e *env, v *verifyOptions) (err error) {
 		return fatalError{fmt.Errorf("verify file %s: %w", v.output, err)}
 	}
 	var writeErr error
-	st, err := verify.Run(ctx, t.client, verifyRows(rd, v.input), withCRID, verify.Options{
+	st, err := verify.Run(ctx, t.client, rows, withCRID, verify.Options{
 		Skew: v.skew, Wait: v.wait, PollInterval: v.pollInterval, Logger: lg.Logger,
 		Lookups: worker.PreflightOptions{BatchSize: o.batchSize, Concurrency: o.concurrency, MaxAttempts: o.maxAttempts, Logger: lg.Logger},
 	}, func(r report.VerifyRow) error {
@@ -195,7 +206,8 @@ func (v *verifyOptions) validate(e *env, now time.Time) error {
 
 // errManyTenants reports a results file of several tenants: verify signs
 // in to one.
-var errManyTenants = errors.New("it holds rows of more than one tenant: verify signs in to one tenant; split the file by its tenant column")
+var errManyTenants = errors.New("it holds rows of more than one tenant: verify signs in to one tenant; split the file by its tenant column " +
+	"(rows of one tenant named both by domain and by id, as cells left to the default tenant are recorded: make those cells the same)")
 
 // openVerifyInput opens the results file and reads its header: whether it
 // has the client_request_id column. Its rows are read as verify goes (see
@@ -245,6 +257,35 @@ func verifyRows(rd *report.ResultsReader, path string) iter.Seq2[report.Result, 
 			}
 		}
 	}
+}
+
+// fileTenant reads the first row of rd and returns its tenant cell, with
+// true when the file has one; *rows then yields that row before the rest.
+// A first row that cannot be read is left to *rows to report.
+func fileTenant(rd *report.ResultsReader, path string, rows *iter.Seq2[report.Result, error]) (string, bool) {
+	first, err := rd.Read()
+	if err == io.EOF {
+		*rows = func(func(report.Result, error) bool) {}
+		return "", false
+	}
+	rest := *rows
+	*rows = func(yield func(report.Result, error) bool) {
+		if err != nil {
+			yield(report.Result{}, usagef("--input %s: %w", path, err))
+			return
+		}
+		if !yield(first, nil) {
+			return
+		}
+		rest(func(r report.Result, err error) bool {
+			if err == nil && r.Tenant != "" && !strings.EqualFold(r.Tenant, first.Tenant) {
+				yield(report.Result{}, usagef("--input %s: %w", path, errManyTenants))
+				return false
+			}
+			return yield(r, err)
+		})
+	}
+	return first.Tenant, err == nil && first.Tenant != ""
 }
 
 // createVerifyFile creates the verify file, refusing to overwrite one.

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -99,7 +100,7 @@ func (r RunSettings) Settings() []Setting {
 		{"id-column", r.IDColumn},
 		{"secrets", r.Secrets},
 		{"secrets-recipient", strings.Join(r.SecretsRecipients, "\n")},
-		{"secrets-columns", strings.Join(r.SecretsColumns, ",")},
+		{"secrets-columns", csvList(r.SecretsColumns)},
 		{"discard-passwords", b(r.DiscardPasswords)},
 		{"password-mode", r.PasswordMode},
 		{"password-length", strconv.Itoa(r.PasswordLength)},
@@ -119,6 +120,21 @@ func (r RunSettings) Settings() []Setting {
 		{"authority-host", r.AuthorityHost},
 		{"sandbox", r.Sandbox},
 	}
+}
+
+// csvList is the values as one CSV record, as a string-slice flag reads
+// its value: a name holding a comma or a quote is quoted, so that setting
+// the flag to it gives the same names, and two lists that differ never
+// give the same text. "" for none.
+func csvList(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write(values) // a strings.Builder does not fail
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // SettingDiff is a setting a resume names with another value than the run
