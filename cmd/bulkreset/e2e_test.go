@@ -370,6 +370,11 @@ func TestResetEndToEndUnderFaults(t *testing.T) {
 		},
 		Seed: 7,
 	}, users)
+	// At these rates a run of about 60 batches met no dropped-after-apply
+	// batch about one time in five (how many batches, and so which draws,
+	// depends on the pacer's timing): one of each batch-wide fault is
+	// forced, so that every run exercises them.
+	tn.sim.ForceFaults(graphsim.FaultOuter503, graphsim.FaultDropAfterApply)
 	dir := t.TempDir()
 	in := writeFile(t, dir, "users.csv", csv)
 	results, secrets := filepath.Join(dir, "results.csv"), filepath.Join(dir, "secrets.csv")

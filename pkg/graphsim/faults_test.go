@@ -294,3 +294,26 @@ func TestCloseEndsHeldRequests(t *testing.T) {
 		t.Fatal("Close did not end the held request")
 	}
 }
+
+// TestForceFaults: the batches after ForceFaults get its faults, one each,
+// in order, whatever the rates; then the batches go as before. A test that
+// must meet a fault in every run uses it rather than a rate high enough.
+func TestForceFaults(t *testing.T) {
+	e := start(t, Options{})
+	e.sim.ForceFaults(FaultOuter503, FaultDropAfterApply)
+	users := GenerateUsers(3, SandboxDomain)
+	summaries := make([]string, 0, 3)
+	for _, u := range users {
+		summaries = append(summaries, batchSummary(t, e, []subRequest{patch("1", u.UPN, testPassword)}))
+	}
+	if summaries[0] != "503[]" || summaries[1] != "error" || summaries[2] != "200[1:204]" {
+		t.Errorf("batches after ForceFaults(outer 503, drop after apply): %q, want 503, a dropped connection, then 204", summaries)
+	}
+	st := e.sim.Stats()
+	if st.Faults[FaultOuter503] != 1 || st.Faults[FaultDropAfterApply] != 1 {
+		t.Errorf("faults counted %v, want one of each", st.Faults)
+	}
+	if got, _ := e.sim.User(users[1].UPN); got.PasswordSets != 1 {
+		t.Errorf("the batch dropped after apply set the password %d times, want once", got.PasswordSets)
+	}
+}

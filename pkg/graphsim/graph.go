@@ -346,7 +346,10 @@ type batchOutcome struct {
 func (s *Sim) runBatchLocked(reqs []subRequest, rc reqIDs) batchOutcome {
 	var out batchOutcome
 	f := s.opts.Faults
-	switch {
+	switch out.fault = s.forcedLocked(FaultOuter503, FaultOuter429Date, FaultDropBeforeApply, FaultTimeout); {
+	case out.fault == FaultOuter429Date:
+		s.stats.Throttled++
+	case out.fault != "":
 	case s.chanceLocked(f.Outer503):
 		out.fault = FaultOuter503
 	case s.chanceLocked(f.Outer429Date):
@@ -371,7 +374,8 @@ func (s *Sim) runBatchLocked(reqs []subRequest, rc reqIDs) batchOutcome {
 		out.responses = append(out.responses, resp)
 	}
 
-	switch {
+	switch out.fault = s.forcedLocked(FaultDropAfterApply); {
+	case out.fault != "":
 	case s.chanceLocked(f.DropAfterApply):
 		out.fault = FaultDropAfterApply
 	case s.chanceLocked(f.TruncatedJSON):

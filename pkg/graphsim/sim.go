@@ -379,6 +379,7 @@ type Sim struct {
 	auditSeq    int64
 	auditDenied bool
 	denied      map[Write]bool // the kinds of writes refused as a whole (DenyWrites)
+	forced      []FaultKind    // the faults of the next batches (ForceFaults)
 }
 
 // New returns an empty tenant configured by opts.
@@ -571,6 +572,31 @@ func (s *Sim) chanceLocked(rate float64) bool {
 		return false
 	}
 	return s.rng.Float64() < rate
+}
+
+// ForceFaults makes the next $batch requests fail with these faults, one
+// each, in order, before any fault drawn at the rates of Options.Faults: a
+// test that must meet a fault in every run, whatever the timing, forces it
+// rather than raising a rate. The kinds that can be forced are those that
+// fail a batch as a whole: FaultOuter503, FaultOuter429Date,
+// FaultDropBeforeApply, FaultTimeout and FaultDropAfterApply; a batch that
+// meets a forced fault of the other moment (before or after applying) goes
+// on to its rates.
+func (s *Sim) ForceFaults(kinds ...FaultKind) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forced = append(s.forced, kinds...)
+}
+
+// forcedLocked takes the next forced fault when it is one of kinds; "" when
+// none is, or none is left.
+func (s *Sim) forcedLocked(kinds ...FaultKind) FaultKind {
+	if len(s.forced) == 0 || !slices.Contains(kinds, s.forced[0]) {
+		return ""
+	}
+	k := s.forced[0]
+	s.forced = s.forced[1:]
+	return k
 }
 
 // faultLocked records an injected fault.
