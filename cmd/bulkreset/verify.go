@@ -107,12 +107,12 @@ func runVerify(ctx context.Context, e *env, v *verifyOptions) (err error) {
 		return err
 	}
 	defer in.Close()
-	rows := verifyRows(rd, v.input)
-	if first, ok := fileTenant(rd, v.input, &rows); ok && !v.tenantSet {
+	tenant, rows := verifyRows(rd, v.input)
+	if tenant != "" && !v.tenantSet {
 		// A results file with a tenant column names the tenant its users
 		// are in: that one is asked, not $AZURE_TENANT_ID (for a partner's
 		// multi-tenant app, its home tenant).
-		o.tenant = first
+		o.tenant = tenant
 	}
 	out, err := createVerifyFile(v.output)
 	if err != nil {
@@ -232,21 +232,19 @@ func openVerifyInput(e *env, path string) (*report.ResultsReader, io.Closer, boo
 	return rd, closer, cols.ClientRequestID, nil
 }
 
-// verifyRows yields the rows of rd; an unreadable row, or a second
-// tenant, ends it with a usage error.
-func verifyRows(rd *report.ResultsReader, path string) iter.Seq2[report.Result, error] {
-	return func(yield func(report.Result, error) bool) {
-		tenant := ""
-		for {
-			r, err := rd.Read()
-			if err == io.EOF {
-				return
-			}
+// verifyRows reads the first row of rd now and returns its tenant cell
+// ("" without one: a file of one tenant), and the rows, that one first. An
+// unreadable row, or a row of another tenant, ends them with a usage error.
+func verifyRows(rd *report.ResultsReader, path string) (string, iter.Seq2[report.Result, error]) {
+	first, firstErr := rd.Read()
+	rows := func(yield func(report.Result, error) bool) {
+		seen := "" // the tenant of the rows so far (an invalid row may have none)
+		for r, err := first, firstErr; err != io.EOF; r, err = rd.Read() {
 			if err == nil && r.Tenant != "" {
-				if tenant != "" && !strings.EqualFold(tenant, r.Tenant) {
+				if seen != "" && !strings.EqualFold(r.Tenant, seen) {
 					err = errManyTenants
 				}
-				tenant = r.Tenant
+				seen = r.Tenant
 			}
 			if err != nil {
 				yield(report.Result{}, usagef("--input %s: %w", path, err))
@@ -257,35 +255,10 @@ func verifyRows(rd *report.ResultsReader, path string) iter.Seq2[report.Result, 
 			}
 		}
 	}
-}
-
-// fileTenant reads the first row of rd and returns its tenant cell, with
-// true when the file has one; *rows then yields that row before the rest.
-// A first row that cannot be read is left to *rows to report.
-func fileTenant(rd *report.ResultsReader, path string, rows *iter.Seq2[report.Result, error]) (string, bool) {
-	first, err := rd.Read()
-	if err == io.EOF {
-		*rows = func(func(report.Result, error) bool) {}
-		return "", false
+	if firstErr != nil {
+		return "", rows
 	}
-	rest := *rows
-	*rows = func(yield func(report.Result, error) bool) {
-		if err != nil {
-			yield(report.Result{}, usagef("--input %s: %w", path, err))
-			return
-		}
-		if !yield(first, nil) {
-			return
-		}
-		rest(func(r report.Result, err error) bool {
-			if err == nil && r.Tenant != "" && !strings.EqualFold(r.Tenant, first.Tenant) {
-				yield(report.Result{}, usagef("--input %s: %w", path, errManyTenants))
-				return false
-			}
-			return yield(r, err)
-		})
-	}
-	return first.Tenant, err == nil && first.Tenant != ""
+	return first.Tenant, rows
 }
 
 // createVerifyFile creates the verify file, refusing to overwrite one.

@@ -49,22 +49,12 @@ func (r *Reader) CopyColumns(names []string) error {
 	return nil
 }
 
-// findColumn returns the index of the header cell name selects, or -1.
+// findColumn returns the index of the header cell name selects, or -1: the
+// first of the cells that match it at the first level of the named columns'
+// rules (namedMatches).
 func (r *Reader) findColumn(name string) int {
-	want := strings.TrimSpace(name)
-	for i, c := range r.header {
-		if strings.EqualFold(trim(c), want) {
-			return i
-		}
-	}
-	norm := normalizeHeader(want)
-	if norm == "" {
-		return -1
-	}
-	for i, c := range r.header {
-		if normalizeHeader(c) == norm {
-			return i
-		}
+	if at := namedMatches(r.header, strings.TrimSpace(name)); len(at) > 0 {
+		return at[0] - 1
 	}
 	return -1
 }

@@ -179,6 +179,19 @@ func (n naming) headerError(detail string) error {
 // template's bracketed name). Two cells that match at the first level
 // that has a match are an error: the name does not say which is meant.
 func findNamed(cells []string, column, name string) (int, *ColumnError) {
+	switch at := namedMatches(cells, name); len(at) {
+	case 0:
+		return -1, &ColumnError{Column: column, Name: name, Found: foundCells(cells)}
+	case 1:
+		return at[0] - 1, nil
+	default:
+		return -1, &ColumnError{Column: column, Name: name, Matches: at}
+	}
+}
+
+// namedMatches returns the 1-based positions of the cells that match name
+// at the first level that has a match (see findNamed), or none.
+func namedMatches(cells []string, name string) []int {
 	norm := normalizeHeader(name)
 	levels := []func(cell string) bool{
 		func(cell string) bool { return cell == name },
@@ -193,15 +206,11 @@ func findNamed(cells []string, column, name string) (int, *ColumnError) {
 				at = append(at, i+1)
 			}
 		}
-		switch len(at) {
-		case 0:
-			continue
-		case 1:
-			return at[0] - 1, nil
+		if len(at) > 0 {
+			return at
 		}
-		return -1, &ColumnError{Column: column, Name: name, Matches: at}
 	}
-	return -1, &ColumnError{Column: column, Name: name, Found: foundCells(cells)}
+	return nil
 }
 
 // normalizeHeader reduces a header cell to the name it is matched by: the

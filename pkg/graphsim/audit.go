@@ -227,11 +227,7 @@ func isAuditURL(raw string) bool {
 // 1000, or Options.AuditPageSize), with an @odata.nextLink holding a
 // $skiptoken while more remain. It is a read: it costs a resource unit.
 func (s *Sim) listAuditsLocked(o op, c opCtx) (int, any, *apiError) {
-	if o.method != http.MethodGet {
-		return 0, nil, newAPIError(http.StatusMethodNotAllowed, codeRequestBad, msgMethod)
-	}
-	s.stats.Reads++
-	if aerr := s.chargeLocked(c, 1, 0); aerr != nil {
+	if aerr := s.readLocked(o, c); aerr != nil {
 		return 0, nil, aerr
 	}
 	if s.auditDenied {

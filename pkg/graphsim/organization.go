@@ -22,11 +22,7 @@ func isOrganizationURL(url string) bool {
 // read; Options.OrganizationDenied refuses it as Graph refuses an app
 // without Organization.Read.All.
 func (s *Sim) organizationLocked(o op, c opCtx) (int, any, *apiError) {
-	if o.method != http.MethodGet {
-		return 0, nil, newAPIError(http.StatusMethodNotAllowed, codeRequestBad, msgMethod)
-	}
-	s.stats.Reads++
-	if aerr := s.chargeLocked(c, 1, 0); aerr != nil {
+	if aerr := s.readLocked(o, c); aerr != nil {
 		return 0, nil, aerr
 	}
 	if s.opts.OrganizationDenied {
@@ -40,4 +36,15 @@ func (s *Sim) organizationLocked(o op, c opCtx) (int, any, *apiError) {
 		"@odata.context": metadataBase + "organization(id,displayName)",
 		"value":          []map[string]string{{"id": s.opts.TenantID, "displayName": name}},
 	}, nil
+}
+
+// readLocked admits a GET of a collection outside /users (the organization,
+// the audit log): another method is 405; a GET counts as a read and costs
+// one resource unit, answered 429 when the quota says so.
+func (s *Sim) readLocked(o op, c opCtx) *apiError {
+	if o.method != http.MethodGet {
+		return newAPIError(http.StatusMethodNotAllowed, codeRequestBad, msgMethod)
+	}
+	s.stats.Reads++
+	return s.chargeLocked(c, 1, 0)
 }
